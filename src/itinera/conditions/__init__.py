@@ -1,0 +1,16 @@
+"""The condition language: parse, evaluate in Python, compile to SQL, find the next flip."""
+
+from itinera.conditions.evaluate import Facts, evaluate, next_flip
+from itinera.conditions.parse import TRUE, Scope, parse_condition, referenced_segments
+from itinera.conditions.tree import Condition
+
+__all__ = [
+    "TRUE",
+    "Condition",
+    "Facts",
+    "Scope",
+    "evaluate",
+    "next_flip",
+    "parse_condition",
+    "referenced_segments",
+]

@@ -1,0 +1,181 @@
+"""Scenario files (spec/scenarios.md) and the workspace data they carry, as pydantic models."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from itinera.definitions.models import Duration, Id, Model
+
+__all__ = [
+    "AccountData",
+    "BuyingGroupData",
+    "CSMData",
+    "Expectation",
+    "MemberData",
+    "PersonData",
+    "RoleData",
+    "RoleTemplateData",
+    "Scenario",
+    "ScenarioData",
+    "SegmentData",
+    "TemplateData",
+    "TimelineEntry",
+    "WorkspaceData",
+]
+
+
+class CSMData(Model):
+    id: str
+    name: str | None = None
+    email: str | None = None
+
+
+class RoleData(Model):
+    name: str
+    weight: Literal["trivial", "minor", "normal", "important", "vital"] = "normal"
+
+
+class RoleTemplateData(Model):
+    id: str
+    roles: list[RoleData] = Field(min_length=1)
+
+
+class AccountData(Model):
+    id: str = Field(min_length=1)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    csm: str | None = None
+    created_at: str | None = None
+    playbooks: list[str] = Field(default_factory=list)
+
+
+class PersonData(Model):
+    id: str = Field(min_length=1)
+    account: str | None = None
+    email: str | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    unsubscribed: bool = False
+    score: float = 0
+
+
+class MemberData(Model):
+    person: str
+    role: str
+
+
+class BuyingGroupData(Model):
+    account: str
+    solution: str
+    template: str | None = None
+    status: str | None = None
+    members: list[MemberData] = Field(default_factory=list)
+
+
+class SegmentData(Model):
+    id: Id
+    name: str | None = None
+    when: dict[str, Any]
+
+
+class TemplateData(Model):
+    id: str
+    subject: str
+    preheader: str | None = None
+    text: str = ""
+    html: str | None = None
+    approved: bool = True
+
+
+class WorkspaceData(Model):
+    """Configuration shared by journeys: who the CSMs are, what templates exist, and so on."""
+
+    csms: list[CSMData] = Field(default_factory=list)
+    playbooks: list[str] = Field(default_factory=list)
+    campaigns: list[str] | None = None
+    role_templates: list[RoleTemplateData] = Field(default_factory=list)
+    scoring: dict[str, float] = Field(default_factory=dict)
+    segments: list[SegmentData] = Field(default_factory=list)
+    templates: list[TemplateData] = Field(default_factory=list)
+
+
+class ScenarioData(WorkspaceData):
+    accounts: list[AccountData] = Field(default_factory=list)
+    people: list[PersonData] = Field(default_factory=list)
+    buying_groups: list[BuyingGroupData] = Field(default_factory=list)
+
+
+class EventData(Model):
+    id: str | None = None
+    type: str
+    account: str | None = None
+    person: str | None = None
+    at: str | None = None
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _owner(self) -> EventData:
+        if self.account is None and self.person is None:
+            raise ValueError("an event belongs to an 'account' or a 'person'")
+        return self
+
+
+class AddToBuyingGroupData(Model):
+    account: str
+    solution: str
+    person: str
+    role: str
+    template: str | None = None
+
+
+TIMELINE_KINDS = ("enable", "disable", "pause", "resume", "publish", "event", "upsert_account",
+                  "upsert_person", "delete_person", "add_to_buying_group")
+
+
+class TimelineEntry(Model):
+    at: Duration = "0s"
+    enable: str | None = None
+    disable: str | None = None
+    pause: str | None = None
+    resume: str | None = None
+    publish: dict[str, Any] | None = None
+    event: EventData | None = None
+    upsert_account: AccountData | None = None
+    upsert_person: PersonData | None = None
+    delete_person: str | None = None
+    add_to_buying_group: AddToBuyingGroupData | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> TimelineEntry:
+        kinds = [k for k in TIMELINE_KINDS if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError(
+                f"a timeline entry holds exactly one of {', '.join(TIMELINE_KINDS)}; "
+                f"found {', '.join(kinds) or 'none'}"
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in TIMELINE_KINDS if getattr(self, k) is not None)
+
+
+class Expectation(Model):
+    journey: str | None = None
+    account: str | None = None
+    status: Literal["active", "completed", "exited", "unenrolled"] | None = None
+    goal_achieved: bool | None = None
+    reason: str | None = None
+    path: list[str] | None = None
+    variants: dict[str, str] | None = None
+    count: int | None = None
+
+
+class Scenario(Model):
+    start: str
+    until: Duration = "30d"
+    data: ScenarioData = Field(default_factory=ScenarioData)
+    journeys: list[dict[str, Any]] = Field(default_factory=list)
+    journey_files: list[str] = Field(default_factory=list)
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+    expect: list[Expectation] = Field(default_factory=list)

@@ -1,0 +1,174 @@
+"""The tables of an Itinera store (SQLAlchemy Core), shared by SQLite and PostgreSQL.
+
+JSON columns become JSONB on PostgreSQL. Instants are stored as timezone-aware timestamps on
+PostgreSQL and as ISO text on SQLite (SQLAlchemy's DateTime); ``seq`` columns record the order
+things were added, which the language makes meaningful (people are acted on in that order).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+__all__ = [
+    "accounts",
+    "buying_groups",
+    "config",
+    "counters",
+    "effects",
+    "enrollments",
+    "events",
+    "history",
+    "journeys",
+    "metadata",
+    "people",
+    "segment_members",
+    "timers",
+]
+
+metadata = MetaData()
+Json = JSON().with_variant(JSONB(), "postgresql")
+Instant = DateTime(timezone=True)
+
+accounts = Table(
+    "accounts", metadata,
+    Column("id", String, primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("attributes", Json, nullable=False),
+    Column("csm", String, index=True),
+    Column("created_at", Instant, nullable=False),
+    Column("playbooks", Json, nullable=False),
+    Column("moments", Json, nullable=False),
+)
+
+people = Table(
+    "people", metadata,
+    Column("id", String, primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("account", String, index=True),
+    Column("email", String),
+    Column("attributes", Json, nullable=False),
+    Column("score", Float, nullable=False, default=0),
+    Column("unsubscribed", Boolean, nullable=False, default=False),
+)
+
+buying_groups = Table(
+    "buying_groups", metadata,
+    Column("account", String, primary_key=True),
+    Column("solution", String, primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("template", String),
+    Column("status", String),
+    Column("members", Json, nullable=False),  # [{"person": id, "role": name}] in order added
+    # Derived from members, the role template and people's scores; kept up to date on every
+    # save so that conditions can filter on them in SQL.
+    Column("engagement_score", Float, nullable=False, default=0),
+    Column("completeness_score", Float, nullable=False, default=0),
+)
+
+events = Table(
+    "events", metadata,
+    Column("id", String, primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("type", String, nullable=False),
+    Column("account", String),  # as sent; an event of a person belongs to the person's account
+    Column("person", String),
+    Column("at", Instant, nullable=False),
+    Column("properties", Json, nullable=False),
+    Index("ix_events_account_type", "account", "type"),
+    Index("ix_events_person_type", "person", "type"),
+)
+
+segment_members = Table(
+    "segment_members", metadata,
+    Column("segment", String, primary_key=True),
+    Column("account", String, primary_key=True, index=True),
+)
+
+config = Table(
+    "config", metadata,  # workspace configuration: csms, templates, segments, role templates...
+    Column("kind", String, primary_key=True),
+    Column("id", String, primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("body", Json, nullable=False),
+)
+
+journeys = Table(
+    "journeys", metadata,
+    Column("id", String, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("definition", Json, nullable=False),
+    Column("published_at", Instant),
+)
+
+counters = Table(
+    "counters", metadata,  # sequences and per-(journey, node) round-robin positions
+    Column("key", String, primary_key=True),
+    Column("value", Integer, nullable=False),
+)
+
+enrollments = Table(
+    "enrollments", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("journey", String, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("account", String, nullable=False),
+    Column("status", String, nullable=False),
+    Column("goal_achieved", Boolean, nullable=False),
+    Column("goal_at", Instant),
+    Column("enrolled_at", Instant, nullable=False),
+    Column("ended_at", Instant),
+    Column("reason", String),
+    Column("path", Json, nullable=False),
+    Column("variants", Json, nullable=False),
+    Column("state", Json, nullable=False),  # running tokens and counters
+    Index("ix_enrollments_account_status", "account", "status"),
+    Index("ix_enrollments_journey_account", "journey", "account"),
+)
+
+timers = Table(
+    "timers", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # order set
+    Column("due_at", Instant, nullable=False),
+    Column("kind", String, nullable=False),  # wake | reeval | resume
+    Column("account", String),
+    Column("enrollment", Integer),
+    Column("token", Integer),
+    Column("payload", Json, nullable=False),
+    Index("ix_timers_due", "due_at", "id"),
+)
+
+effects = Table(
+    "effects", metadata,  # the outbox: every effect, with its idempotency key
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("key", String, nullable=False, unique=True),
+    Column("channel", String, nullable=False),  # email | webhook | task | campaign
+    Column("status", String, nullable=False),  # sent (sandbox) | pending | skipped | ...
+    Column("journey", String),
+    Column("node", String),
+    Column("account", String),
+    Column("person", String),
+    Column("at", Instant, nullable=False),
+    Column("payload", Json, nullable=False),
+)
+
+history = Table(
+    "history", metadata,  # what each enrollment did and why: node visits and decisions
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("enrollment", Integer, nullable=False, index=True),
+    Column("at", Instant, nullable=False),
+    Column("node", String),
+    Column("entry", Json, nullable=False),
+)

@@ -1,0 +1,85 @@
+"""Durations and instants as the journey language writes them.
+
+Durations are an integer and a unit (``30s``, ``15m``, ``2h``, ``3d``, ``1w``), optionally signed
+where an offset is meant. Instants are UTC; they are printed as ISO-8601 with a ``Z``. Parsing of
+dates found in *data* (attribute values) is deliberately narrow — exactly the forms the SQL side
+parses too — so that Python and SQL agree on which values are dates.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+__all__ = [
+    "DURATION_PATTERN",
+    "format_instant",
+    "parse_data_instant",
+    "parse_duration",
+    "parse_instant",
+]
+
+DURATION_PATTERN = r"^[+-]?[0-9]+[smhdw]$"
+_DURATION = re.compile(DURATION_PATTERN)
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+# The forms of a date accepted in data: a date, or a date and time (seconds and fraction
+# optional), with an optional Z or +HH:MM offset; no offset means UTC.
+_DATA_INSTANT = re.compile(
+    r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?(?:Z|[+-]\d{2}:\d{2})?$"
+)
+
+
+def parse_duration(text: str) -> timedelta:
+    """``3d`` -> 3 days. Raises ValueError naming the text when it is not a duration."""
+    if not isinstance(text, str) or not _DURATION.match(text):
+        raise ValueError(
+            f"bad duration {text!r}: write an integer and a unit (30s, 15m, 2h, 3d, 1w)"
+        )
+    return timedelta(seconds=int(text[:-1]) * _UNITS[text[-1]])
+
+
+def parse_instant(value: object) -> datetime:
+    """An instant written in a definition: ISO-8601 (no offset = UTC) or a datetime."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"bad date {value!r}: write ISO-8601, e.g. 2026-03-01T09:00:00Z") from None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    raise ValueError(f"bad date {value!r}: write ISO-8601, e.g. 2026-03-01T09:00:00Z")
+
+
+def parse_data_instant(value: object) -> datetime | None:
+    """An attribute value read as an instant, or None when it is not one.
+
+    Numbers are Unix timestamps (seconds); strings must have one of the narrow ISO forms.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str) and _DATA_INSTANT.match(value):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def format_instant(value: datetime | None) -> str | None:
+    """UTC ISO-8601 with a Z, seconds precision unless there is a fraction."""
+    if value is None:
+        return None
+    value = value.astimezone(UTC)
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    if value.microsecond:
+        text += f".{value.microsecond:06d}".rstrip("0")
+    return text + "Z"
