@@ -146,6 +146,9 @@ timers = Table(
     Column("account", String),
     Column("enrollment", Integer),
     Column("token", Integer),
+    Column("journey", String),
+    # A timer of a paused journey that fell due is held until the journey resumes.
+    Column("held", Boolean, nullable=False, default=False),
     Column("payload", Json, nullable=False),
     Index("ix_timers_due", "due_at", "id"),
 )

@@ -1,0 +1,239 @@
+"""What each action of a ``do`` node does. Effects carry an idempotency key made of the
+enrollment, the position of the node visit in its path, the action's index and the person."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from itinera.conditions import evaluate
+from itinera.definitions.models import Action
+from itinera.domain.model import Account, BuyingGroup, Enrollment, Event, Member, Person
+from itinera.engine.render import account_context, csm_context, person_context
+from itinera.storage.store import Effect
+from itinera.timeutil import format_instant, parse_duration
+
+if TYPE_CHECKING:
+    from itinera.engine.catalog import CompiledJourney
+    from itinera.engine.engine import Engine
+    from itinera.engine.step import Step
+
+__all__ = ["ActionContext", "run_action"]
+
+
+@dataclass
+class ActionContext:
+    engine: Engine
+    step: Step
+    journey: CompiledJourney
+    enrollment: Enrollment
+    account: Account
+    node: str
+    visit: int  # index of this node visit in the enrollment's path
+    people: list[str]
+
+    def values(self, person: Person | None = None, role: str | None = None) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "account": account_context(self.account),
+            "csm": csm_context(self.engine.workspace.csms.get(self.account.csm or "")),
+        }
+        if self.enrollment.event is not None:
+            values["event"] = self.enrollment.event
+        if person is not None:
+            values["person"] = person_context(person)
+            values["buying_group"] = {"role": role if role is not None else self._role(person)}
+        return values
+
+    def _role(self, person: Person) -> str | None:
+        for group in self.step.world.groups(self.account.id):
+            for member in group.members:
+                if member.person == person.id:
+                    return member.role
+        return None
+
+    def render(self, value: Any, person: Person | None = None) -> Any:
+        return self.engine.renderer.render_value(value, self.values(person))
+
+    def key(self, index: int, person: str | None = None) -> str:
+        return f"{self.enrollment.id}:{self.visit}:{index}:{person or '-'}"
+
+    def effect(self, index: int, channel: str, status: str, person: str | None = None,
+               **payload: Any) -> None:
+        self.engine.store.add_effect(Effect(
+            key=self.key(index, person), channel=channel, status=status, at=self.step.now,
+            journey=self.journey.id, node=self.node, account=self.account.id, person=person,
+            payload=payload))
+
+    def targets(self, index: int, to: Any) -> list[Person]:
+        """The people an action acts on, in the order they were added to the account."""
+        world = self.step.world
+        everyone = world.people(self.account.id)
+        if to == "all":
+            return list(everyone)
+        on_path = set(self.people)
+        path_people = [p for p in everyone if p.id in on_path]
+        if to is None or to == "path_people":
+            return path_people
+        if isinstance(to, dict) and "role" in to:
+            holders = {m.person for g in world.groups(self.account.id) for m in g.members
+                       if m.role == to["role"]}
+            return [p for p in path_people if p.id in holders]
+        condition = self.journey.target_conditions[(self.node, index)]
+        facts = world.facts(self.account)
+        return [p for p in path_people if evaluate(condition, facts, self.step.now, p)]
+
+
+def _attribute(path: str) -> str:
+    return path.split(".", 1)[1].removeprefix("attributes.")
+
+
+def _set(ctx: ActionContext, name: str, value: Any) -> None:
+    account = ctx.account
+    if name == "csm":
+        account.csm = value
+    else:
+        account.attributes[name] = value
+
+
+def _get(ctx: ActionContext, name: str) -> Any:
+    return ctx.account.csm if name == "csm" else ctx.account.attributes.get(name)
+
+
+def run_action(ctx: ActionContext, index: int, action: Action) -> dict[str, Any]:
+    """Run one action; returns what it decided, for the enrollment's history."""
+    kind, spec = action.kind, action.spec
+    world, now, account = ctx.step.world, ctx.step.now, ctx.account
+    changed_account = True
+    result: dict[str, Any] = {"action": kind}
+    if kind == "set":
+        for path, value in spec.items():
+            _set(ctx, _attribute(path), ctx.render(value))
+    elif kind == "copy":
+        _set(ctx, _attribute(spec["to"]), _get(ctx, _attribute(spec["from"])))
+    elif kind == "clear":
+        for path in [spec] if isinstance(spec, str) else spec:
+            name = _attribute(path)
+            if name == "csm":
+                account.csm = None
+            else:
+                account.attributes.pop(name, None)
+    elif kind == "increase":
+        for path, by in spec.items():
+            name = _attribute(path)
+            current = account.attributes.get(name)
+            if not isinstance(current, int | float) or isinstance(current, bool):
+                current = 0
+            account.attributes[name] = current + by
+    elif kind == "assign_csm":
+        account.csm = result["csm"] = _choose_csm(ctx, spec)
+    elif kind == "assign_playbook":
+        if spec not in account.playbooks:
+            account.playbooks.append(spec)
+    elif kind == "add_moment":
+        account.moments.append({"type": ctx.render(spec.get("type", "Milestone")),
+                                "description": ctx.render(spec.get("description", "")),
+                                "at": format_instant(now)})
+    elif kind == "set_buying_group_status":
+        group = _group(world.groups(account.id), spec["solution"])
+        if group is None:
+            result["skipped"] = "no buying group for that solution"
+        else:
+            group.status = ctx.render(spec["status"])
+            world.touch_group(group)
+    elif kind == "create_task":
+        changed_account = False
+        assignee = spec.get("assignee", "csm")
+        assignee = account.csm if assignee == "csm" else assignee
+        due = now + parse_duration(spec["due"]) if spec.get("due") else None
+        ctx.effect(index, "task", "open", title=ctx.render(spec["title"]), assignee=assignee,
+                   due=format_instant(due), notes=ctx.render(spec.get("notes")))
+    elif kind == "webhook":
+        changed_account = False
+        ctx.effect(index, "webhook", ctx.engine.delivery_status, url=ctx.render(spec["url"]),
+                   method=spec.get("method", "POST"), body=ctx.render(spec.get("body")))
+    elif kind == "send_email":
+        changed_account = False
+        _send_email(ctx, index, spec)
+    elif kind == "add_to_campaign":
+        changed_account = False
+        for person in ctx.targets(index, spec.get("to")):
+            ctx.effect(index, "campaign", "added", person.id, campaign=spec["campaign"])
+    elif kind == "add_to_buying_group":
+        add_to_buying_group(ctx.engine, ctx.step, account, spec["solution"], spec["role"],
+                            spec.get("template"), ctx.targets(index, spec.get("to")))
+    elif kind == "change_score":
+        for person in ctx.targets(index, spec.get("to")):
+            ctx.engine.change_score(ctx.step, person, float(spec["by"]),
+                                    f"{ctx.key(index, person.id)}")
+    if changed_account:
+        world.touch_account(account)
+        ctx.step.mark(account.id)
+    return result
+
+
+def _group(groups: list[BuyingGroup], solution: str) -> BuyingGroup | None:
+    return next((g for g in groups if g.solution == solution), None)
+
+
+def add_to_buying_group(engine: Engine, step: Step, account: Account, solution: str, role: str,
+                        template: str | None, people: list[Person]) -> None:
+    world = step.world
+    group = _group(world.groups(account.id), solution)
+    if group is None:
+        if template is None and engine.workspace.role_templates:
+            template = next(iter(engine.workspace.role_templates))
+        group = BuyingGroup(account=account.id, solution=solution, template=template)
+        world.add_group(group)
+    for person in people:
+        member = next((m for m in group.members if m.person == person.id), None)
+        if member is None:
+            group.members.append(Member(person.id, role))
+        else:
+            member.role = role
+    world.touch_group(group)
+    world.rescore_groups(account.id)
+    step.mark(account.id)
+
+
+def _choose_csm(ctx: ActionContext, spec: dict[str, Any]) -> str | None:
+    strategy = spec.get("strategy", "fixed")
+    if strategy == "fixed":
+        return str(spec["csm"])
+    pool = [str(p) for p in spec["pool"]]
+    if strategy == "round_robin":
+        position = ctx.engine.store.next_value(f"round_robin:{ctx.journey.id}:{ctx.node}")
+        return pool[(position - 1) % len(pool)]
+    ctx.step.world.flush()
+    loads = ctx.engine.store.csm_loads(pool)
+    return min(pool, key=lambda member: (loads[member], pool.index(member)))
+
+
+def _send_email(ctx: ActionContext, index: int, spec: dict[str, Any]) -> None:
+    template = ctx.engine.workspace.templates.get(spec["template"])
+    for person in ctx.targets(index, spec.get("to")):
+        reason = None
+        if person.unsubscribed:
+            reason = "unsubscribed"
+        elif not person.email:
+            reason = "no_email"
+        elif template is None:
+            reason = "unknown_template"
+        elif not template.approved:
+            reason = "template_not_approved"
+        if reason is not None or template is None:
+            ctx.effect(index, "email", "skipped", person.id, reason=reason,
+                       template=spec["template"])
+            continue
+        values = ctx.values(person)
+        render = ctx.engine.renderer.render
+        ctx.effect(index, "email", ctx.engine.delivery_status, person.id, to=person.email, template=template.id,
+                   subject=render(template.subject, values),
+                   preheader=render(template.preheader, values) if template.preheader else None,
+                   text=render(template.text, values),
+                   html=render(template.html, values) if template.html else None)
+
+
+def score_event(person: Person, by: float, key: str, now: Any) -> Event:
+    return Event(id=f"score:{key}", type="person.score_changed", at=now,
+                 account=person.account, person=person.id,
+                 properties={"by": by, "score": person.score})

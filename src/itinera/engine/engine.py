@@ -1,0 +1,525 @@
+"""The engine: every input — data, event, lifecycle command, timer — is one step.
+
+A step applies its data, re-evaluates the segments it can affect, checks the active enrollments
+of the affected accounts (segment exit, exit criteria, goal, waiting listeners), then enrolls
+where an entry happened, journey by journey in the order they were enabled (spec/journeys.md,
+"Order of evaluation"). Data changed by actions is settled in further rounds of the same step.
+The same engine runs scenarios (virtual clock) and live traffic; it never reads the clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from itinera.conditions import evaluate, next_flip
+from itinera.conditions.parse import is_clock_dependent
+from itinera.definitions.models import Journey
+from itinera.domain.model import Account, Enrollment, Event, Person
+from itinera.engine.actions import add_to_buying_group, score_event
+from itinera.engine.catalog import CompiledJourney, JourneyState, Workspace
+from itinera.engine.paths import PathRunner
+from itinera.engine.render import Renderer
+from itinera.engine.step import Change, Step
+from itinera.engine.world import World
+from itinera.errors import ItineraError
+from itinera.storage.store import Store, Timer
+
+__all__ = ["Engine", "EngineError"]
+
+MAX_ROUNDS = 100
+
+
+class EngineError(ItineraError):
+    """A command the engine cannot carry out (unknown journey, runaway cascade)."""
+
+
+class Engine:
+    def __init__(self, store: Store, workspace: Workspace | None = None, *,
+                 sandbox: bool = False) -> None:
+        self.store = store
+        # In sandbox (simulation) a delivery counts as sent at once; live, the outbox sends it.
+        self.delivery_status = "sent" if sandbox else "pending"
+        self.workspace = workspace or Workspace()
+        self.renderer = Renderer()
+        self._clock_dependent: dict[int, bool] = {}
+
+    # -- steps ---------------------------------------------------------------------------------
+    def _step(self, now: datetime, apply: Callable[[Step], Any]) -> Any:
+        with self.store.transaction():
+            step = Step(now, World(self.store, self.workspace, now))
+            result = apply(step)
+            self._settle(step)
+            self._schedule_reevaluations(step)
+            step.world.flush()
+            return result
+
+    def _settle(self, step: Step) -> None:
+        rounds = 0
+        while step.pending:
+            rounds += 1
+            if rounds > MAX_ROUNDS:
+                raise EngineError(
+                    f"data changes kept cascading after {MAX_ROUNDS} rounds at "
+                    f"{step.now.isoformat()} (accounts {sorted(step.pending)[:5]})")
+            batch, step.pending = step.pending, {}
+            for account_id, change in batch.items():
+                self._reevaluate_segments(step, account_id, change)
+            for account_id, change in batch.items():
+                self._check_enrollments(step, account_id, change)
+            for journey in self.workspace.enabled_journeys():
+                for account_id, change in batch.items():
+                    trigger = self._entry_trigger(step, journey, account_id, change)
+                    if trigger is not None:
+                        self._enroll(step, journey, account_id, trigger)
+
+    def _reevaluate_segments(self, step: Step, account_id: str, change: Change) -> None:
+        world = step.world
+        account = world.account(account_id)
+        if account is None:
+            return
+        before = set(world.segments(account_id))
+        facts = world.facts(account)
+        now_in: set[str] = set()
+        for segment in self.workspace.segments:  # dependency order: in_segment reads earlier ones
+            world.segments(account_id).clear()
+            world.segments(account_id).update(now_in)
+            if evaluate(segment.when, facts, step.now):
+                now_in.add(segment.id)
+        world.segments(account_id).clear()
+        world.segments(account_id).update(before)
+        world.set_segments(account_id, now_in)
+        for segment in self.workspace.segments:
+            entered, left = segment.id in now_in - before, segment.id in before - now_in
+            if entered or left:
+                (change.entered if entered else change.exited).append(segment.id)
+                kind = "segment.entered" if entered else "segment.exited"
+                event = Event(id=f"{kind}:{account_id}:{self.store.next_value('seq:segment')}",
+                              type=kind, at=step.now, account=account_id,
+                              properties={"segment": segment.id})
+                self.store.add_event(event)
+                change.events.append(event)
+
+    def _check_enrollments(self, step: Step, account_id: str, change: Change) -> None:
+        world = step.world
+        account = world.account(account_id)
+        if account is None:
+            return
+        for enrollment in list(world.enrollments(account_id)):
+            if not enrollment.active:
+                continue
+            if self.workspace.states[enrollment.journey].status != "enabled":
+                continue  # a paused journey takes no steps
+            journey = self.workspace.versions[(enrollment.journey, enrollment.version)]
+            entry_segments = set(journey.definition.entry.segments)
+            if (journey.definition.exit.on_segment_exit and entry_segments & set(change.exited)
+                    and not entry_segments & world.segments(account_id)):
+                self.end_enrollment(step, enrollment, "unenrolled", "segment_exit")
+                continue
+            if self.check_exit_and_goal(step, journey, enrollment, account):
+                continue
+            self._wake_listeners(step, journey, enrollment, account, change.events)
+
+    def check_exit_and_goal(self, step: Step, journey: CompiledJourney, enrollment: Enrollment,
+                            account: Account) -> bool:
+        """Apply exit criteria then the goal; True when the enrollment ended."""
+        facts = step.world.facts(account)
+        if journey.exit is not None and evaluate(journey.exit, facts, step.now):
+            self.end_enrollment(step, enrollment, "unenrolled", "exit_criteria")
+            return True
+        goal = journey.definition.goal
+        if (journey.goal is not None and goal is not None and not enrollment.goal_achieved
+                and evaluate(journey.goal, facts, step.now)):
+            enrollment.goal_achieved, enrollment.goal_at = True, step.now
+            step.world.touch_enrollment(enrollment)
+            self.store.add_history(enrollment.id, step.now, None,
+                                   {"event": "goal_achieved", "when": goal.when})
+            if goal.on_met == "exit":
+                self.end_enrollment(step, enrollment, "exited", "goal")
+                return True
+        return False
+
+    def _wake_listeners(self, step: Step, journey: CompiledJourney, enrollment: Enrollment,
+                        account: Account, events: list[Event]) -> None:
+        runner = PathRunner(self, step, journey, enrollment, account)
+        for token in [k for k in enrollment.tokens if k.state == "listen"]:
+            if not enrollment.active or token not in enrollment.tokens:
+                continue
+            node = journey.node(token.node)
+            why = None
+            matched = next((e for e in events if runner.event_matches(token, node, e)), None)
+            if matched is not None:
+                why = f"event {matched.type} ({matched.id})"
+            else:
+                condition = journey.wait_for_conditions.get(token.node)
+                if condition is not None and evaluate(condition, step.world.facts(account),
+                                                      step.now):
+                    why = "condition holds"
+            if why is not None:
+                if token.timer is not None:
+                    self.store.delete_timers(ids=[token.timer])
+                runner.resume(token, node.next, why)
+
+    def _entry_trigger(self, step: Step, journey: CompiledJourney, account_id: str,
+                       change: Change) -> dict[str, Any] | None:
+        entry = journey.definition.entry
+        if set(entry.segments) & set(change.entered):
+            return {"segment": next(s for s in change.entered if s in entry.segments)}
+        if entry.event is not None:
+            account = step.world.account(account_id)
+            for event in change.events:
+                if event.type != entry.event.type:
+                    continue
+                if journey.entry_where is not None:
+                    from itinera.conditions.evaluate import _Evaluator
+
+                    assert account is not None
+                    evaluator = _Evaluator(step.world.facts(account), step.now)
+                    if not evaluator.run(journey.entry_where, event=event):
+                        continue
+                return {"event": {"id": event.id, "type": event.type, "person": event.person,
+                                  "properties": event.properties}}
+        return None
+
+    def _last_enrollment(self, world: World, journey: str, account: str) -> Enrollment | None:
+        cached = [e for e in world.enrollments(account) if e.journey == journey]
+        if cached:
+            return max(cached, key=lambda e: e.id)
+        return self.store.last_enrollment(journey, account)
+
+    def _enroll(self, step: Step, journey: CompiledJourney, account_id: str,
+                trigger: dict[str, Any] | None) -> Enrollment | None:
+        world = step.world
+        account = world.account(account_id)
+        if account is None:
+            return None
+        if any(e.active and e.journey == journey.id for e in world.enrollments(account_id)):
+            return None  # one active enrollment per journey: the entry is ignored
+        last = self._last_enrollment(world, journey.id, account_id)
+        if last is not None:
+            after = journey.reenroll_after()
+            if journey.definition.entry.reenroll == "never":
+                return None
+            if after is not None and (last.ended_at is None or last.ended_at + after > step.now):
+                return None
+        enrollment = Enrollment(
+            id=self.store.next_value("seq:enrollment"), journey=journey.id,
+            version=journey.version, account=account_id, enrolled_at=step.now,
+            event=(trigger or {}).get("event"))
+        world.add_enrollment(enrollment)
+        step.touched[account_id] = None
+        self.store.add_history(enrollment.id, step.now, None,
+                               {"event": "enrolled", "trigger": trigger})
+        targets = journey.definition.exit.unenroll_from
+        for other in world.enrollments(account_id):
+            if other is not enrollment and other.active and (
+                "*" in targets or other.journey in targets
+            ):
+                self.end_enrollment(step, other, "unenrolled", f"unenrolled_by:{journey.id}")
+        if self.check_exit_and_goal(step, journey, enrollment, account):
+            return enrollment
+        runner = PathRunner(self, step, journey, enrollment, account)
+        runner.start([p.id for p in world.people(account_id)])
+        return enrollment
+
+    def end_enrollment(self, step: Step, enrollment: Enrollment, status: str, reason: str) -> None:
+        enrollment.status, enrollment.reason, enrollment.ended_at = status, reason, step.now
+        enrollment.tokens = []
+        self.store.delete_timers(enrollment=enrollment.id)
+        step.world.touch_enrollment(enrollment)
+        self.store.add_history(enrollment.id, step.now, None,
+                               {"event": "ended", "status": status, "reason": reason})
+
+    def change_score(self, step: Step, person: Person, by: float, key: str) -> None:
+        person.score += by
+        step.world.touch_person(person)
+        if person.account is None:
+            return
+        step.world.rescore_groups(person.account)
+        event = score_event(person, by, key, step.now)
+        self.store.add_event(event)
+        step.mark(person.account, event)
+
+    def _is_clock_dependent(self, condition: Any) -> bool:
+        key = id(condition)
+        if key not in self._clock_dependent:
+            self._clock_dependent[key] = is_clock_dependent(condition)
+        return self._clock_dependent[key]
+
+    def _schedule_reevaluations(self, step: Step) -> None:
+        """Set each touched account's re-evaluation timer to its next time-based flip."""
+        world = step.world
+        for account_id in step.touched:
+            account = world.account(account_id)
+            if account is None:
+                continue
+            conditions = [s.when for s in self.workspace.segments]
+            for enrollment in world.enrollments(account_id):
+                if enrollment.active:
+                    journey = self.workspace.versions[(enrollment.journey, enrollment.version)]
+                    conditions += journey.conditions_of_interest()
+                    conditions += [journey.wait_for_conditions[k.node]
+                                   for k in enrollment.tokens
+                                   if k.state == "listen" and k.node in journey.wait_for_conditions]
+            best: datetime | None = None
+            facts = world.facts(account)
+            for condition in conditions:
+                if self._is_clock_dependent(condition):
+                    flip = next_flip(condition, facts, step.now)
+                    if flip is not None and (best is None or flip < best):
+                        best = flip
+            self.store.delete_timers(account=account_id, kind="reeval")
+            if best is not None:
+                self.store.add_timer(Timer(id=0, due_at=best, kind="reeval", account=account_id))
+
+    # -- inputs: data ------------------------------------------------------------------------
+    def ingest(self, event: Event, now: datetime) -> bool:
+        """Record an event and react to it; False when its id was already known."""
+        if self.store.has_event(event.id):
+            return False
+
+        def apply(step: Step) -> None:
+            world = step.world
+            person = world.person(event.person) if event.person else None
+            account_id = event.account or (person.account if person else None)
+            self.store.add_event(event)
+            if account_id is None or world.account(account_id) is None:
+                return  # kept; it counts for the account once the person is linked
+            step.mark(account_id, event)
+            rule = self.workspace.scoring.get(event.type)
+            if person is not None and person.account is not None and rule:
+                self.change_score(step, person, rule, f"rule:{event.id}:{person.id}")
+
+        self._step(now, apply)
+        return True
+
+    def upsert_account(self, id: str, now: datetime, attributes: dict[str, Any] | None = None,
+                       **builtins: Any) -> bool:
+        """Create or merge an account; False when nothing changed. Built-ins: csm, created_at,
+        playbooks."""
+        def apply(step: Step) -> bool:
+            world = step.world
+            account = world.account(id)
+            if account is None:
+                account = Account(id=id, attributes=dict(attributes or {}),
+                                  created_at=builtins.get("created_at") or now,
+                                  csm=builtins.get("csm"),
+                                  playbooks=list(builtins.get("playbooks") or []))
+                world.add_account(account)
+                step.mark(id)
+                return True
+            before = (dict(account.attributes), account.csm, account.created_at,
+                      list(account.playbooks))
+            account.attributes.update(attributes or {})
+            for name in ("csm", "created_at", "playbooks"):
+                if name in builtins:
+                    setattr(account, name, builtins[name])
+            after = (account.attributes, account.csm, account.created_at, account.playbooks)
+            if before == after:
+                return False
+            world.touch_account(account)
+            step.mark(id)
+            return True
+
+        return bool(self._step(now, apply))
+
+    def upsert_person(self, id: str, now: datetime, **fields: Any) -> bool:
+        """Create or merge a person; fields: account, email, attributes, unsubscribed, score."""
+        def apply(step: Step) -> bool:
+            world = step.world
+            person = world.person(id)
+            created = person is None
+            if person is None:
+                person = Person(id=id, account=None, email=None, attributes={})
+            before = (person.account, person.email, dict(person.attributes), person.unsubscribed,
+                      person.score)
+            old_account = person.account
+            person.attributes.update(fields.get("attributes") or {})
+            for name in ("account", "email", "unsubscribed", "score"):
+                if name in fields:
+                    setattr(person, name, fields[name])
+            after = (person.account, person.email, person.attributes, person.unsubscribed,
+                     person.score)
+            if not created and before == after:
+                return False
+            world.move_person(person, old_account)
+            for account_id in {old_account, person.account} - {None}:
+                assert account_id is not None
+                if world.account(account_id) is not None:
+                    self._drop_from_groups(world, person.id, account_id, keep=account_id == person.account)
+                    world.rescore_groups(account_id)
+                    step.mark(account_id)
+            return True
+
+        return bool(self._step(now, apply))
+
+    def _drop_from_groups(self, world: World, person: str, account: str, keep: bool) -> None:
+        if keep:
+            return
+        for group in world.groups(account):
+            if any(m.person == person for m in group.members):
+                group.members = [m for m in group.members if m.person != person]
+                world.touch_group(group)
+
+    def delete_person(self, id: str, now: datetime) -> bool:
+        def apply(step: Step) -> bool:
+            world = step.world
+            person = world.person(id)
+            if person is None:
+                return False
+            world.remove_person(person)
+            if person.account is not None:
+                self._drop_from_groups(world, id, person.account, keep=False)
+                world.rescore_groups(person.account)
+                step.mark(person.account)
+            return True
+
+        return bool(self._step(now, apply))
+
+    def add_to_buying_group(self, account: str, solution: str, person: str, role: str,
+                            template: str | None, now: datetime) -> None:
+        def apply(step: Step) -> None:
+            found = step.world.account(account)
+            member = step.world.person(person)
+            if found is None or member is None:
+                raise EngineError(f"no account {account!r} with a person {person!r}")
+            add_to_buying_group(self, step, found, solution, role, template, [member])
+
+        self._step(now, apply)
+
+    # -- inputs: time ---------------------------------------------------------------------------
+    def next_due(self) -> datetime | None:
+        return self.store.next_due()
+
+    def run_due(self, until: datetime) -> int:
+        """Fire every timer due at or before ``until``, each at its own instant, in order."""
+        fired = 0
+        while True:
+            with self.store.transaction():
+                timers = self.store.due_timers(until, 1)
+            if not timers:
+                return fired
+            self._fire(timers[0], timers[0].due_at)
+            fired += 1
+
+    def _fire(self, timer: Timer, now: datetime) -> None:
+        def apply(step: Step) -> None:
+            self.store.delete_timers(ids=[timer.id])
+            if timer.kind == "reeval":
+                if timer.account is not None:
+                    step.mark(timer.account)
+                return
+            state = self.workspace.states.get(timer.journey or "")
+            if state is not None and state.status == "paused":
+                timer.held = True
+                self.store.add_timer(timer)  # re-added as held; it runs on resume
+                return
+            self._wake(step, timer)
+
+        self._step(now, apply)
+
+    def _wake(self, step: Step, timer: Timer) -> None:
+        if timer.account is None:
+            return
+        enrollment = next((e for e in step.world.enrollments(timer.account)
+                           if e.id == timer.enrollment and e.active), None)
+        if enrollment is None:
+            return
+        token = next((k for k in enrollment.tokens if k.id == timer.token), None)
+        if token is None or token.timer != timer.id:
+            return
+        journey = self.workspace.versions[(enrollment.journey, enrollment.version)]
+        account = step.world.account(timer.account)
+        assert account is not None
+        node = journey.node(token.node)
+        runner = PathRunner(self, step, journey, enrollment, account)
+        step.touched[timer.account] = None
+        if token.state == "listen":
+            runner.resume(token, node.on_timeout, "timeout")
+        else:
+            runner.resume(token, node.next, "wait over")
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def publish(self, journey: Journey, now: datetime) -> int:
+        """Store a new version; new enrollments take it, running ones keep theirs."""
+        known = [v for (j, v) in self.workspace.versions if j == journey.id]
+        version = journey.version if journey.version and not known else max(known, default=0) + 1
+        with self.store.transaction():
+            definition = journey.model_dump(mode="json", by_alias=True, exclude_none=True)
+            self.store.put_journey_version(journey.id, version, definition, now)
+            self.workspace.versions[(journey.id, version)] = CompiledJourney.compile(journey, version)
+            state = self.workspace.states.setdefault(journey.id, JourneyState())
+            state.version = version
+            self._save_state(journey.id)
+        return version
+
+    def _save_state(self, journey: str) -> None:
+        state = self.workspace.states[journey]
+        self.store.put_config("journey_state", journey, {
+            "status": state.status, "version": state.version, "enabled_seq": state.enabled_seq})
+
+    def _state(self, journey: str) -> JourneyState:
+        if journey not in self.workspace.states:
+            raise EngineError(f"no journey {journey!r}")
+        return self.workspace.states[journey]
+
+    def enable(self, journey_id: str, now: datetime) -> None:
+        state = self._state(journey_id)
+        if state.status == "enabled":
+            return
+        state.status = "enabled"
+        state.enabled_seq = self.store.next_value("seq:enable")
+        journey = self.workspace.current(journey_id)
+
+        def apply(step: Step) -> None:
+            self._save_state(journey_id)
+            if not journey.definition.entry.existing:
+                return
+            members: set[str] = set()
+            for segment in journey.definition.entry.segments:
+                members.update(self.store.segment_members(segment))
+            for account_id in sorted(members):
+                self._enroll(step, journey, account_id, {"existing": True})
+
+        self._step(now, apply)
+
+    def pause(self, journey_id: str, now: datetime) -> None:
+        state = self._state(journey_id)
+        if state.status == "enabled":
+            state.status = "paused"
+            with self.store.transaction():
+                self._save_state(journey_id)
+
+    def resume(self, journey_id: str, now: datetime) -> None:
+        state = self._state(journey_id)
+        if state.status != "paused":
+            return
+        state.status = "enabled"
+        with self.store.transaction():
+            self._save_state(journey_id)
+            held = self.store.held_timers(journey_id)
+        for timer in held:  # in due order, at the resume instant
+            timer.held = False
+            self._fire(timer, now)
+
+        def recheck(step: Step) -> None:
+            for enrollment in self.store.active_enrollments_of_journey(journey_id):
+                step.mark(enrollment.account)
+
+        self._step(now, recheck)
+
+    def disable(self, journey_id: str, now: datetime) -> None:
+        state = self._state(journey_id)
+        if state.status == "disabled":
+            return
+        state.status = "disabled"
+
+        def apply(step: Step) -> None:
+            self._save_state(journey_id)
+            for enrollment in self.store.active_enrollments_of_journey(journey_id):
+                cached = next((e for e in step.world.enrollments(enrollment.account)
+                               if e.id == enrollment.id), enrollment)
+                self.end_enrollment(step, cached, "unenrolled", "disabled")
+
+        self._step(now, apply)

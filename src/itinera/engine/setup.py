@@ -1,0 +1,92 @@
+"""Loading a workspace's configuration and an initial world into an engine.
+
+``load_world`` puts data in place without steps: being in a segment when the data arrives this
+way is not an entry (scenarios' ``data``; a live bulk import of a starting world).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from itinera.conditions import evaluate, next_flip
+from itinera.definitions.scenario import ScenarioData, WorkspaceData
+from itinera.domain.model import CSM, Account, BuyingGroup, Member, Person, Template
+from itinera.engine.engine import Engine
+from itinera.engine.world import World
+from itinera.storage.store import Timer
+from itinera.timeutil import parse_instant
+
+__all__ = ["configure", "load_world"]
+
+
+def configure(engine: Engine, data: WorkspaceData) -> None:
+    """Set the workspace's CSMs, playbooks, templates, role templates, scoring and segments."""
+    workspace, store = engine.workspace, engine.store
+    with store.transaction():
+        for csm in data.csms:
+            workspace.csms[csm.id] = CSM(csm.id, csm.name, csm.email)
+            store.put_config("csm", csm.id, csm.model_dump(mode="json"))
+        for playbook in data.playbooks:
+            if playbook not in workspace.playbooks:
+                workspace.playbooks.append(playbook)
+            store.put_config("playbook", playbook, {})
+        for template in data.templates:
+            workspace.templates[template.id] = Template(
+                template.id, template.subject, template.text, template.html, template.preheader,
+                template.approved)
+            store.put_config("template", template.id, template.model_dump(mode="json"))
+        raw_templates = [(t.id, t.model_dump(mode="json")) for t in data.role_templates]
+        for tid, body in raw_templates:
+            store.put_config("role_template", tid, body)
+        workspace.set_role_templates(store.config("role_template"))
+        workspace.scoring.update(data.scoring)
+        store.put_config("scoring", "rules", dict(workspace.scoring))
+        for segment in data.segments:
+            store.put_config("segment", segment.id, segment.when)
+        workspace.set_segments(store.config("segment"))
+
+
+def load_world(engine: Engine, data: ScenarioData, now: datetime) -> None:
+    """Insert accounts, people and buying groups; compute memberships; schedule time flips."""
+    store, workspace = engine.store, engine.workspace
+    with store.transaction():
+        world = World(store, workspace, now)
+        for a in data.accounts:
+            world.add_account(Account(
+                id=a.id, attributes=dict(a.attributes), csm=a.csm,
+                created_at=parse_instant(a.created_at) if a.created_at else now,
+                playbooks=list(a.playbooks)))
+        for p in data.people:
+            person = Person(id=p.id, account=p.account, email=p.email,
+                            attributes=dict(p.attributes), score=p.score,
+                            unsubscribed=p.unsubscribed)
+            store.save_person(person)
+            world.move_person(person, None)
+        for g in data.buying_groups:
+            world.add_group(BuyingGroup(
+                account=g.account, solution=g.solution, template=g.template, status=g.status,
+                members=[Member(m.person, m.role) for m in g.members]))
+        for a in data.accounts:
+            world.rescore_groups(a.id)
+        world.flush()
+        for a in data.accounts:
+            account = world.account(a.id)
+            assert account is not None
+            facts = world.facts(account)
+            members: set[str] = set()
+            segments = world.segments(a.id)
+            for segment in workspace.segments:
+                segments.clear()
+                segments.update(members)
+                if evaluate(segment.when, facts, now):
+                    members.add(segment.id)
+            segments.clear()
+            world.set_segments(a.id, members)
+            best = None
+            for segment in workspace.segments:
+                flip = next_flip(segment.when, facts, now)
+                if flip is not None and (best is None or flip < best):
+                    best = flip
+            if best is not None:
+                store.add_timer(Timer(id=0, due_at=best, kind="reeval", account=a.id))
+        world.flush()

@@ -1,0 +1,189 @@
+"""The world as one step sees it: records loaded once from the store, changed in memory, and
+written back together at the end of the step (``flush``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from itinera.domain.model import Account, BuyingGroup, Enrollment, Event, Person
+from itinera.domain.scores import completeness_score, engagement_score
+from itinera.engine.catalog import Workspace
+from itinera.storage.store import Store
+
+__all__ = ["AccountFacts", "World"]
+
+
+class World:
+    """A per-step identity map over the store."""
+
+    def __init__(self, store: Store, workspace: Workspace, now: datetime) -> None:
+        self.store = store
+        self.workspace = workspace
+        self.now = now
+        self._accounts: dict[str, Account | None] = {}
+        self._people: dict[str, list[Person]] = {}
+        self._groups: dict[str, list[BuyingGroup]] = {}
+        self._segments: dict[str, set[str]] = {}
+        self._enrollments: dict[str, list[Enrollment]] = {}
+        self._dirty_accounts: dict[str, Account] = {}
+        self._dirty_people: dict[str, Person] = {}
+        self._dirty_groups: dict[tuple[str, str], BuyingGroup] = {}
+        self._dirty_enrollments: dict[int, Enrollment] = {}
+        self._deleted_people: set[str] = set()
+
+    # -- reading ---------------------------------------------------------------------------
+    def account(self, id: str) -> Account | None:
+        if id not in self._accounts:
+            self._accounts[id] = self.store.account(id)
+        return self._accounts[id]
+
+    def people(self, account: str) -> list[Person]:
+        if account not in self._people:
+            self._people[account] = self.store.people_of(account)
+        return self._people[account]
+
+    def person(self, id: str) -> Person | None:
+        for people in self._people.values():
+            for person in people:
+                if person.id == id:
+                    return person
+        if id in self._dirty_people:
+            return self._dirty_people[id]
+        if id in self._deleted_people:
+            return None
+        found = self.store.person(id)
+        if found is not None and found.account is not None:
+            return next((p for p in self.people(found.account) if p.id == id), found)
+        return found
+
+    def groups(self, account: str) -> list[BuyingGroup]:
+        if account not in self._groups:
+            self._groups[account] = self.store.buying_groups_of(account)
+        return self._groups[account]
+
+    def segments(self, account: str) -> set[str]:
+        if account not in self._segments:
+            self._segments[account] = self.store.segments_of(account)
+        return self._segments[account]
+
+    def enrollments(self, account: str) -> list[Enrollment]:
+        """The account's enrollments that were active when the step began, and new ones."""
+        if account not in self._enrollments:
+            self._enrollments[account] = self.store.active_enrollments(account)
+        return self._enrollments[account]
+
+    def facts(self, account: Account) -> AccountFacts:
+        return AccountFacts(self, account)
+
+    # -- writing ---------------------------------------------------------------------------
+    def add_account(self, account: Account) -> None:
+        self._accounts[account.id] = account
+        self._people.setdefault(account.id, [])
+        self._groups.setdefault(account.id, [])
+        self._segments.setdefault(account.id, set())
+        self._enrollments.setdefault(account.id, [])
+        self.touch_account(account)
+
+    def touch_account(self, account: Account) -> None:
+        self._dirty_accounts[account.id] = account
+
+    def touch_person(self, person: Person) -> None:
+        self._dirty_people[person.id] = person
+
+    def move_person(self, person: Person, old_account: str | None) -> None:
+        """Place ``person`` in its account's list after a (re)link or creation."""
+        if old_account is not None and old_account in self._people:
+            self._people[old_account] = [p for p in self._people[old_account] if p.id != person.id]
+        if person.account is not None:
+            people = self.people(person.account)
+            if all(p.id != person.id for p in people):
+                people.append(person)
+                people.sort(key=lambda p: (p.seq == 0, p.seq))
+        self.touch_person(person)
+
+    def remove_person(self, person: Person) -> None:
+        if person.account is not None:
+            self._people[person.account] = [p for p in self.people(person.account)
+                                            if p.id != person.id]
+        self._dirty_people.pop(person.id, None)
+        self._deleted_people.add(person.id)
+
+    def touch_group(self, group: BuyingGroup) -> None:
+        self._dirty_groups[(group.account, group.solution)] = group
+
+    def add_group(self, group: BuyingGroup) -> None:
+        self.groups(group.account).append(group)
+        self.touch_group(group)
+
+    def touch_enrollment(self, enrollment: Enrollment) -> None:
+        self._dirty_enrollments[enrollment.id] = enrollment
+
+    def add_enrollment(self, enrollment: Enrollment) -> None:
+        self.enrollments(enrollment.account).append(enrollment)
+        self.touch_enrollment(enrollment)
+
+    def set_segments(self, account: str, members: set[str]) -> None:
+        current = self.segments(account)
+        for segment in members - current:
+            self.store.set_membership(account, segment, True)
+        for segment in current - members:
+            self.store.set_membership(account, segment, False)
+        self._segments[account] = set(members)
+
+    def rescore_groups(self, account: str) -> list[BuyingGroup]:
+        """Recompute the account's buying-group scores; returns the groups that changed."""
+        scores = {p.id: p.score for p in self.people(account)}
+        changed = []
+        for group in self.groups(account):
+            template = self.workspace.role_templates.get(group.template or "")
+            engagement = engagement_score(group, template, scores)
+            completeness = completeness_score(group, template)
+            if (engagement, completeness) != (group.engagement_score, group.completeness_score):
+                group.engagement_score, group.completeness_score = engagement, completeness
+                self.touch_group(group)
+                changed.append(group)
+        return changed
+
+    def flush(self) -> None:
+        for account in self._dirty_accounts.values():
+            self.store.save_account(account)
+        for person_id in self._deleted_people:
+            self.store.delete_person(person_id)
+        for person in self._dirty_people.values():
+            self.store.save_person(person)
+        for group in self._dirty_groups.values():
+            self.store.save_buying_group(group)
+        for enrollment in sorted(self._dirty_enrollments.values(), key=lambda e: e.id):
+            self.store.save_enrollment(enrollment)
+        self._dirty_accounts.clear()
+        self._dirty_people.clear()
+        self._dirty_groups.clear()
+        self._dirty_enrollments.clear()
+        self._deleted_people.clear()
+
+
+class AccountFacts:
+    """What conditions read about one account (the ``Facts`` protocol)."""
+
+    def __init__(self, world: World, account: Account) -> None:
+        self.world = world
+        self._account = account
+
+    @property
+    def account(self) -> Account:
+        return self._account
+
+    def people(self) -> Sequence[Person]:
+        return self.world.people(self._account.id)
+
+    def buying_groups(self) -> Sequence[BuyingGroup]:
+        return self.world.groups(self._account.id)
+
+    def segments(self) -> set[str]:
+        return self.world.segments(self._account.id)
+
+    def events(self, type: str) -> Sequence[Event]:
+        # Events of the account's people count for it; links may have changed in this step.
+        self.world.flush()
+        return self.world.store.events_of(self._account.id, type)

@@ -1,0 +1,139 @@
+"""The one storage interface the engine runs over, and the records only storage knows.
+
+Adapters: ``SqlStore`` (SQLite embedded, PostgreSQL by URL). The engine never writes SQL; it
+calls these methods inside ``transaction()``, one transaction per step, so a step's state change,
+history, effects and timers commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from itinera.domain.model import Account, BuyingGroup, Enrollment, Event, Person
+
+__all__ = ["Effect", "Store", "Timer"]
+
+
+@dataclass
+class Timer:
+    id: int
+    due_at: datetime
+    kind: str  # wake (a token's wait or timeout) | reeval (an account's next flip)
+    account: str | None = None
+    enrollment: int | None = None
+    token: int | None = None
+    journey: str | None = None
+    held: bool = False
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Effect:
+    """Something the outside world should see: an email, a webhook, a task, a campaign entry.
+
+    ``key`` is the idempotency key: the same step replayed produces the same key, and the store
+    keeps one effect per key.
+    """
+
+    key: str
+    channel: str
+    status: str
+    at: datetime
+    journey: str | None = None
+    node: str | None = None
+    account: str | None = None
+    person: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+    id: int = 0
+
+
+class Store(Protocol):
+    """Everything the engine reads and writes."""
+
+    def transaction(self) -> AbstractContextManager[None]: ...
+
+    def close(self) -> None: ...
+
+    # workspace configuration (csms, templates, segments, journeys' lifecycle, ...)
+    def config(self, kind: str) -> list[tuple[str, dict[str, Any]]]: ...
+
+    def put_config(self, kind: str, id: str, body: dict[str, Any]) -> None: ...
+
+    def put_journey_version(self, id: str, version: int, definition: dict[str, Any],
+                            at: datetime) -> None: ...
+
+    def journey_versions(self) -> list[tuple[str, int, dict[str, Any]]]: ...
+
+    def next_value(self, key: str) -> int: ...
+
+    # the world
+    def account(self, id: str) -> Account | None: ...
+
+    def account_ids(self) -> list[str]: ...
+
+    def save_account(self, account: Account) -> None: ...
+
+    def person(self, id: str) -> Person | None: ...
+
+    def people_of(self, account: str) -> list[Person]: ...
+
+    def save_person(self, person: Person) -> None: ...
+
+    def delete_person(self, id: str) -> None: ...
+
+    def buying_groups_of(self, account: str) -> list[BuyingGroup]: ...
+
+    def save_buying_group(self, group: BuyingGroup) -> None: ...
+
+    def segments_of(self, account: str) -> set[str]: ...
+
+    def set_membership(self, account: str, segment: str, member: bool) -> None: ...
+
+    def segment_members(self, segment: str) -> list[str]: ...
+
+    def has_event(self, id: str) -> bool: ...
+
+    def add_event(self, event: Event) -> None: ...
+
+    def events_of(self, account: str, type: str) -> list[Event]: ...
+
+    def csm_loads(self, pool: Sequence[str]) -> dict[str, int]: ...
+
+    # enrollments
+    def save_enrollment(self, enrollment: Enrollment) -> None: ...
+
+    def enrollment(self, id: int) -> Enrollment | None: ...
+
+    def active_enrollments(self, account: str) -> list[Enrollment]: ...
+
+    def active_enrollments_of_journey(self, journey: str) -> list[Enrollment]: ...
+
+    def last_enrollment(self, journey: str, account: str) -> Enrollment | None: ...
+
+    def enrollments(self) -> Iterator[Enrollment]: ...
+
+    # timers
+    def add_timer(self, timer: Timer) -> None: ...
+
+    def delete_timers(self, *, enrollment: int | None = None, account: str | None = None,
+                      kind: str | None = None, ids: Iterable[int] = ()) -> None: ...
+
+    def due_timers(self, until: datetime, limit: int) -> list[Timer]: ...
+
+    def hold_timer(self, id: int) -> None: ...
+
+    def held_timers(self, journey: str) -> list[Timer]: ...
+
+    def next_due(self) -> datetime | None: ...
+
+    # effects and history
+    def add_effect(self, effect: Effect) -> bool: ...
+
+    def effects(self) -> list[Effect]: ...
+
+    def add_history(self, enrollment: int, at: datetime, node: str | None,
+                    entry: dict[str, Any]) -> None: ...
