@@ -1,0 +1,104 @@
+"""``itinera validate`` and ``itinera schema``: check files before anything runs.
+
+``validate`` prints ``ok <file>`` on standard output for each valid file and each problem on
+standard error as one plain line, ``<file>: <place>: <problem>`` (a syntax error as
+``<file>:<line>: <problem>``), so editors and CI can grep them. Exit status 0 when every file is
+valid, 2 when any is not (as ``itinera simulate`` does for an invalid scenario).
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from itinera.definitions._shape import plain
+from itinera.definitions.loader import load_workspace, read_document
+from itinera.definitions.scenario import WorkspaceData
+from itinera.definitions.schema import journey_schema, scenario_schema
+from itinera.definitions.validate import validate_journey, validate_scenario
+from itinera.errors import DefinitionError, Problem
+
+__all__ = ["register"]
+
+INVALID = 2
+# Keys only a scenario has. `start` alone is ambiguous (a journey names its start node), so a
+# file with `nodes` is a journey whatever else it holds.
+_SCENARIO_KEYS = ("timeline", "data", "start", "journeys", "journey_files", "expect", "until")
+
+
+class SchemaKind(StrEnum):
+    journey = "journey"
+    scenario = "scenario"
+
+
+def is_scenario(raw: Any) -> bool:
+    """Whether a document is a scenario file rather than a journey file."""
+    return isinstance(raw, dict) and "nodes" not in raw and any(k in raw for k in _SCENARIO_KEYS)
+
+
+def check_file(path: Path, workspace: WorkspaceData | None) -> list[str]:
+    """The problem lines of one file (empty when it is valid)."""
+    try:
+        raw = plain(read_document(path))
+    except DefinitionError as error:
+        return [str(p) for p in error.problems]  # already `<file>[:<line>]: ...`
+    problems: list[Problem]
+    if is_scenario(raw):
+        _, problems = validate_scenario(raw, path.parent)
+    else:
+        _, problems = validate_journey(raw, "", workspace)
+    return [f"{path}: {p}" for p in problems]
+
+
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Journey or scenario files (YAML or JSON).")],
+    workspace: Annotated[
+        Path | None,
+        typer.Option(help="Workspace data (YAML/JSON, or a scenario whose data to use) to check "
+                          "standalone journeys' segments, templates, CSMs, playbooks and roles."),
+    ] = None,
+) -> None:
+    """Check journey and scenario files; list every problem, one per line, with its place."""
+    errors = Console(stderr=True, soft_wrap=True, highlight=False)
+    data: WorkspaceData | None = None
+    if workspace is not None:
+        try:
+            data = load_workspace(workspace)
+        except DefinitionError as error:
+            for problem in error.problems:
+                line = str(problem)
+                errors.print(line if line.startswith(str(workspace)) else f"{workspace}: {line}",
+                             markup=False)
+            raise typer.Exit(INVALID) from None
+    invalid = 0
+    for path in files:
+        lines = check_file(path, data)
+        if lines:
+            invalid += 1
+            for line in lines:
+                errors.print(line, markup=False)
+        else:
+            typer.echo(f"ok {path}")
+    if invalid:
+        errors.print(f"{invalid} of {len(files)} file(s) invalid", style="bold red", markup=False)
+        raise typer.Exit(INVALID)
+
+
+def schema(
+    kind: Annotated[SchemaKind, typer.Argument(help="Which file's schema to print.")]
+    = SchemaKind.journey,
+) -> None:
+    """Print the JSON Schema (draft 2020-12) of journey or scenario files."""
+    document = journey_schema() if kind is SchemaKind.journey else scenario_schema()
+    typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``validate`` and ``schema`` commands to the main application."""
+    app.command("validate")(validate)
+    app.command("schema")(schema)

@@ -1,0 +1,60 @@
+"""Read journey, scenario and workspace files into validated models — the one way in.
+
+Every loader raises :class:`~itinera.errors.DefinitionError` listing all the problems of the
+file (a syntax error as ``<file>:<line>: ...``; the rest as ``<place>: <problem>`` in the order
+validation found them), so a caller can print them and stop.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from itinera.definitions._documents import read_document
+from itinera.definitions._shape import describe, plain, shape_problems
+from itinera.definitions.models import Journey
+from itinera.definitions.scenario import ScenarioData, WorkspaceData
+from itinera.definitions.validate import LoadedScenario, validate_journey, validate_scenario
+from itinera.errors import DefinitionError, Problem
+
+__all__ = [
+    "LoadedScenario",
+    "load_journey_file",
+    "load_scenario",
+    "load_workspace",
+    "read_document",
+]
+
+
+def load_scenario(path: Path) -> LoadedScenario:
+    """A scenario file and its journeys (``journey_files`` relative to the file's folder)."""
+    path = Path(path)
+    loaded, problems = validate_scenario(read_document(path), path.parent)
+    if loaded is None:
+        raise DefinitionError(problems)
+    return loaded
+
+
+def load_journey_file(path: Path, workspace: WorkspaceData | None = None) -> Journey:
+    """One journey file; references to workspace objects are checked when ``workspace`` is given."""
+    journey, problems = validate_journey(read_document(Path(path)), "", workspace)
+    if journey is None:
+        raise DefinitionError(problems)
+    return journey
+
+
+def load_workspace(path: Path) -> WorkspaceData:
+    """Workspace data: a mapping of WorkspaceData keys, or a scenario file (its ``data``)."""
+    raw = plain(read_document(Path(path)))
+    if not isinstance(raw, dict):
+        problem = Problem("", f"a workspace is a mapping of keys, got {describe(raw)}")
+        raise DefinitionError([problem])
+    try:
+        if "data" in raw:
+            return ScenarioData.model_validate(raw["data"])
+        return WorkspaceData.model_validate(raw)
+    except ValidationError as error:
+        if "data" in raw:
+            raise DefinitionError(shape_problems(error, raw["data"], "data")) from None
+        raise DefinitionError(shape_problems(error, raw, "")) from None
