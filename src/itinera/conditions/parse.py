@@ -178,7 +178,8 @@ class _Parser:
     def unknown_keys(self, raw: dict[str, Any], allowed: set[str], place: str) -> None:
         for key in raw:
             if key not in allowed:
-                self.fail(_join(place, str(key)), f"unknown key {key!r} (known: {', '.join(sorted(allowed))})")
+                known = ", ".join(sorted(allowed))
+                self.fail(_join(place, str(key)), f"unknown key {key!r} (known: {known})")
 
     def people(self, raw: Any, place: str) -> Condition:
         if not isinstance(raw, dict):

@@ -226,8 +226,8 @@ def _send_email(ctx: ActionContext, index: int, spec: dict[str, Any]) -> None:
             continue
         values = ctx.values(person)
         render = ctx.engine.renderer.render
-        ctx.effect(index, "email", ctx.engine.delivery_status, person.id, to=person.email, template=template.id,
-                   subject=render(template.subject, values),
+        ctx.effect(index, "email", ctx.engine.delivery_status, person.id, to=person.email,
+                   template=template.id, subject=render(template.subject, values),
                    preheader=render(template.preheader, values) if template.preheader else None,
                    text=render(template.text, values),
                    html=render(template.html, values) if template.html else None)

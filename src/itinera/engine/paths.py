@@ -116,7 +116,7 @@ class PathRunner:
             assert isinstance(next_node, str)
             token.node = next_node
 
-    def enter(self, token: Token, node: Node) -> str | None | object:
+    def enter(self, token: Token, node: Node) -> str | object | None:
         """Run ``node`` for ``token``; the next node, None to end the path, or _STOP."""
         kind = node.kind
         now = self.step.now
@@ -150,7 +150,7 @@ class PathRunner:
             return self.experiment(token, node)
         return None  # end
 
-    def do(self, token: Token, node: Node) -> str | None | object:
+    def do(self, token: Token, node: Node) -> str | object | None:
         ctx = ActionContext(self.engine, self.step, self.journey, self.enrollment, self.account,
                             token.node, len(self.enrollment.path) - 1, list(token.people))
         results = [run_action(ctx, i, action) for i, action in enumerate(node.do or [])]
@@ -210,7 +210,7 @@ class PathRunner:
             base += parse_duration(spec.offset)
         return base
 
-    def wait_for(self, token: Token, node: Node) -> str | None | object:
+    def wait_for(self, token: Token, node: Node) -> str | object | None:
         spec = node.wait_for
         assert spec is not None
         condition = self.journey.wait_for_conditions.get(token.node)

@@ -18,7 +18,6 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    Text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 

@@ -246,10 +246,11 @@ class SqlStore:
                       properties=dict(r.properties), seq=r.seq) for r in rows]
 
     def csm_loads(self, pool: Sequence[str]) -> dict[str, int]:
-        rows = self._exec(sa.select(t.accounts.c.csm, sa.func.count())
+        count = sa.func.count().label("n")
+        rows = self._exec(sa.select(t.accounts.c.csm, count)
                           .where(t.accounts.c.csm.in_(list(pool))).group_by(t.accounts.c.csm))
         loads = dict.fromkeys(pool, 0)
-        loads.update({r[0]: int(r[1]) for r in rows})
+        loads.update({row.csm: int(row.n) for row in rows})
         return loads
 
     # -- enrollments ------------------------------------------------------------------------
