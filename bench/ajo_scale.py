@@ -79,6 +79,8 @@ def main() -> None:
     engine.publish(journey, start)
     times["load"] = time.perf_counter() - began
 
+    batch = engine.batch()  # as `itinera simulate` runs: one transaction, one in-memory world
+    batch.__enter__()
     began = time.perf_counter()
     engine.enable(journey.id, start)
     times["enable (enroll existing)"] = time.perf_counter() - began
@@ -94,6 +96,7 @@ def main() -> None:
         engine.run_due(at)
         engine.ingest(Event(id=f"e{n}", type=kind, person=person, at=at), at)
     engine.run_due(start + timedelta(days=args.days))
+    batch.__exit__(None, None, None)
     times[f"run {args.days} days ({len(events)} events)"] = time.perf_counter() - began
     total = sum(times.values())
     with store.transaction():

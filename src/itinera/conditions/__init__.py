@@ -2,6 +2,7 @@
 
 from itinera.conditions.evaluate import Facts, evaluate, next_flip
 from itinera.conditions.parse import TRUE, Scope, parse_condition, referenced_segments
+from itinera.conditions.sql import compile_condition
 from itinera.conditions.tree import Condition
 
 __all__ = [
@@ -9,6 +10,7 @@ __all__ = [
     "Condition",
     "Facts",
     "Scope",
+    "compile_condition",
     "evaluate",
     "next_flip",
     "parse_condition",

@@ -152,11 +152,11 @@ class _Value:
     def of_type(self, kind: str) -> Bool:  # kind: string, number, bool, array
         return _false()
 
-    def text(self) -> Expr:
-        raise NotImplementedError
+    def text(self) -> Expr:  # only read where of_type("string") holds
+        return sa.null()
 
-    def number(self) -> Expr:
-        raise NotImplementedError
+    def number(self) -> Expr:  # only read where of_type("number") holds
+        return sa.null()
 
     def is_bool(self, value: bool) -> Bool:
         return _false()

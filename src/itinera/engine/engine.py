@@ -9,7 +9,8 @@ The same engine runs scenarios (virtual clock) and live traffic; it never reads 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -43,16 +44,36 @@ class Engine:
         self.delivery_status = "sent" if sandbox else "pending"
         self.workspace = workspace or Workspace()
         self.renderer = Renderer()
+        self._world: World | None = None
         self._clock_dependent: dict[int, bool] = {}
 
     # -- steps ---------------------------------------------------------------------------------
-    def _step(self, now: datetime, apply: Callable[[Step], Any]) -> Any:
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Run many steps in one transaction over one in-memory world (written at the end).
+
+        Each step keeps its own meaning; the batch only saves round trips. Used by the
+        simulator and by workers that take inputs in batches.
+        """
+        if self._world is not None:
+            yield
+            return
         with self.store.transaction():
-            step = Step(now, World(self.store, self.workspace, now))
+            self._world = World(self.store, self.workspace, datetime.min)
+            try:
+                yield
+                self._world.flush()
+            finally:
+                self._world = None
+
+    def _step(self, now: datetime, apply: Callable[[Step], Any]) -> Any:
+        with self.batch():
+            assert self._world is not None
+            self._world.now = now
+            step = Step(now, self._world)
             result = apply(step)
             self._settle(step)
             self._schedule_reevaluations(step)
-            step.world.flush()
             return result
 
     def _settle(self, step: Step) -> None:
@@ -98,7 +119,7 @@ class Engine:
                 event = Event(id=f"{kind}:{account_id}:{self.store.next_value('seq:segment')}",
                               type=kind, at=step.now, account=account_id,
                               properties={"segment": segment.id})
-                self.store.add_event(event)
+                world.add_event(event)
                 change.events.append(event)
 
     def _check_enrollments(self, step: Step, account_id: str, change: Change) -> None:
@@ -238,7 +259,7 @@ class Engine:
             return
         step.world.rescore_groups(person.account)
         event = score_event(person, by, key, step.now)
-        self.store.add_event(event)
+        step.world.add_event(event)
         step.mark(person.account, event)
 
     def _is_clock_dependent(self, condition: Any) -> bool:
@@ -283,7 +304,7 @@ class Engine:
             world = step.world
             person = world.person(event.person) if event.person else None
             account_id = event.account or (person.account if person else None)
-            self.store.add_event(event)
+            world.add_event(event)
             if account_id is None or world.account(account_id) is None:
                 return  # kept; it counts for the account once the person is linked
             step.mark(account_id, event)
@@ -405,15 +426,14 @@ class Engine:
 
     def _fire(self, timer: Timer, now: datetime) -> None:
         def apply(step: Step) -> None:
+            state = self.workspace.states.get(timer.journey or "")
+            if state is not None and state.status == "paused":
+                self.store.hold_timer(timer.id)  # it runs when the journey resumes
+                return
             self.store.delete_timers(ids=[timer.id])
             if timer.kind == "reeval":
                 if timer.account is not None:
                     step.mark(timer.account)
-                return
-            state = self.workspace.states.get(timer.journey or "")
-            if state is not None and state.status == "paused":
-                timer.held = True
-                self.store.add_timer(timer)  # re-added as held; it runs on resume
                 return
             self._wake(step, timer)
 
@@ -479,6 +499,7 @@ class Engine:
             members: set[str] = set()
             for segment in journey.definition.entry.segments:
                 members.update(self.store.segment_members(segment))
+            step.world.prefetch(sorted(members))
             for account_id in sorted(members):
                 self._enroll(step, journey, account_id, {"existing": True})
 
@@ -504,6 +525,7 @@ class Engine:
             self._fire(timer, now)
 
         def recheck(step: Step) -> None:
+            step.world.flush()
             for enrollment in self.store.active_enrollments_of_journey(journey_id):
                 step.mark(enrollment.account)
 
@@ -517,6 +539,7 @@ class Engine:
 
         def apply(step: Step) -> None:
             self._save_state(journey_id)
+            step.world.flush()
             for enrollment in self.store.active_enrollments_of_journey(journey_id):
                 cached = next((e for e in step.world.enrollments(enrollment.account)
                                if e.id == enrollment.id), enrollment)

@@ -26,11 +26,29 @@ class World:
         self._groups: dict[str, list[BuyingGroup]] = {}
         self._segments: dict[str, set[str]] = {}
         self._enrollments: dict[str, list[Enrollment]] = {}
+        self._person_index: dict[str, Person] = {}
+        self._events: dict[str, list[Event]] = {}
         self._dirty_accounts: dict[str, Account] = {}
         self._dirty_people: dict[str, Person] = {}
         self._dirty_groups: dict[tuple[str, str], BuyingGroup] = {}
         self._dirty_enrollments: dict[int, Enrollment] = {}
         self._deleted_people: set[str] = set()
+
+    def prefetch(self, ids: list[str]) -> None:
+        """Load many accounts' records in a few queries (before acting on all of them)."""
+        missing = [i for i in ids if i not in self._accounts]
+        if not missing:
+            return
+        self.flush()
+        records = self.store.load_accounts(missing)
+        for id in missing:
+            self._accounts[id] = records.accounts.get(id)
+            people = self._people[id] = records.people.get(id, [])
+            for person in people:
+                self._person_index.setdefault(person.id, person)
+            self._groups[id] = records.groups.get(id, [])
+            self._segments[id] = records.segments.get(id, set())
+            self._enrollments[id] = records.enrollments.get(id, [])
 
     # -- reading ---------------------------------------------------------------------------
     def account(self, id: str) -> Account | None:
@@ -40,22 +58,38 @@ class World:
 
     def people(self, account: str) -> list[Person]:
         if account not in self._people:
-            self._people[account] = self.store.people_of(account)
+            people = self._people[account] = self.store.people_of(account)
+            for person in people:
+                self._person_index.setdefault(person.id, person)
         return self._people[account]
 
     def person(self, id: str) -> Person | None:
-        for people in self._people.values():
-            for person in people:
-                if person.id == id:
-                    return person
-        if id in self._dirty_people:
-            return self._dirty_people[id]
+        if id in self._person_index:
+            return self._person_index[id]
         if id in self._deleted_people:
             return None
         found = self.store.person(id)
         if found is not None and found.account is not None:
-            return next((p for p in self.people(found.account) if p.id == id), found)
+            found = next((p for p in self.people(found.account) if p.id == id), found)
+        if found is not None:
+            self._person_index[id] = found
         return found
+
+    def events(self, account: str, type: str) -> list[Event]:
+        """The account's events of ``type`` (its own and its people's), in arrival order."""
+        if account not in self._events:
+            self.flush()
+            self._events[account] = self.store.events_of(account)
+        return [e for e in self._events[account] if e.type == type]
+
+    def add_event(self, event: Event) -> None:
+        self.store.add_event(event)
+        owner = event.account
+        if owner is None and event.person is not None:
+            person = self.person(event.person)
+            owner = person.account if person is not None else None
+        if owner is not None and owner in self._events:
+            self._events[owner].append(event)
 
     def groups(self, account: str) -> list[BuyingGroup]:
         if account not in self._groups:
@@ -93,6 +127,11 @@ class World:
 
     def move_person(self, person: Person, old_account: str | None) -> None:
         """Place ``person`` in its account's list after a (re)link or creation."""
+        self._person_index[person.id] = person
+        self._deleted_people.discard(person.id)
+        for account in (old_account, person.account):
+            if account is not None:
+                self._events.pop(account, None)  # whose events count for whom has changed
         if old_account is not None and old_account in self._people:
             self._people[old_account] = [p for p in self._people[old_account] if p.id != person.id]
         if person.account is not None:
@@ -103,6 +142,7 @@ class World:
         self.touch_person(person)
 
     def remove_person(self, person: Person) -> None:
+        self._person_index.pop(person.id, None)
         if person.account is not None:
             self._people[person.account] = [p for p in self.people(person.account)
                                             if p.id != person.id]
@@ -184,6 +224,4 @@ class AccountFacts:
         return self.world.segments(self._account.id)
 
     def events(self, type: str) -> Sequence[Event]:
-        # Events of the account's people count for it; links may have changed in this step.
-        self.world.flush()
-        return self.world.store.events_of(self._account.id, type)
+        return self.world.events(self._account.id, type)

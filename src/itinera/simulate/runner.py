@@ -48,13 +48,14 @@ def simulate(loaded: LoadedScenario, until: timedelta | None = None,
         engine.publish(journey, start)
     entries = sorted(enumerate(scenario.timeline),
                      key=lambda item: (parse_duration(item[1].at), item[0]))
-    for index, entry in entries:
-        at = start + parse_duration(entry.at)
-        if at > end:
-            break
-        engine.run_due(at)
-        _apply(engine, index, entry, at)
-    engine.run_due(end)
+    with engine.batch():  # one transaction: nothing outside sees a half-run simulation
+        for index, entry in entries:
+            at = start + parse_duration(entry.at)
+            if at > end:
+                break
+            engine.run_due(at)
+            _apply(engine, index, entry, at)
+        engine.run_due(end)
     return Simulation(start, end, engine, store)
 
 

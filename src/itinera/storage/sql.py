@@ -18,7 +18,10 @@ from sqlalchemy.pool import StaticPool
 from itinera.domain.model import Account, BuyingGroup, Enrollment, Event, Member, Person, Token
 from itinera.errors import StoreError
 from itinera.storage import schema as t
-from itinera.storage.store import Effect, Timer
+from itinera.storage.store import AccountRecords, Effect, Timer
+from itinera.storage.timer_index import TimerIndex
+
+_BLOCK = 1000  # ids reserved per round trip for seq: counters
 
 __all__ = ["SqlStore", "create_engine"]
 
@@ -46,12 +49,20 @@ def _at(value: datetime) -> datetime:
 class SqlStore:
     """A store in one SQL database. Not thread-safe: one store per worker thread."""
 
-    def __init__(self, url: str, *, create: bool = True) -> None:
+    def __init__(self, url: str, *, create: bool = True, exclusive: bool = True) -> None:
+        """``exclusive``: this store object is the only writer of the database (the simulator,
+        a single-process service); timers are then also indexed in memory."""
         self.engine = create_engine(url)
         self.dialect = self.engine.dialect.name
         if create:
             self.create_schema()
         self._conn: sa.Connection | None = None
+        # Writes are buffered and sent in executemany batches before the next read or commit.
+        self._pending: list[tuple[str, dict[str, Any]]] = []
+        self._pending_events: set[str] = set()
+        self._statements: dict[str, Any] = {}
+        self._blocks: dict[str, list[int]] = {}
+        self._timers = TimerIndex() if exclusive else None
 
     def create_schema(self) -> None:
         t.metadata.create_all(self.engine)
@@ -78,8 +89,17 @@ class SqlStore:
         if connection.in_transaction():
             yield
             return
-        with connection.begin():
-            yield
+        try:
+            with connection.begin():
+                yield
+                self._flush()
+        except BaseException:
+            self._pending.clear()
+            self._pending_events.clear()
+            self._blocks.clear()
+            if self._timers is not None:
+                self._timers.invalidate()
+            raise
 
     def close(self) -> None:
         if self._conn is not None:
@@ -87,16 +107,55 @@ class SqlStore:
             self._conn = None
         self.engine.dispose()
 
-    def _exec(self, statement: Any) -> sa.CursorResult[Any]:
+    def _exec(self, statement: Any, *, flush: bool = True) -> sa.CursorResult[Any]:
+        if flush:
+            self._flush()
         return self.conn.execute(statement)
 
+    def _flush(self) -> None:
+        """Send buffered writes, grouping consecutive writes of one statement."""
+        pending, self._pending = self._pending, []
+        self._pending_events.clear()
+        start = 0
+        while start < len(pending):
+            key = pending[start][0]
+            end = start
+            while end < len(pending) and pending[end][0] == key:
+                end += 1
+            self.conn.execute(self._statement(key), [p for _, p in pending[start:end]])
+            start = end
+
+    def _statement(self, key: str) -> Any:
+        """Statements built once: ``upsert:T``, ``insert:T``, ``ignore:T``, ``delete:T``."""
+        if key not in self._statements:
+            verb, name = key.split(":")
+            table = t.metadata.tables[name]
+            keys = [c.name for c in table.primary_key.columns]
+            dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+            if verb == "upsert":
+                insert = dialect_insert(table)
+                updates = {c.name: insert.excluded[c.name] for c in table.columns
+                           if c.name not in keys}
+                statement: Any = (insert.on_conflict_do_update(index_elements=keys, set_=updates)
+                                  if updates else insert.on_conflict_do_nothing(index_elements=keys))
+            elif verb == "ignore":
+                statement = dialect_insert(table).on_conflict_do_nothing()
+            elif verb == "insert":
+                statement = sa.insert(table)
+            elif verb == "delete":
+                statement = sa.delete(table).where(
+                    *[table.c[k] == sa.bindparam(f"k_{k}") for k in keys])
+            else:
+                statement = sa.update(table).where(
+                    *[table.c[k] == sa.bindparam(f"k_{k}") for k in keys])
+            self._statements[key] = statement
+        return self._statements[key]
+
+    def _write(self, key: str, params: dict[str, Any]) -> None:
+        self._pending.append((key, params))
+
     def _upsert(self, table: sa.Table, values: dict[str, Any]) -> None:
-        keys = [c.name for c in table.primary_key.columns]
-        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        statement = dialect_insert(table).values(**values)
-        updates = {k: statement.excluded[k] for k in values if k not in keys}
-        self._exec(statement.on_conflict_do_update(index_elements=keys, set_=updates)
-                   if updates else statement.on_conflict_do_nothing(index_elements=keys))
+        self._write(f"upsert:{table.name}", values)
 
     # -- configuration --------------------------------------------------------------------
     def config(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
@@ -122,13 +181,25 @@ class SqlStore:
         return [(r.id, r.version, r.definition) for r in rows]
 
     def next_value(self, key: str) -> int:
+        """The next value of a counter. ``seq:`` counters (ids, orders) are reserved from the
+        database in blocks, so concurrent workers never share a value; others are exact."""
+        if key.startswith("seq:"):
+            block = self._blocks.get(key)
+            if block is None or block[0] >= block[1]:
+                high = self._increment(key, _BLOCK)
+                block = self._blocks[key] = [high - _BLOCK, high]
+            block[0] += 1
+            return block[0]
+        return self._increment(key, 1)
+
+    def _increment(self, key: str, by: int) -> int:
         row = self._exec(sa.update(t.counters).where(t.counters.c.key == key)
-                         .values(value=t.counters.c.value + 1)
+                         .values(value=t.counters.c.value + by)
                          .returning(t.counters.c.value)).first()
         if row is not None:
             return int(row[0])
-        self._exec(sa.insert(t.counters).values(key=key, value=1))
-        return 1
+        self._exec(sa.insert(t.counters).values(key=key, value=by))
+        return by
 
     # -- accounts, people, groups, segments, events -----------------------------------------
     @staticmethod
@@ -182,7 +253,7 @@ class SqlStore:
             "unsubscribed": person.unsubscribed})
 
     def delete_person(self, id: str) -> None:
-        self._exec(sa.delete(t.people).where(t.people.c.id == id))
+        self._write("delete:people", {"k_id": id})
 
     @staticmethod
     def _group(row: Any) -> BuyingGroup:
@@ -219,8 +290,7 @@ class SqlStore:
         if member:
             self._upsert(t.segment_members, {"segment": segment, "account": account})
         else:
-            self._exec(sa.delete(t.segment_members).where(
-                t.segment_members.c.segment == segment, t.segment_members.c.account == account))
+            self._write("delete:segment_members", {"k_segment": segment, "k_account": account})
 
     def segment_members(self, segment: str) -> list[str]:
         return list(self._exec(sa.select(t.segment_members.c.account)
@@ -228,20 +298,27 @@ class SqlStore:
                                .order_by(t.segment_members.c.account)).scalars())
 
     def has_event(self, id: str) -> bool:
-        return self._exec(sa.select(t.events.c.id).where(t.events.c.id == id)).first() is not None
+        if id in self._pending_events:
+            return True
+        # Pending writes cannot make an event known (pending events are checked above).
+        query = sa.select(t.events.c.id).where(t.events.c.id == id)
+        return self._exec(query, flush=False).first() is not None
 
     def add_event(self, event: Event) -> None:
         event.seq = self.next_value("seq:event")
-        self._exec(sa.insert(t.events).values(
-            id=event.id, seq=event.seq, type=event.type, account=event.account,
-            person=event.person, at=event.at, properties=event.properties))
+        self._pending_events.add(event.id)
+        self._write("insert:events", {
+            "id": event.id, "seq": event.seq, "type": event.type, "account": event.account,
+            "person": event.person, "at": event.at, "properties": event.properties})
 
-    def events_of(self, account: str, type: str) -> list[Event]:
+    def events_of(self, account: str, type: str | None = None) -> list[Event]:
+        """Events of the account and of its people (of one type, or all), in arrival order."""
         people = sa.select(t.people.c.id).where(t.people.c.account == account)
-        rows = self._exec(sa.select(t.events).where(
-            t.events.c.type == type,
-            sa.or_(t.events.c.account == account, t.events.c.person.in_(people)),
-        ).order_by(t.events.c.seq))
+        query = sa.select(t.events).where(
+            sa.or_(t.events.c.account == account, t.events.c.person.in_(people)))
+        if type is not None:
+            query = query.where(t.events.c.type == type)
+        rows = self._exec(query.order_by(t.events.c.seq))
         return [Event(id=r.id, type=r.type, at=_at(r.at), account=r.account, person=r.person,
                       properties=dict(r.properties), seq=r.seq) for r in rows]
 
@@ -252,6 +329,30 @@ class SqlStore:
         loads = dict.fromkeys(pool, 0)
         loads.update({row.csm: int(row.n) for row in rows})
         return loads
+
+    def load_accounts(self, ids: Sequence[str]) -> AccountRecords:
+        """Accounts with their people, buying groups, segments and active enrollments, for
+        many accounts in a few queries (``ids`` in chunks)."""
+        records = AccountRecords()
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start:start + 500])
+            for row in self._exec(sa.select(t.accounts).where(t.accounts.c.id.in_(chunk))):
+                records.accounts[row.id] = self._account(row)
+            for row in self._exec(sa.select(t.people).where(t.people.c.account.in_(chunk))
+                                  .order_by(t.people.c.seq)):
+                records.people.setdefault(row.account, []).append(self._person(row))
+            for row in self._exec(sa.select(t.buying_groups)
+                                  .where(t.buying_groups.c.account.in_(chunk))
+                                  .order_by(t.buying_groups.c.seq)):
+                records.groups.setdefault(row.account, []).append(self._group(row))
+            for row in self._exec(sa.select(t.segment_members)
+                                  .where(t.segment_members.c.account.in_(chunk))):
+                records.segments.setdefault(row.account, set()).add(row.segment)
+            for row in self._exec(sa.select(t.enrollments).where(
+                    t.enrollments.c.account.in_(chunk), t.enrollments.c.status == "active")
+                    .order_by(t.enrollments.c.id)):
+                records.enrollments.setdefault(row.account, []).append(self._enrollment(row))
+        return records
 
     # -- enrollments ------------------------------------------------------------------------
     @staticmethod
@@ -320,16 +421,33 @@ class SqlStore:
                      enrollment=row.enrollment, token=row.token, journey=row.journey,
                      held=row.held, payload=dict(row.payload))
 
+    def _timer_index(self) -> TimerIndex | None:
+        if self._timers is not None and not self._timers.loaded:
+            rows = self._exec(sa.select(t.timers).order_by(t.timers.c.id))
+            self._timers.load([self._timer(r) for r in rows])
+        return self._timers
+
     def add_timer(self, timer: Timer) -> None:
         timer.id = self.next_value("seq:timer")
-        self._exec(sa.insert(t.timers).values(
-            id=timer.id, due_at=timer.due_at, kind=timer.kind, account=timer.account,
-            enrollment=timer.enrollment, token=timer.token, journey=timer.journey,
-            held=timer.held, payload=timer.payload))
+        index = self._timer_index()
+        self._write("insert:timers", {
+            "id": timer.id, "due_at": timer.due_at, "kind": timer.kind, "account": timer.account,
+            "enrollment": timer.enrollment, "token": timer.token, "journey": timer.journey,
+            "held": timer.held, "payload": timer.payload})
+        if index is not None:
+            index.add(timer)
 
     def delete_timers(self, *, enrollment: int | None = None, account: str | None = None,
                       kind: str | None = None, ids: Iterable[int] = ()) -> None:
         ids = list(ids)
+        if enrollment is None and account is None and kind is None and not ids:
+            raise StoreError("delete_timers needs a filter")
+        index = self._timer_index()
+        if index is not None:
+            for id in index.matching(enrollment, account, kind, ids):
+                index.remove(id)
+                self._write("delete:timers", {"k_id": id})
+            return
         conditions: list[Any] = []
         if enrollment is not None:
             conditions.append(t.timers.c.enrollment == enrollment)
@@ -339,40 +457,49 @@ class SqlStore:
             conditions.append(t.timers.c.kind == kind)
         if ids:
             conditions.append(t.timers.c.id.in_(ids))
-        if not conditions:
-            raise StoreError("delete_timers needs a filter")
         self._exec(sa.delete(t.timers).where(*conditions))
 
     def due_timers(self, until: datetime, limit: int) -> list[Timer]:
+        index = self._timer_index()
+        if index is not None:
+            return index.due(until, limit)
         rows = self._exec(sa.select(t.timers).where(
             t.timers.c.due_at <= until, t.timers.c.held.is_(False))
             .order_by(t.timers.c.due_at, t.timers.c.id).limit(limit))
         return [self._timer(r) for r in rows]
 
     def hold_timer(self, id: int) -> None:
-        self._exec(sa.update(t.timers).where(t.timers.c.id == id).values(held=True))
+        index = self._timer_index()
+        if index is not None:
+            index.hold(id)
+        self._write("update:timers", {"k_id": id, "held": True})
 
     def held_timers(self, journey: str) -> list[Timer]:
+        index = self._timer_index()
+        if index is not None:
+            return index.held(journey)
         rows = self._exec(sa.select(t.timers).where(
             t.timers.c.journey == journey, t.timers.c.held.is_(True))
             .order_by(t.timers.c.due_at, t.timers.c.id))
         return [self._timer(r) for r in rows]
 
     def next_due(self) -> datetime | None:
+        index = self._timer_index()
+        if index is not None:
+            return index.next_due()
         value = self._exec(sa.select(sa.func.min(t.timers.c.due_at))
                            .where(t.timers.c.held.is_(False))).scalar()
         return _utc(value)
 
     # -- effects and history ----------------------------------------------------------------
-    def add_effect(self, effect: Effect) -> bool:
-        if self._exec(sa.select(t.effects.c.id).where(t.effects.c.key == effect.key)).first():
-            return False
+    def add_effect(self, effect: Effect) -> None:
+        """Record an effect; a second effect with a known idempotency key is ignored."""
         effect.id = self.next_value("seq:effect")
-        self._exec(sa.insert(t.effects).values(
-            id=effect.id, key=effect.key, channel=effect.channel, status=effect.status,
-            journey=effect.journey, node=effect.node, account=effect.account,
-            person=effect.person, at=effect.at, payload=effect.payload))
-        return True
+        self._write("ignore:effects", {
+            "id": effect.id, "key": effect.key, "channel": effect.channel,
+            "status": effect.status, "journey": effect.journey, "node": effect.node,
+            "account": effect.account, "person": effect.person, "at": effect.at,
+            "payload": effect.payload})
 
     def effects(self) -> list[Effect]:
         rows = self._exec(sa.select(t.effects).order_by(t.effects.c.id))
@@ -382,9 +509,9 @@ class SqlStore:
 
     def add_history(self, enrollment: int, at: datetime, node: str | None,
                     entry: dict[str, Any]) -> None:
-        self._exec(sa.insert(t.history).values(
-            id=self.next_value("seq:history"), enrollment=enrollment, at=at, node=node,
-            entry=entry))
+        self._write("insert:history", {
+            "id": self.next_value("seq:history"), "enrollment": enrollment, "at": at,
+            "node": node, "entry": entry})
 
     def history(self, enrollment: int) -> list[dict[str, Any]]:
         rows = self._exec(sa.select(t.history).where(t.history.c.enrollment == enrollment)

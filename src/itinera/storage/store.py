@@ -15,7 +15,18 @@ from typing import Any, Protocol
 
 from itinera.domain.model import Account, BuyingGroup, Enrollment, Event, Person
 
-__all__ = ["Effect", "Store", "Timer"]
+__all__ = ["AccountRecords", "Effect", "Store", "Timer"]
+
+
+@dataclass
+class AccountRecords:
+    """Many accounts' records fetched at once (see ``Store.load_accounts``)."""
+
+    accounts: dict[str, Account] = field(default_factory=dict)
+    people: dict[str, list[Person]] = field(default_factory=dict)
+    groups: dict[str, list[BuyingGroup]] = field(default_factory=dict)
+    segments: dict[str, set[str]] = field(default_factory=dict)
+    enrollments: dict[str, list[Enrollment]] = field(default_factory=dict)
 
 
 @dataclass
@@ -74,6 +85,8 @@ class Store(Protocol):
     def account(self, id: str) -> Account | None: ...
 
     def account_ids(self) -> list[str]: ...
+
+    def load_accounts(self, ids: Sequence[str]) -> AccountRecords: ...
 
     def save_account(self, account: Account) -> None: ...
 
