@@ -203,12 +203,6 @@ class Engine:
                                   "properties": event.properties}}
         return None
 
-    def _last_enrollment(self, world: World, journey: str, account: str) -> Enrollment | None:
-        cached = [e for e in world.enrollments(account) if e.journey == journey]
-        if cached:
-            return max(cached, key=lambda e: e.id)
-        return self.store.last_enrollment(journey, account)
-
     def _enroll(self, step: Step, journey: CompiledJourney, account_id: str,
                 trigger: dict[str, Any] | None) -> Enrollment | None:
         world = step.world
@@ -217,7 +211,7 @@ class Engine:
             return None
         if any(e.active and e.journey == journey.id for e in world.enrollments(account_id)):
             return None  # one active enrollment per journey: the entry is ignored
-        last = self._last_enrollment(world, journey.id, account_id)
+        last = world.last_enrollment(journey.id, account_id)
         if last is not None:
             after = journey.reenroll_after()
             if journey.definition.entry.reenroll == "never":

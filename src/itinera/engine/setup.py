@@ -59,8 +59,7 @@ def load_world(engine: Engine, data: ScenarioData, now: datetime) -> None:
         for p in data.people:
             person = Person(id=p.id, account=p.account, email=p.email,
                             attributes=dict(p.attributes), score=p.score,
-                            unsubscribed=p.unsubscribed)
-            store.save_person(person)
+                            unsubscribed=p.unsubscribed, seq=store.next_value("seq:person"))
             world.move_person(person, None)
         for g in data.buying_groups:
             world.add_group(BuyingGroup(

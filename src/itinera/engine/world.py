@@ -28,6 +28,7 @@ class World:
         self._enrollments: dict[str, list[Enrollment]] = {}
         self._person_index: dict[str, Person] = {}
         self._events: dict[str, list[Event]] = {}
+        self._latest_loaded: set[str] = set()  # accounts whose latest enrollments are cached
         self._dirty_accounts: dict[str, Account] = {}
         self._dirty_people: dict[str, Person] = {}
         self._dirty_groups: dict[tuple[str, str], BuyingGroup] = {}
@@ -49,6 +50,7 @@ class World:
             self._groups[id] = records.groups.get(id, [])
             self._segments[id] = records.segments.get(id, set())
             self._enrollments[id] = records.enrollments.get(id, [])
+            self._latest_loaded.add(id)
 
     # -- reading ---------------------------------------------------------------------------
     def account(self, id: str) -> Account | None:
@@ -107,6 +109,15 @@ class World:
             self._enrollments[account] = self.store.active_enrollments(account)
         return self._enrollments[account]
 
+    def last_enrollment(self, journey: str, account: str) -> Enrollment | None:
+        """The account's latest enrollment in ``journey`` (for re-enrollment rules)."""
+        cached = [e for e in self.enrollments(account) if e.journey == journey]
+        if cached:
+            return max(cached, key=lambda e: e.id)
+        if account in self._latest_loaded:
+            return None
+        return self.store.last_enrollment(journey, account)
+
     def facts(self, account: Account) -> AccountFacts:
         return AccountFacts(self, account)
 
@@ -117,6 +128,7 @@ class World:
         self._groups.setdefault(account.id, [])
         self._segments.setdefault(account.id, set())
         self._enrollments.setdefault(account.id, [])
+        self._latest_loaded.add(account.id)
         self.touch_account(account)
 
     def touch_account(self, account: Account) -> None:

@@ -46,6 +46,11 @@ def _at(value: datetime) -> datetime:
     return result
 
 
+def _write_order(write: tuple[str, dict[str, Any]]) -> tuple[str, int]:
+    verb, table = write[0].split(":")
+    return table, (1 if verb == "delete" else 0) if table == "timers" else 0
+
+
 class SqlStore:
     """A store in one SQL database. Not thread-safe: one store per worker thread."""
 
@@ -63,6 +68,13 @@ class SqlStore:
         self._statements: dict[str, Any] = {}
         self._blocks: dict[str, list[int]] = {}
         self._timers = TimerIndex() if exclusive else None
+        # An exclusive store that started on an empty events table knows every event id, so
+        # a new id needs no query (the common case of ingestion).
+        self._event_ids: set[str] | None = None
+        if exclusive:
+            with self.engine.connect() as connection:
+                if connection.execute(sa.select(t.events.c.id).limit(1)).first() is None:
+                    self._event_ids = set()
 
     def create_schema(self) -> None:
         t.metadata.create_all(self.engine)
@@ -96,6 +108,7 @@ class SqlStore:
         except BaseException:
             self._pending.clear()
             self._pending_events.clear()
+            self._event_ids = None
             self._blocks.clear()
             if self._timers is not None:
                 self._timers.invalidate()
@@ -113,9 +126,15 @@ class SqlStore:
         return self.conn.execute(statement)
 
     def _flush(self) -> None:
-        """Send buffered writes, grouping consecutive writes of one statement."""
+        """Send buffered writes in executemany batches.
+
+        Writes are grouped by table, keeping their order within a table (a membership left and
+        re-entered must stay in that order); timers, whose ids are never reused, take all
+        inserts before all deletes.
+        """
         pending, self._pending = self._pending, []
         self._pending_events.clear()
+        pending.sort(key=_write_order)
         start = 0
         while start < len(pending):
             key = pending[start][0]
@@ -300,6 +319,8 @@ class SqlStore:
     def has_event(self, id: str) -> bool:
         if id in self._pending_events:
             return True
+        if self._event_ids is not None:
+            return id in self._event_ids
         # Pending writes cannot make an event known (pending events are checked above).
         query = sa.select(t.events.c.id).where(t.events.c.id == id)
         return self._exec(query, flush=False).first() is not None
@@ -307,6 +328,8 @@ class SqlStore:
     def add_event(self, event: Event) -> None:
         event.seq = self.next_value("seq:event")
         self._pending_events.add(event.id)
+        if self._event_ids is not None:
+            self._event_ids.add(event.id)
         self._write("insert:events", {
             "id": event.id, "seq": event.seq, "type": event.type, "account": event.account,
             "person": event.person, "at": event.at, "properties": event.properties})
@@ -348,8 +371,14 @@ class SqlStore:
             for row in self._exec(sa.select(t.segment_members)
                                   .where(t.segment_members.c.account.in_(chunk))):
                 records.segments.setdefault(row.account, set()).add(row.segment)
+            # Active enrollments, and each journey's latest one (for re-enrollment rules).
+            latest = (sa.select(sa.func.max(t.enrollments.c.id))
+                      .where(t.enrollments.c.account.in_(chunk))
+                      .group_by(t.enrollments.c.account, t.enrollments.c.journey))
             for row in self._exec(sa.select(t.enrollments).where(
-                    t.enrollments.c.account.in_(chunk), t.enrollments.c.status == "active")
+                    sa.or_(sa.and_(t.enrollments.c.account.in_(chunk),
+                                   t.enrollments.c.status == "active"),
+                           t.enrollments.c.id.in_(latest)))
                     .order_by(t.enrollments.c.id)):
                 records.enrollments.setdefault(row.account, []).append(self._enrollment(row))
         return records
