@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from itinera.conditions import evaluate
 from itinera.definitions.models import Action
 from itinera.domain.model import Account, BuyingGroup, Enrollment, Event, Member, Person
-from itinera.engine.render import account_context, csm_context, person_context
+from itinera.engine.render import RenderError, account_context, csm_context, person_context
 from itinera.storage.store import Effect
 from itinera.timeutil import format_instant, parse_duration
 
@@ -100,7 +100,17 @@ def _get(ctx: ActionContext, name: str) -> Any:
 
 
 def run_action(ctx: ActionContext, index: int, action: Action) -> dict[str, Any]:
-    """Run one action; returns what it decided, for the enrollment's history."""
+    """Run one action; returns what it decided, for the enrollment's history.
+
+    A template that cannot render skips the action (recorded) rather than stopping the journey.
+    """
+    try:
+        return _run_action(ctx, index, action)
+    except RenderError as error:
+        return {"action": action.kind, "skipped": str(error)}
+
+
+def _run_action(ctx: ActionContext, index: int, action: Action) -> dict[str, Any]:
     kind, spec = action.kind, action.spec
     world, now, account = ctx.step.world, ctx.step.now, ctx.account
     changed_account = True
@@ -226,11 +236,18 @@ def _send_email(ctx: ActionContext, index: int, spec: dict[str, Any]) -> None:
             continue
         values = ctx.values(person)
         render = ctx.engine.renderer.render
+        try:
+            content = {
+                "subject": render(template.subject, values),
+                "preheader": render(template.preheader, values) if template.preheader else None,
+                "text": render(template.text, values),
+                "html": render(template.html, values) if template.html else None}
+        except RenderError as error:
+            ctx.effect(index, "email", "skipped", person.id, reason="template_error",
+                       template=template.id, error=str(error))
+            continue
         ctx.effect(index, "email", ctx.engine.delivery_status, person.id, to=person.email,
-                   template=template.id, subject=render(template.subject, values),
-                   preheader=render(template.preheader, values) if template.preheader else None,
-                   text=render(template.text, values),
-                   html=render(template.html, values) if template.html else None)
+                   template=template.id, **content)
 
 
 def score_event(person: Person, by: float, key: str, now: Any) -> Event:

@@ -13,14 +13,21 @@ from jinja2 import TemplateError, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from itinera.domain.model import CSM, Account, Person
+from itinera.errors import ItineraError
 
-__all__ = ["MAX_OUTPUT", "Renderer", "account_context", "person_context"]
+__all__ = ["MAX_OUTPUT", "RenderError", "Renderer", "account_context", "person_context"]
 
 MAX_OUTPUT = 100_000
 _MAX_OPERAND = 10_000
 
 
+class RenderError(ItineraError):
+    """A template that cannot be rendered (syntax, a refused operation, output too large)."""
+
+
 class _Environment(ImmutableSandboxedEnvironment):
+    intercepted_binops = frozenset({"*", "**"})
+
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator in ("*", "**") and any(
             isinstance(v, int | float) and not isinstance(v, bool) and abs(v) > _MAX_OPERAND
@@ -59,11 +66,13 @@ class Renderer:
     def render(self, text: str, values: dict[str, Any]) -> str:
         if "{" not in text:
             return text
-        template = self._cache.get(text)
-        if template is None:
-            template = self._cache[text] = self.environment.from_string(text)
-        output = "".join(_capped(template.generate(**values)))
-        return output
+        try:
+            template = self._cache.get(text)
+            if template is None:
+                template = self._cache[text] = self.environment.from_string(text)
+            return "".join(_capped(template.generate(**values)))
+        except Exception as error:  # anything a template does wrong is the template's error
+            raise RenderError(f"template {text[:60]!r}: {error}") from error
 
     def render_value(self, value: Any, values: dict[str, Any]) -> Any:
         """Render every string inside a JSON-like value."""
