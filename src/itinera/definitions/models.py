@@ -135,7 +135,7 @@ class Action(Model):
     set: dict[str, Any] | None = None
     copy_: dict[str, str] | None = Field(default=None, alias="copy")
     clear: str | list[str] | None = None
-    increase: dict[str, float] | None = None
+    increase: dict[str, int | float] | None = None
     assign_csm: dict[str, Any] | None = None
     assign_playbook: str | None = None
     create_task: dict[str, Any] | None = None
