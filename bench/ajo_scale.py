@@ -82,6 +82,7 @@ def main() -> None:
     batch = engine.batch()  # as `itinera simulate` runs: one transaction, one in-memory world
     batch.__enter__()
     began = time.perf_counter()
+    engine.prefetch_all()
     engine.enable(journey.id, start)
     times["enable (enroll existing)"] = time.perf_counter() - began
 

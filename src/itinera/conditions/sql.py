@@ -40,6 +40,7 @@ on SQLite and PostgreSQL). How the reference rules become SQL:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -80,7 +81,7 @@ _LOWER = "abcdefghijklmnopqrstuvwxyz"
 # Object keys that SQLite 3.40's JSON paths find as written: its path lookup compares the key
 # with the *raw* JSON text, so keys that JSON escapes (quote, backslash, control and, with
 # json.dumps's ensure_ascii, every non-ASCII character) are looked up with json_each instead.
-_PLAIN_KEY = re.compile(r'^[ !#-\[\]-~]+$')
+_PLAIN_KEY = re.compile(r"[ !#-\[\]-~]+")
 
 
 def _utc(value: datetime) -> datetime:
@@ -172,7 +173,7 @@ class _Value:
         instant = self.instant()
         if instant is None:
             return _false()
-        tests: list[Bool] = [] if low or high else [instant.is_not(None)]
+        tests: list[Bool] = [instant.is_not(None)] if low is None and high is None else []
         if low is not None:
             bound = low.seconds()
             tests.append(instant >= bound if low.inclusive else instant > bound)
@@ -200,6 +201,9 @@ class _StringColumn(_Value):
 
     def text(self) -> Expr:
         return self.column
+
+    def instant(self) -> Expr | None:
+        return self.d.text_instant(self.column)
 
 
 class _NumberColumn(_Value):
@@ -246,7 +250,7 @@ class _InstantColumn(_Value):
         return self.column.is_(None)
 
     def instant_in(self, low: _Bound | None, high: _Bound | None) -> Bool:
-        tests: list[Bool] = [] if low or high else [self.column.is_not(None)]
+        tests: list[Bool] = [self.column.is_not(None)] if low is None and high is None else []
         if low is not None:
             at = _datetime(low.micros)
             if at is not None:
@@ -356,12 +360,16 @@ class _PgJson(_Value):
 
 
 class _Dialect:
-    name = ""
-
     def json(self, column: Expr, names: Sequence[str]) -> _Value:
         raise NotImplementedError
 
     def number(self, value: int | float) -> Expr:
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            # Beyond SQLite's integers: the nearest double (JSON numbers there are doubles too).
+            try:
+                return sa.literal(float(value))
+            except OverflowError:
+                return sa.literal(math.inf if value > 0 else -math.inf)
         return sa.literal(value)
 
     def string(self, value: str) -> Expr:
@@ -386,12 +394,13 @@ class _Dialect:
     def number_instant(self, number: Expr) -> Expr:
         raise NotImplementedError
 
+    def text_instant(self, text: Expr) -> Expr:
+        return sa.func.itinera_instant(text, type_=sa.Float)
+
 
 class _Sqlite(_Dialect):
-    name = "sqlite"
-
     def json(self, column: Expr, names: Sequence[str]) -> _Value:
-        if all(_PLAIN_KEY.match(name) for name in names):
+        if all(_PLAIN_KEY.fullmatch(name) for name in names):
             path = sa.literal("$" + "".join(f'."{name}"' for name in names))
             return _SqliteJson(self, sa.func.json_type(column, path, type_=sa.String),
                                sa.func.json_extract(column, path))
@@ -421,8 +430,6 @@ class _Sqlite(_Dialect):
 
 
 class _Postgres(_Dialect):
-    name = "postgresql"
-
     def json(self, column: Expr, names: Sequence[str]) -> _Value:
         value = column
         for name in names:
@@ -591,6 +598,8 @@ class _Compiler:
         """``value`` equals ``other`` (a scalar) within one JSON type."""
         if isinstance(other, bool):
             return value.is_bool(other)
+        if _is_number(other) and math.isnan(other):
+            return _false()  # NaN equals nothing (PostgreSQL's numeric NaN equals itself)
         if _is_number(other):
             return _and(value.of_type("number"), value.number() == self.d.number(other))
         if isinstance(other, str):
@@ -612,6 +621,8 @@ class _Compiler:
                         sa.not_(_definite(_or(*(self.same(value, item) for item in operand)))))
         if op in _COUNT_OPS:  # gt, gte, lt, lte
             compare = _COUNT_OPS[op]
+            if _is_number(operand) and math.isnan(operand):
+                return _false()  # nothing is ordered with NaN
             if _is_number(operand):
                 return _and(value.of_type("number"), compare(value.number(), d.number(operand)))
             if isinstance(operand, str):
@@ -716,14 +727,15 @@ def install_sqlite_functions(engine: sa.Engine | sa.Connection) -> None:
         _register(engine.connection.dbapi_connection)
 
 
-# The same rules as timeutil.parse_data_instant under Python 3.11: the narrow regex (ASCII
-# digits, nothing after the end), then what datetime.fromisoformat accepts: a real date from
-# year 1; hour <= 23, minute and second <= 59; an offset of less than 24 hours (its minutes may
-# exceed 59: +05:75 is 6h15); and "date+HH:MM"/"date-HH:MM" without a time is read as that
-# time of day in UTC (fromisoformat takes the sign for the date-time separator).
+# The same rules as timeutil.parse_data_instant under Python 3.11 (3.12 and 3.13 agree): the
+# narrow regex (ASCII digits, nothing after the end), then what datetime.fromisoformat accepts:
+# a real date from year 1; hour <= 23, minute and second <= 59; an offset of less than 24 hours
+# (its minutes may exceed 59: +05:75 is 6h15); and "date+HH:MM"/"date-HH:MM" without a time is
+# read as that time of day in UTC (fromisoformat takes the sign for the date-time separator).
+# PARALLEL UNSAFE: the EXCEPTION block starts a subtransaction, which parallel workers refuse.
 _PG_INSTANT = r"""
 CREATE OR REPLACE FUNCTION itinera_instant(value text) RETURNS double precision
-LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL UNSAFE
 SET timezone = 'UTC'
 AS $fn$
 DECLARE
@@ -806,7 +818,7 @@ $fn$
 
 _PG_JSON_INSTANT = r"""
 CREATE OR REPLACE FUNCTION itinera_json_instant(value jsonb) RETURNS double precision
-LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL UNSAFE
 SET search_path FROM CURRENT
 AS $fn$
 BEGIN
@@ -828,6 +840,11 @@ $fn$
 
 def install_postgres_functions(connection: sa.Connection) -> None:
     """Create (or replace) ``itinera_instant(text)``, ``itinera_number_instant(double
-    precision)`` and ``itinera_json_instant(jsonb)`` in the current schema (idempotent)."""
+    precision)`` and ``itinera_json_instant(jsonb)`` in the current schema (idempotent).
+
+    Installers running at once (several stores starting on one database) take turns: two
+    concurrent CREATE OR REPLACE of one function can fail with "tuple concurrently updated".
+    """
+    connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7146873921)")
     for statement in (_PG_INSTANT, _PG_NUMBER_INSTANT, _PG_JSON_INSTANT):
         connection.exec_driver_sql(statement)

@@ -66,6 +66,11 @@ class Engine:
             finally:
                 self._world = None
 
+    def prefetch_all(self) -> None:
+        """Inside a batch: load every account's records up front (simulations, backtests)."""
+        assert self._world is not None, "prefetch_all works inside engine.batch()"
+        self._world.prefetch(self.store.account_ids())
+
     def _step(self, now: datetime, apply: Callable[[Step], Any]) -> Any:
         with self.batch():
             assert self._world is not None

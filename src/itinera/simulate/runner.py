@@ -49,6 +49,7 @@ def simulate(loaded: LoadedScenario, until: timedelta | None = None,
     entries = sorted(enumerate(scenario.timeline),
                      key=lambda item: (parse_duration(item[1].at), item[0]))
     with engine.batch():  # one transaction: nothing outside sees a half-run simulation
+        engine.prefetch_all()
         for index, entry in entries:
             at = start + parse_duration(entry.at)
             if at > end:

@@ -22,6 +22,7 @@ from itinera.storage.store import AccountRecords, Effect, Timer
 from itinera.storage.timer_index import TimerIndex
 
 _BLOCK = 1000  # ids reserved per round trip for seq: counters
+_MAX_PENDING = 5000  # buffered writes sent at the latest when this many have gathered
 
 __all__ = ["SqlStore", "create_engine"]
 
@@ -172,6 +173,8 @@ class SqlStore:
 
     def _write(self, key: str, params: dict[str, Any]) -> None:
         self._pending.append((key, params))
+        if len(self._pending) >= _MAX_PENDING:
+            self._flush()
 
     def _upsert(self, table: sa.Table, values: dict[str, Any]) -> None:
         self._write(f"upsert:{table.name}", values)
