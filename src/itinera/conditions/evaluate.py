@@ -131,15 +131,15 @@ def compare(op: str, actual: Any, value: Any, now: datetime) -> bool:
     if instant is None:
         return False
     if op == "within_next":
-        return now < instant <= now + value
+        return bool(now < instant <= now + value)
     if op == "within_last":
-        return now - value < instant <= now
+        return bool(now - value < instant <= now)
     if op == "older_than":
-        return instant <= now - value
+        return bool(instant <= now - value)
     if op == "before":
-        return instant < value
+        return bool(instant < value)
     if op == "after":
-        return instant > value
+        return bool(instant > value)
     raise ValueError(f"unknown operator {op!r}")
 
 

@@ -32,6 +32,7 @@ class CompiledJourney:
     wait_for_conditions: dict[str, Condition] = field(default_factory=dict)
     wait_for_where: dict[str, Condition] = field(default_factory=dict)
     target_conditions: dict[tuple[str, int], Condition] = field(default_factory=dict)
+    reachable: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -43,6 +44,7 @@ class CompiledJourney:
     @classmethod
     def compile(cls, journey: Journey, version: int) -> CompiledJourney:
         compiled = cls(journey, version)
+        compiled._compute_reachable()
         if journey.goal is not None:
             compiled.goal = _condition(journey.goal.when)
         if journey.exit.when is not None:
@@ -64,6 +66,34 @@ class CompiledJourney:
                 if isinstance(target, dict) and "role" not in target:
                     compiled.target_conditions[(node_id, i)] = _condition(target, Scope.PERSON)
         return compiled
+
+    def reaches(self, source: str, target: str) -> bool:
+        """Whether a path at ``source`` can still get to ``target`` (itself included)."""
+        return target in self.reachable.get(source, frozenset({source}))
+
+    def merges_after(self, merge: str) -> list[str]:
+        """The merge nodes a path can reach after leaving ``merge``."""
+        node = self.definition.nodes[merge]
+        start = self.reachable.get(node.next, frozenset()) if node.next else frozenset()
+        return [n for n in start if self.definition.nodes[n].merge is not None]
+
+    def _compute_reachable(self) -> None:
+        edges: dict[str, set[str]] = {}
+        for node_id, node in self.definition.nodes.items():
+            targets = {node.next, node.on_timeout}
+            for branch in (node.split or []) + (node.split_people or []):
+                targets |= {branch.next, branch.else_}
+            if node.experiment is not None:
+                targets |= {v.next for v in node.experiment.variants}
+            edges[node_id] = {t for t in targets if t is not None}
+        for node_id in edges:
+            seen, stack = {node_id}, [node_id]
+            while stack:
+                for following in edges.get(stack.pop(), ()):
+                    if following not in seen:
+                        seen.add(following)
+                        stack.append(following)
+            self.reachable[node_id] = frozenset(seen)
 
     def reenroll_after(self) -> timedelta | None:
         rule = self.definition.entry.reenroll

@@ -263,9 +263,12 @@ class PathRunner:
     def join_merges(self) -> None:
         """Continue every merge whose awaited paths have all arrived or ended.
 
-        A merge joins the paths of the innermost people split they share; when the joined
-        path's enclosing split has all its paths waiting at the same merge too, it joins those
-        as well; then it continues once.
+        A path at a merge waits while another path of its innermost people-split fork may
+        still arrive (see ``awaiting``). When the whole fork is here, the paths join into one
+        with the union of their people and the fork closes; the joined path then does the
+        same for the enclosing fork. When the rest of the fork is bound for a merge further
+        down, the paths here go on together with the fork still open. A merge is recorded in
+        the path once, when it continues.
         """
         progressed = True
         while progressed and self.enrollment.active:
@@ -273,32 +276,50 @@ class PathRunner:
             for token in list(self.enrollment.tokens):
                 if token.state != "merge":
                     continue
-                if token.forks and not self.complete(token):
+                if not token.forks:
+                    self.pass_merge(token)
+                elif self.awaiting(token):
                     continue
-                while token.forks and self.complete(token):
-                    token = self.join(token)
-                self.pass_merge(token)
+                elif self.whole_fork_here(token):
+                    self.join(token, close_fork=True)  # the joined path may close an outer fork
+                else:  # the rest of the fork meets further down: go on together, fork open
+                    self.pass_merge(self.join(token, close_fork=False))
                 progressed = True
                 break
 
-    def family(self, token: Token) -> tuple[list[Token], list[Token]]:
+    def awaiting(self, token: Token) -> bool:
+        """Whether the merge must still wait for another path of ``token``'s innermost fork.
+
+        It waits for a path that can still reach it, and for a path that will end without
+        reaching any merge (the spec's "has arrived (or ended)"); it does not wait for a path
+        bound for a merge further down, where the two meet instead (waiting would deadlock).
+        """
+        fork, merge = token.forks[-1], token.node
+        later_merges = self.journey.merges_after(merge)
+        for k in self.enrollment.tokens:
+            if fork not in k.forks or (k.state == "merge" and k.node == merge):
+                continue
+            if self.journey.reaches(k.node, merge):
+                return True
+            if not any(self.journey.reaches(k.node, later) for later in later_merges):
+                return True
+        return False
+
+    def whole_fork_here(self, token: Token) -> bool:
         fork = token.forks[-1]
-        family = [k for k in self.enrollment.tokens if fork in k.forks]
-        arrived = [k for k in family if k.state == "merge" and k.node == token.node
-                   and k.forks[-1] == fork]
-        return family, arrived
+        return all(k.state == "merge" and k.node == token.node
+                   for k in self.enrollment.tokens if fork in k.forks)
 
-    def complete(self, token: Token) -> bool:
-        family, arrived = self.family(token)
-        return len(family) == len(arrived)
-
-    def join(self, token: Token) -> Token:
-        _, arrived = self.family(token)
+    def join(self, token: Token, close_fork: bool) -> Token:
+        fork = token.forks[-1]
+        arrived = [k for k in self.enrollment.tokens
+                   if fork in k.forks and k.state == "merge" and k.node == token.node]
         order = {p.id: p.seq for p in self.step.world.people(self.account.id)}
         people = sorted({p for k in arrived for p in k.people}, key=lambda p: order.get(p, 1 << 62))
         for k in arrived:
             self.enrollment.tokens.remove(k)
-        merged = self.new_token(token.node, people, token.forks[:-1])
+        forks = token.forks[:token.forks.index(fork)] if close_fork else list(token.forks)
+        merged = self.new_token(token.node, people, forks)
         merged.state = "merge"
         self.history(token.node, decision="merge", joined=len(arrived), people=people)
         return merged

@@ -13,6 +13,22 @@ from itinera.timeutil import format_instant
 __all__ = ["build_result", "check_expectations"]
 
 
+def _canonical(value: Any) -> Any:
+    """User data with mapping keys in alphabetical order at every depth: PostgreSQL's JSONB
+    does not keep the order keys were written in, and results must not depend on the store."""
+    if isinstance(value, dict):
+        return {k: _canonical(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    return value
+
+
+def _moment(moment: dict[str, Any]) -> dict[str, Any]:
+    first = {k: moment.get(k) for k in ("type", "description", "at")}
+    rest: dict[str, Any] = _canonical({k: v for k, v in moment.items() if k not in first})
+    return first | rest
+
+
 def _number(value: float) -> float | int:
     return int(value) if float(value).is_integer() else value
 
@@ -45,7 +61,8 @@ def build_result(store: SqlStore, workspace: Workspace, start: datetime,
                                    "subject": p["subject"], "at": at, "status": f.status})
             elif f.channel == "webhook":
                 deliveries.append({"channel": "webhook", **where, "person": None,
-                                   "url": p["url"], "method": p["method"], "body": p["body"],
+                                   "url": p["url"], "method": p["method"],
+                                   "body": _canonical(p["body"]),
                                    "at": at, "status": f.status})
             elif f.channel == "task":
                 tasks.append({"account": f.account, "title": p["title"],
@@ -60,8 +77,9 @@ def build_result(store: SqlStore, workspace: Workspace, start: datetime,
         for a in store.accounts():
             members = store.segments_of(a.id)
             accounts[a.id] = {
-                "attributes": a.attributes, "csm": a.csm, "created_at": format_instant(a.created_at),
-                "playbooks": a.playbooks, "moments": a.moments,
+                "attributes": _canonical(a.attributes), "csm": a.csm,
+                "created_at": format_instant(a.created_at), "playbooks": a.playbooks,
+                "moments": [_moment(m) for m in a.moments],
                 "segments": [s for s in order if s in members]}
         people = {p.id: {"account": p.account, "email": p.email, "score": _number(p.score),
                          "unsubscribed": p.unsubscribed} for p in store.all_people()}
