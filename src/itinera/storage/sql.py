@@ -67,6 +67,7 @@ class SqlStore:
         self._pending: list[tuple[str, dict[str, Any]]] = []
         self._pending_events: set[str] = set()
         self._statements: dict[str, Any] = {}
+        self._compiled: dict[str, tuple[str, list[str], list[Any], bool]] = {}
         self._blocks: dict[str, list[int]] = {}
         self._timers = TimerIndex() if exclusive else None
         # An exclusive store that started on an empty events table knows every event id, so
@@ -142,8 +143,32 @@ class SqlStore:
             end = start
             while end < len(pending) and pending[end][0] == key:
                 end += 1
-            self.conn.execute(self._statement(key), [p for _, p in pending[start:end]])
+            self._execute_many(key, [p for _, p in pending[start:end]])
             start = end
+
+    def _execute_many(self, key: str, rows: list[dict[str, Any]]) -> None:
+        """One executemany straight to the driver, with SQL compiled once per statement and
+        the columns' own bind processors (JSON, instants, booleans) applied to the values;
+        SQLAlchemy's per-row work would otherwise dominate bulk writes."""
+        names = tuple(rows[0])
+        cache_key = f"{key}|{','.join(names)}"
+        compiled = self._compiled.get(cache_key)
+        if compiled is None:
+            dialect = self.engine.dialect
+            statement = self._statement(key).compile(dialect=dialect, column_keys=list(names))
+            order = list(statement.positiontup or []) if statement.positional else list(
+                statement.binds)
+            processors = [statement.binds[n].type.dialect_impl(dialect).bind_processor(dialect)
+                          for n in order]
+            compiled = self._compiled[cache_key] = (str(statement), order, processors,
+                                                    statement.positional)
+        sql, order, processors, positional = compiled
+        pairs = list(zip(order, processors, strict=True))
+        if positional:
+            params: list[Any] = [tuple(p(r[n]) if p else r[n] for n, p in pairs) for r in rows]
+        else:
+            params = [{n: (p(r[n]) if p else r[n]) for n, p in pairs} for r in rows]
+        self.conn.exec_driver_sql(sql, params)
 
     def _statement(self, key: str) -> Any:
         """Statements built once: ``upsert:T``, ``insert:T``, ``ignore:T``, ``delete:T``."""
