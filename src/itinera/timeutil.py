@@ -9,6 +9,7 @@ parses too — so that Python and SQL agree on which values are dates.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from datetime import UTC, datetime, timedelta
 
 __all__ = [
@@ -31,7 +32,16 @@ _DATA_INSTANT = re.compile(
 
 def parse_duration(text: str) -> timedelta:
     """``3d`` -> 3 days. Raises ValueError naming the text when it is not a duration."""
-    if not isinstance(text, str) or not _DURATION.match(text):
+    if not isinstance(text, str):
+        raise ValueError(
+            f"bad duration {text!r}: write an integer and a unit (30s, 15m, 2h, 3d, 1w)"
+        )
+    return _parse_duration(text)
+
+
+@lru_cache(maxsize=1024)
+def _parse_duration(text: str) -> timedelta:
+    if not _DURATION.match(text):
         raise ValueError(
             f"bad duration {text!r}: write an integer and a unit (30s, 15m, 2h, 3d, 1w)"
         )

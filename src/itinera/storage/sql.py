@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.pool import StaticPool
@@ -27,12 +28,18 @@ _MAX_PENDING = 5000  # buffered writes sent at the latest when this many have ga
 __all__ = ["SqlStore", "create_engine"]
 
 
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 def create_engine(url: str) -> sa.Engine:
-    """An engine for ``url``; ``sqlite://`` (memory) shares one connection."""
+    """An engine for ``url``; ``sqlite://`` (memory) shares one connection. JSON columns go
+    through orjson, several times faster than the standard library on bulk writes."""
+    options: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
     if url in ("sqlite://", "sqlite:///:memory:"):
         return sa.create_engine(url, poolclass=StaticPool,
-                                connect_args={"check_same_thread": False})
-    return sa.create_engine(url)
+                                connect_args={"check_same_thread": False}, **options)
+    return sa.create_engine(url, **options)
 
 
 def _utc(value: datetime | None) -> datetime | None:
