@@ -1,0 +1,7 @@
+"""The deterministic interpreter: each input is one step; one engine for simulation and live."""
+
+from itinera.engine.catalog import CompiledJourney, Workspace
+from itinera.engine.engine import Engine, EngineError
+from itinera.engine.setup import configure, load_world
+
+__all__ = ["CompiledJourney", "Engine", "EngineError", "Workspace", "configure", "load_world"]
