@@ -9,8 +9,8 @@ parses too — so that Python and SQL agree on which values are dates.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 __all__ = [
     "DURATION_PATTERN",
