@@ -66,6 +66,11 @@ class Engine:
             finally:
                 self._world = None
 
+    @property
+    def world(self) -> World | None:
+        """The in-memory world of the current batch, if one is open."""
+        return self._world
+
     def prefetch_all(self) -> None:
         """Inside a batch: load every account's records up front (simulations, backtests)."""
         assert self._world is not None, "prefetch_all works inside engine.batch()"
@@ -106,15 +111,7 @@ class Engine:
         if account is None:
             return
         before = set(world.segments(account_id))
-        facts = world.facts(account)
-        now_in: set[str] = set()
-        for segment in self.workspace.segments:  # dependency order: in_segment reads earlier ones
-            world.segments(account_id).clear()
-            world.segments(account_id).update(now_in)
-            if evaluate(segment.when, facts, step.now):
-                now_in.add(segment.id)
-        world.segments(account_id).clear()
-        world.segments(account_id).update(before)
+        now_in = self.memberships(world, account, step.now)
         world.set_segments(account_id, now_in)
         for segment in self.workspace.segments:
             entered, left = segment.id in now_in - before, segment.id in before - now_in
@@ -126,6 +123,24 @@ class Engine:
                               properties={"segment": segment.id})
                 world.add_event(event)
                 change.events.append(event)
+
+    def memberships(self, world: World, account: Account, now: datetime) -> set[str]:
+        """The segments ``account`` is in at ``now``, evaluated in dependency order so that
+        ``in_segment`` reads the memberships just computed."""
+        current = world.segments(account.id)
+        before = set(current)
+        facts = world.facts(account)
+        members: set[str] = set()
+        try:
+            for segment in self.workspace.segments:
+                current.clear()
+                current.update(members)
+                if evaluate(segment.when, facts, now):
+                    members.add(segment.id)
+        finally:
+            current.clear()
+            current.update(before)
+        return members
 
     def _check_enrollments(self, step: Step, account_id: str, change: Change) -> None:
         world = step.world
@@ -268,13 +283,16 @@ class Engine:
         return self._clock_dependent[key]
 
     def _schedule_reevaluations(self, step: Step) -> None:
-        """Set each touched account's re-evaluation timer to its next time-based flip."""
-        world = step.world
-        for account_id in step.touched:
+        self.schedule_reevaluations(step.world, list(step.touched), step.now)
+
+    def schedule_reevaluations(self, world: World, accounts: list[str], now: datetime) -> None:
+        """Set each account's re-evaluation timer to its next time-based flip (none if none)."""
+        segments = [s.when for s in self.workspace.segments if self._is_clock_dependent(s.when)]
+        for account_id in accounts:
             account = world.account(account_id)
             if account is None:
                 continue
-            conditions = [s.when for s in self.workspace.segments]
+            conditions = list(segments)
             for enrollment in world.enrollments(account_id):
                 if enrollment.active:
                     journey = self.workspace.versions[(enrollment.journey, enrollment.version)]
@@ -286,7 +304,7 @@ class Engine:
             facts = world.facts(account)
             for condition in conditions:
                 if self._is_clock_dependent(condition):
-                    flip = next_flip(condition, facts, step.now)
+                    flip = next_flip(condition, facts, now)
                     if flip is not None and (best is None or flip < best):
                         best = flip
             self.store.delete_timers(account=account_id, kind="reeval")

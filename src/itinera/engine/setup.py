@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from itinera.conditions import evaluate, next_flip
+from itinera.conditions import compile_condition
 from itinera.definitions.scenario import ScenarioData, WorkspaceData
 from itinera.domain.model import CSM, Account, BuyingGroup, Member, Person, Template
 from itinera.engine.engine import Engine
-from itinera.engine.world import World
-from itinera.storage.store import Timer
 from itinera.timeutil import parse_instant
 
 __all__ = ["configure", "load_world"]
@@ -47,10 +45,12 @@ def configure(engine: Engine, data: WorkspaceData) -> None:
 
 
 def load_world(engine: Engine, data: ScenarioData, now: datetime) -> None:
-    """Insert accounts, people and buying groups; compute memberships; schedule time flips."""
-    store, workspace = engine.store, engine.workspace
-    with store.transaction():
-        world = World(store, workspace, now)
+    """Insert accounts, people and buying groups; compute segment memberships set-wise in SQL;
+    schedule the time-based flips. Inside an engine batch the records stay in its world."""
+    store = engine.store
+    with engine.batch():
+        world = engine.world
+        assert world is not None
         for a in data.accounts:
             world.add_account(Account(
                 id=a.id, attributes=dict(a.attributes), csm=a.csm,
@@ -65,27 +65,13 @@ def load_world(engine: Engine, data: ScenarioData, now: datetime) -> None:
             world.add_group(BuyingGroup(
                 account=g.account, solution=g.solution, template=g.template, status=g.status,
                 members=[Member(m.person, m.role) for m in g.members]))
-        for a in data.accounts:
-            world.rescore_groups(a.id)
+        ids = [a.id for a in data.accounts]
+        for account_id in ids:
+            world.rescore_groups(account_id)
         world.flush()
-        for a in data.accounts:
-            account = world.account(a.id)
-            assert account is not None
-            facts = world.facts(account)
-            members: set[str] = set()
-            segments = world.segments(a.id)
-            for segment in workspace.segments:
-                segments.clear()
-                segments.update(members)
-                if evaluate(segment.when, facts, now):
-                    members.add(segment.id)
-            segments.clear()
-            world.set_segments(a.id, members)
-            best = None
-            for segment in workspace.segments:
-                flip = next_flip(segment.when, facts, now)
-                if flip is not None and (best is None or flip < best):
-                    best = flip
-            if best is not None:
-                store.add_timer(Timer(id=0, due_at=best, kind="reeval", account=a.id))
-        world.flush()
+        # Set-wise: one INSERT ... SELECT per segment, in dependency order.
+        for segment in engine.workspace.segments:
+            store.fill_segment(segment.id, compile_condition(segment.when, now, store.dialect),
+                               ids)
+        world.replace_segments(store.memberships(ids))
+        engine.schedule_reevaluations(world, ids, now)

@@ -175,6 +175,11 @@ class World:
         self.enrollments(enrollment.account).append(enrollment)
         self.touch_enrollment(enrollment)
 
+    def replace_segments(self, memberships: dict[str, set[str]]) -> None:
+        """Take memberships computed in the store (set-wise) as the cached ones."""
+        for account, members in memberships.items():
+            self._segments[account] = set(members)
+
     def set_segments(self, account: str, members: set[str]) -> None:
         current = self.segments(account)
         for segment in members - current:

@@ -43,13 +43,12 @@ def simulate(loaded: LoadedScenario, until: timedelta | None = None,
     store = SqlStore(database_url)
     engine = Engine(store, sandbox=True)
     configure(engine, scenario.data)
-    load_world(engine, scenario.data, start)
-    for journey in loaded.journeys:
-        engine.publish(journey, start)
     entries = sorted(enumerate(scenario.timeline),
                      key=lambda item: (parse_duration(item[1].at), item[0]))
     with engine.batch():  # one transaction: nothing outside sees a half-run simulation
-        engine.prefetch_all()
+        load_world(engine, scenario.data, start)
+        for journey in loaded.journeys:
+            engine.publish(journey, start)
         for index, entry in entries:
             at = start + parse_duration(entry.at)
             if at > end:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -54,9 +56,14 @@ def _at(value: datetime) -> datetime:
     return result
 
 
-def _write_order(write: tuple[str, dict[str, Any]]) -> tuple[str, int]:
-    verb, table = write[0].split(":")
+@lru_cache(maxsize=64)
+def _order_of(key: str) -> tuple[str, int]:
+    verb, table = key.split(":")
     return table, (1 if verb == "delete" else 0) if table == "timers" else 0
+
+
+def _write_order(write: tuple[str, dict[str, Any]]) -> tuple[str, int]:
+    return _order_of(write[0])
 
 
 class SqlStore:
@@ -170,11 +177,15 @@ class SqlStore:
             compiled = self._compiled[cache_key] = (str(statement), order, processors,
                                                     statement.positional)
         sql, order, processors, positional = compiled
-        pairs = list(zip(order, processors, strict=True))
-        if positional:
-            params: list[Any] = [tuple(p(r[n]) if p else r[n] for n, p in pairs) for r in rows]
-        else:
-            params = [{n: (p(r[n]) if p else r[n]) for n, p in pairs} for r in rows]
+        converted = [(i, p) for i, p in enumerate(processors) if p is not None]
+        get = itemgetter(*order)
+        params: list[Any] = []
+        for row in rows:
+            values = get(row)
+            values = list(values) if len(order) > 1 else [values]
+            for i, process in converted:
+                values[i] = process(values[i])
+            params.append(tuple(values) if positional else dict(zip(order, values, strict=True)))
         self.conn.exec_driver_sql(sql, params)
 
     def _statement(self, key: str) -> Any:
@@ -345,6 +356,25 @@ class SqlStore:
             self._upsert(t.segment_members, {"segment": segment, "account": account})
         else:
             self._write("delete:segment_members", {"k_segment": segment, "k_account": account})
+
+    def fill_segment(self, segment: str, condition: Any, accounts: Sequence[str]) -> None:
+        """Add to ``segment`` every account of ``accounts`` matching ``condition`` (compiled
+        to SQL over the accounts table), in one statement per chunk."""
+        for start in range(0, len(accounts), 5000):
+            chunk = list(accounts[start:start + 5000])
+            query = sa.select(sa.literal(segment), t.accounts.c.id).where(
+                t.accounts.c.id.in_(chunk), condition)
+            self._exec(sa.insert(t.segment_members).from_select(["segment", "account"], query))
+
+    def memberships(self, accounts: Sequence[str]) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {a: set() for a in accounts}
+        for start in range(0, len(accounts), 5000):
+            chunk = list(accounts[start:start + 5000])
+            rows = self._exec(sa.select(t.segment_members).where(
+                t.segment_members.c.account.in_(chunk)))
+            for row in rows:
+                found[row.account].add(row.segment)
+        return found
 
     def segment_members(self, segment: str) -> list[str]:
         return list(self._exec(sa.select(t.segment_members.c.account)
