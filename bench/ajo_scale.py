@@ -76,7 +76,7 @@ def main() -> None:
 
     began = time.perf_counter()
     store = SqlStore(args.database)
-    engine = Engine(store, sandbox=True)
+    engine = Engine(store, sandbox=True, record_history=False)  # as `itinera simulate`
     configure(engine, data)
     batch = engine.batch()  # as `itinera simulate` runs: one transaction, one in-memory world
     batch.__enter__()

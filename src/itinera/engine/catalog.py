@@ -33,6 +33,7 @@ class CompiledJourney:
     wait_for_where: dict[str, Condition] = field(default_factory=dict)
     target_conditions: dict[tuple[str, int], Condition] = field(default_factory=dict)
     reachable: dict[str, frozenset[str]] = field(default_factory=dict)
+    kinds: dict[str, str] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -45,6 +46,7 @@ class CompiledJourney:
     def compile(cls, journey: Journey, version: int) -> CompiledJourney:
         compiled = cls(journey, version)
         compiled._compute_reachable()
+        compiled.kinds = {node_id: node.kind for node_id, node in journey.nodes.items()}
         if journey.goal is not None:
             compiled.goal = _condition(journey.goal.when)
         if journey.exit.when is not None:

@@ -38,8 +38,10 @@ class EngineError(ItineraError):
 
 class Engine:
     def __init__(self, store: Store, workspace: Workspace | None = None, *,
-                 sandbox: bool = False) -> None:
+                 sandbox: bool = False, record_history: bool = True) -> None:
         self.store = store
+        # The decision trace of each enrollment (node visits, decisions and their values).
+        self.record_history = record_history
         # In sandbox (simulation) a delivery counts as sent at once; live, the outbox sends it.
         self.delivery_status = "sent" if sandbox else "pending"
         self.workspace = workspace or Workspace()
@@ -174,8 +176,8 @@ class Engine:
                 and evaluate(journey.goal, facts, step.now)):
             enrollment.goal_achieved, enrollment.goal_at = True, step.now
             step.world.touch_enrollment(enrollment)
-            self.store.add_history(enrollment.id, step.now, None,
-                                   {"event": "goal_achieved", "when": goal.when})
+            self.history(enrollment.id, step.now, None,
+                         {"event": "goal_achieved", "when": goal.when})
             if goal.on_met == "exit":
                 self.end_enrollment(step, enrollment, "exited", "goal")
                 return True
@@ -244,8 +246,7 @@ class Engine:
             event=(trigger or {}).get("event"))
         world.add_enrollment(enrollment)
         step.touched[account_id] = None
-        self.store.add_history(enrollment.id, step.now, None,
-                               {"event": "enrolled", "trigger": trigger})
+        self.history(enrollment.id, step.now, None, {"event": "enrolled", "trigger": trigger})
         targets = journey.definition.exit.unenroll_from
         for other in world.enrollments(account_id):
             if other is not enrollment and other.active and (
@@ -263,8 +264,13 @@ class Engine:
         enrollment.tokens = []
         self.store.delete_timers(enrollment=enrollment.id)
         step.world.touch_enrollment(enrollment)
-        self.store.add_history(enrollment.id, step.now, None,
-                               {"event": "ended", "status": status, "reason": reason})
+        self.history(enrollment.id, step.now, None,
+                     {"event": "ended", "status": status, "reason": reason})
+
+    def history(self, enrollment: int, at: datetime, node: str | None,
+                entry: dict[str, Any]) -> None:
+        if self.record_history:
+            self.store.add_history(enrollment, at, node, entry)
 
     def change_score(self, step: Step, person: Person, by: float, key: str) -> None:
         person.score += by

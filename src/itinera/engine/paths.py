@@ -47,7 +47,7 @@ class PathRunner:
 
     # -- bookkeeping -----------------------------------------------------------------------
     def history(self, node: str | None, **entry: Any) -> None:
-        self.engine.store.add_history(self.enrollment.id, self.step.now, node, entry)
+        self.engine.history(self.enrollment.id, self.step.now, node, entry)
 
     def touch(self) -> None:
         self.step.world.touch_enrollment(self.enrollment)
@@ -118,7 +118,7 @@ class PathRunner:
 
     def enter(self, token: Token, node: Node) -> str | object | None:
         """Run ``node`` for ``token``; the next node, None to end the path, or _STOP."""
-        kind = node.kind
+        kind = self.journey.kinds[token.node]
         now = self.step.now
         if kind == "do":
             return self.do(token, node)

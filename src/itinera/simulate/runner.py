@@ -35,13 +35,17 @@ class Simulation:
 
 
 def simulate(loaded: LoadedScenario, until: timedelta | None = None,
-             database_url: str = "sqlite://") -> Simulation:
-    """Run ``loaded`` to its end (``until`` overrides the file's) and return the simulation."""
+             database_url: str = "sqlite://", record_history: bool = False) -> Simulation:
+    """Run ``loaded`` to its end (``until`` overrides the file's) and return the simulation.
+
+    The result does not include enrollments' decision traces, so by default they are not
+    recorded (``record_history`` turns them on, e.g. to inspect one run in its store).
+    """
     scenario = loaded.scenario
     start = parse_instant(scenario.start)
     end = start + (until if until is not None else parse_duration(scenario.until))
     store = SqlStore(database_url)
-    engine = Engine(store, sandbox=True)
+    engine = Engine(store, sandbox=True, record_history=record_history)
     configure(engine, scenario.data)
     entries = sorted(enumerate(scenario.timeline),
                      key=lambda item: (parse_duration(item[1].at), item[0]))
