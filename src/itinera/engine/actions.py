@@ -15,7 +15,7 @@ from itinera.timeutil import format_instant, parse_duration
 
 if TYPE_CHECKING:
     from itinera.engine.catalog import CompiledJourney
-    from itinera.engine.engine import Engine
+    from itinera.engine.core import EngineCore
     from itinera.engine.step import Step
 
 __all__ = ["ActionContext", "run_action"]
@@ -23,7 +23,7 @@ __all__ = ["ActionContext", "run_action"]
 
 @dataclass
 class ActionContext:
-    engine: Engine
+    engine: EngineCore
     step: Step
     journey: CompiledJourney
     enrollment: Enrollment
@@ -185,7 +185,7 @@ def _group(groups: list[BuyingGroup], solution: str) -> BuyingGroup | None:
     return next((g for g in groups if g.solution == solution), None)
 
 
-def add_to_buying_group(engine: Engine, step: Step, account: Account, solution: str, role: str,
+def add_to_buying_group(engine: EngineCore, step: Step, account: Account, solution: str, role: str,
                         template: str | None, people: list[Person]) -> None:
     world = step.world
     group = _group(world.groups(account.id), solution)

@@ -21,7 +21,7 @@ from itinera.timeutil import format_instant, parse_data_instant, parse_duration,
 
 if TYPE_CHECKING:
     from itinera.engine.catalog import CompiledJourney
-    from itinera.engine.engine import Engine
+    from itinera.engine.core import EngineCore
     from itinera.engine.step import Step
 
 __all__ = ["PathRunner", "experiment_bucket"]
@@ -36,7 +36,7 @@ def experiment_bucket(journey: str, node: str, account: str) -> float:
 class PathRunner:
     """Runs the paths of one enrollment within one step."""
 
-    def __init__(self, engine: Engine, step: Step, journey: CompiledJourney,
+    def __init__(self, engine: EngineCore, step: Step, journey: CompiledJourney,
                  enrollment: Enrollment, account: Account) -> None:
         self.engine = engine
         self.step = step
