@@ -120,3 +120,33 @@ def test_unreadable_files_exit_2(tmp_path: Path) -> None:
     bad_until = CliRunner().invoke(app, ["simulate", str(write(tmp_path, SCENARIO)),
                                          "--until", "soon"])
     assert bad_until.exit_code == 2 and "bad duration 'soon'" in bad_until.stderr
+
+
+LOOP = """
+start: 2026-01-05T09:00:00Z
+data:
+  accounts: [{id: acme, attributes: {flag: a}}]
+  segments:
+    - {id: sa, when: {account.flag: a}}
+    - {id: sb, when: {account.flag: b}}
+journeys:
+  - id: ja
+    entry: {segments: [sa], reenroll: always}
+    start: x
+    nodes: {x: {do: [{set: {account.flag: b}}]}}
+  - id: jb
+    entry: {segments: [sb], reenroll: always}
+    start: y
+    nodes: {y: {do: [{set: {account.flag: a}}]}}
+timeline:
+  - {at: 0s, enable: ja}
+  - {at: 0s, enable: jb}
+  - {at: 1d, upsert_account: {id: acme, attributes: {flag: b}}}
+"""
+
+
+def test_journeys_that_trigger_each_other_forever_are_stopped(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["simulate", str(write(tmp_path, LOOP)), "--json"])
+    assert result.exit_code == 2
+    assert "kept cascading after 100 rounds at 2026-01-06T09:00:00Z" in result.stderr
+    assert result.stdout == ""

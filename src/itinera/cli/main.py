@@ -13,7 +13,7 @@ from rich.console import Console
 from itinera.cli import validate_cmd
 from itinera.cli.report import print_report
 from itinera.definitions.loader import load_scenario
-from itinera.errors import DefinitionError
+from itinera.errors import DefinitionError, ItineraError
 from itinera.simulate.result import check_expectations
 from itinera.simulate.runner import simulate as run_simulation
 from itinera.timeutil import parse_duration
@@ -48,7 +48,11 @@ def simulate(
     except (ValueError, OSError) as error:
         errors.print(f"{scenario}: {error}", markup=False)
         raise typer.Exit(2) from None
-    simulation = run_simulation(loaded, window)
+    try:
+        simulation = run_simulation(loaded, window)
+    except ItineraError as error:  # e.g. journeys whose actions keep triggering each other
+        errors.print(f"{scenario}: the scenario could not run: {error}", markup=False)
+        raise typer.Exit(2) from None
     result = simulation.result()
     simulation.store.close()
     misses = check_expectations(result, loaded.scenario.expect)

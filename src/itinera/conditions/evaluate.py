@@ -228,9 +228,11 @@ class _Evaluator:
         return [e for e in events if start < e.at <= self.now]
 
 
-def evaluate(tree: Condition, facts: Facts, now: datetime, person: Person | None = None) -> bool:
-    """The truth of ``tree`` for the facts' account (and ``person``, in people contexts)."""
-    return _Evaluator(facts, now).run(tree, person)
+def evaluate(tree: Condition, facts: Facts, now: datetime, person: Person | None = None,
+             event: Event | None = None) -> bool:
+    """The truth of ``tree`` for the facts' account (and ``person``, in people contexts; and
+    ``event``, for ``properties.*`` in ``where`` clauses)."""
+    return _Evaluator(facts, now).run(tree, person, event)
 
 
 def _flip_candidates(op: str, instant: datetime, value: Any) -> tuple[datetime, ...]:

@@ -26,6 +26,7 @@ from itinera.engine.step import Change, Step
 from itinera.engine.world import World
 from itinera.errors import ItineraError
 from itinera.storage.store import Store, Timer
+from itinera.timeutil import format_instant
 
 __all__ = ["EngineCore", "EngineError"]
 
@@ -110,7 +111,7 @@ class EngineCore:
             if rounds > MAX_ROUNDS:
                 raise EngineError(
                     f"data changes kept cascading after {MAX_ROUNDS} rounds at "
-                    f"{step.now.isoformat()} (accounts {sorted(step.pending)[:5]})")
+                    f"{format_instant(step.now)} (accounts {sorted(step.pending)[:5]})")
             batch, step.pending = step.pending, {}
             for account_id, change in batch.items():
                 self._reevaluate_segments(step, account_id, change)
@@ -230,11 +231,9 @@ class EngineCore:
                 if event.type != entry.event.type:
                     continue
                 if journey.entry_where is not None:
-                    from itinera.conditions.evaluate import _Evaluator
-
                     assert account is not None
-                    evaluator = _Evaluator(step.world.facts(account), step.now)
-                    if not evaluator.run(journey.entry_where, event=event):
+                    facts = step.world.facts(account)
+                    if not evaluate(journey.entry_where, facts, step.now, event=event):
                         continue
                 return {"event": {"id": event.id, "type": event.type, "person": event.person,
                                   "properties": event.properties}}

@@ -252,11 +252,8 @@ class PathRunner:
             return False
         where = self.journey.wait_for_where.get(token.node)
         if where is not None:
-            from itinera.conditions.evaluate import _Evaluator
-
-            if not _Evaluator(self.step.world.facts(self.account), self.step.now).run(
-                where, event=event
-            ):
+            facts = self.step.world.facts(self.account)
+            if not evaluate(where, facts, self.step.now, event=event):
                 return False
         return True
 
