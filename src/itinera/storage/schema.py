@@ -18,11 +18,13 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
 __all__ = [
     "accounts",
+    "api_keys",
     "buying_groups",
     "config",
     "counters",
@@ -30,9 +32,11 @@ __all__ = [
     "enrollments",
     "events",
     "history",
+    "inbox",
     "journeys",
     "metadata",
     "people",
+    "rejected",
     "segment_members",
     "timers",
 ]
@@ -164,6 +168,41 @@ effects = Table(
     Column("person", String),
     Column("at", Instant, nullable=False),
     Column("payload", Json, nullable=False),
+    # Delivery by the live dispatcher: attempts so far, when to try next, the last failure,
+    # when it was delivered. A dead-lettered effect has status "dead".
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Instant),
+    Column("last_error", Text),
+    Column("delivered_at", Instant),
+    Index("ix_effects_status_next", "status", "next_attempt_at"),
+)
+
+inbox = Table(
+    "inbox", metadata,  # inputs durably received by the service, waiting for a worker
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String, nullable=False),  # event | upsert_account | upsert_person | ...
+    Column("account", String, index=True),  # inputs of one account are applied in order
+    Column("key", String, unique=True),  # idempotency: event id / Segment messageId
+    Column("payload", Json, nullable=False),
+    Column("received_at", Instant, nullable=False),
+)
+
+rejected = Table(
+    "rejected", metadata,  # messages that could not be mapped, kept with their reason
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String, nullable=False),  # segment | bulk | import
+    Column("reason", Text, nullable=False),
+    Column("payload", Json, nullable=False),
+    Column("received_at", Instant, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys", metadata,
+    Column("id", String, primary_key=True),  # the public prefix of the key
+    Column("name", String, nullable=False),
+    Column("secret_hash", String, nullable=False),  # sha256 of the whole key; the key is never stored
+    Column("created_at", Instant, nullable=False),
+    Column("revoked_at", Instant),
 )
 
 history = Table(

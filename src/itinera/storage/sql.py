@@ -593,7 +593,9 @@ class SqlStore:
             "id": effect.id, "key": effect.key, "channel": effect.channel,
             "status": effect.status, "journey": effect.journey, "node": effect.node,
             "account": effect.account, "person": effect.person, "at": effect.at,
-            "payload": effect.payload})
+            "payload": effect.payload, "attempts": 0,
+            "next_attempt_at": effect.at if effect.status == "pending" else None,
+            "last_error": None, "delivered_at": None})
 
     def effects(self) -> list[Effect]:
         rows = self._exec(sa.select(t.effects).order_by(t.effects.c.id))
