@@ -11,9 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from itinera.definitions.loader import LoadedScenario
-from itinera.definitions.models import Journey
-from itinera.definitions.scenario import TimelineEntry
-from itinera.domain.model import Event
+from itinera.engine.commands import apply_entry
 from itinera.engine.engine import Engine
 from itinera.engine.setup import configure, load_world
 from itinera.simulate.result import build_result
@@ -58,47 +56,6 @@ def simulate(loaded: LoadedScenario, until: timedelta | None = None,
             if at > end:
                 break
             engine.run_due(at)
-            _apply(engine, index, entry, at)
+            apply_entry(engine, entry, at, f"timeline-{index}")
         engine.run_due(end)
     return Simulation(start, end, engine, store)
-
-
-def _apply(engine: Engine, index: int, entry: TimelineEntry, at: datetime) -> None:
-    kind = entry.kind
-    if kind in ("enable", "disable", "pause", "resume"):
-        getattr(engine, kind)(getattr(entry, kind), at)
-    elif kind == "publish":
-        assert entry.publish is not None
-        engine.publish(Journey.model_validate(entry.publish), at)
-    elif kind == "event":
-        body = entry.event
-        assert body is not None
-        engine.ingest(Event(
-            id=body.id or f"timeline-{index}", type=body.type, account=body.account,
-            person=body.person, at=parse_instant(body.at) if body.at else at,
-            properties=dict(body.properties)), at)
-    elif kind == "upsert_account":
-        data = entry.upsert_account
-        assert data is not None
-        builtins: dict[str, Any] = {}
-        for name in ("csm", "playbooks"):
-            if name in data.model_fields_set:
-                builtins[name] = getattr(data, name)
-        if data.created_at is not None:
-            builtins["created_at"] = parse_instant(data.created_at)
-        engine.upsert_account(data.id, at, dict(data.attributes), **builtins)
-    elif kind == "upsert_person":
-        person = entry.upsert_person
-        assert person is not None
-        fields = {name: getattr(person, name) for name in
-                  ("account", "email", "attributes", "unsubscribed", "score")
-                  if name in person.model_fields_set}
-        engine.upsert_person(person.id, at, **fields)
-    elif kind == "delete_person":
-        assert entry.delete_person is not None
-        engine.delete_person(entry.delete_person, at)
-    elif kind == "add_to_buying_group":
-        member = entry.add_to_buying_group
-        assert member is not None
-        engine.add_to_buying_group(member.account, member.solution, member.person, member.role,
-                                   member.template, at)
