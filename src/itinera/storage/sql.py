@@ -38,10 +38,28 @@ def create_engine(url: str) -> sa.Engine:
     """An engine for ``url``; ``sqlite://`` (memory) shares one connection. JSON columns go
     through orjson, several times faster than the standard library on bulk writes."""
     options: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
-    if url in ("sqlite://", "sqlite:///:memory:"):
-        return sa.create_engine(url, poolclass=StaticPool,
-                                connect_args={"check_same_thread": False}, **options)
-    return sa.create_engine(url, **options)
+    if not url.startswith("sqlite"):
+        return sa.create_engine(url, **options)
+    memory = url in ("sqlite://", "sqlite:///:memory:")
+    if memory:
+        options["poolclass"] = StaticPool
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False}, **options)
+
+    # SQLite's driver would begin transactions lazily and as readers; a writer must take the
+    # write lock at BEGIN (IMMEDIATE) so that concurrent writers queue instead of deadlocking,
+    # and a file database runs in WAL mode so readers never block the writer.
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _: Any) -> None:
+        dbapi_connection.isolation_level = None
+        if not memory:
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+        dbapi_connection.execute("PRAGMA busy_timeout=30000")
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
 
 
 def _utc(value: datetime | None) -> datetime | None:
