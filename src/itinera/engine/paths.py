@@ -88,7 +88,6 @@ class PathRunner:
         self.run()
 
     def run(self) -> None:
-        self.touch()
         self.join_merges()
         while self.queue and self.enrollment.active:
             token = self.queue.popleft()
@@ -96,6 +95,9 @@ class PathRunner:
             self.join_merges()
         if self.enrollment.active and not self.enrollment.tokens:
             self.engine.end_enrollment(self.step, self.enrollment, "completed", "completed")
+        # Marked changed after the paths moved: a flush of the world while actions ran (some
+        # reads need one) must not leave the later changes unsaved.
+        self.touch()
 
     def advance(self, token: Token) -> None:
         """Move ``token`` forward until it waits, ends, forks or reaches a merge."""
