@@ -73,9 +73,12 @@ def T(*offsets: str) -> str:
 
 
 def reset_database(database_url: str) -> None:
-    """Drop every table of the store so that the same URL can run a second scenario."""
+    """Drop every table of the store (and its migration version, or the next store would take
+    the empty database for an up-to-date one) so that the same URL can run a second scenario."""
     engine = sa.create_engine(database_url)
     try:
         store_schema.metadata.drop_all(engine)
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
     finally:
         engine.dispose()

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from itinera.cli import validate_cmd
+from itinera.cli import db_cmd, validate_cmd
 from itinera.cli.report import print_report
 from itinera.definitions.loader import load_scenario
 from itinera.errors import DefinitionError, ItineraError
@@ -25,6 +25,7 @@ app = typer.Typer(
     help="Account-journey orchestration: journeys as code, testable before they go live.",
 )
 validate_cmd.register(app)
+db_cmd.register(app)
 
 
 @app.command()

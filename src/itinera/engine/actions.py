@@ -167,7 +167,8 @@ def _run_action(ctx: ActionContext, index: int, action: Action) -> dict[str, Any
     elif kind == "add_to_campaign":
         changed_account = False
         for person in ctx.targets(index, spec.get("to")):
-            ctx.effect(index, "campaign", "added", person.id, campaign=spec["campaign"])
+            ctx.effect(index, "campaign", ctx.engine.delivery_status, person.id,
+                       campaign=spec["campaign"])
     elif kind == "add_to_buying_group":
         add_to_buying_group(ctx.engine, ctx.step, account, spec["solution"], spec["role"],
                             spec.get("template"), ctx.targets(index, spec.get("to")))

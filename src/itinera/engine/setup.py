@@ -9,12 +9,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from itinera.conditions import compile_condition
+from itinera.definitions.models import Journey
 from itinera.definitions.scenario import ScenarioData, WorkspaceData
 from itinera.domain.model import CSM, Account, BuyingGroup, Member, Person, Template
+from itinera.engine.catalog import CompiledJourney, JourneyState, Workspace
 from itinera.engine.engine import Engine
+from itinera.storage.store import Store
 from itinera.timeutil import parse_instant
 
-__all__ = ["configure", "load_world"]
+__all__ = ["configure", "load_workspace", "load_world"]
 
 
 def configure(engine: Engine, data: WorkspaceData) -> None:
@@ -75,3 +78,27 @@ def load_world(engine: Engine, data: ScenarioData, now: datetime) -> None:
                                ids)
         world.replace_segments(store.memberships(ids))
         engine.schedule_reevaluations(world, ids, now)
+
+
+def load_workspace(store: Store) -> Workspace:
+    """The workspace as the store holds it: what a service starts from."""
+    workspace = Workspace()
+    with store.transaction():
+        for cid, body in store.config("csm"):
+            workspace.csms[cid] = CSM(cid, body.get("name"), body.get("email"))
+        workspace.playbooks = [pid for pid, _ in store.config("playbook")]
+        for tid, body in store.config("template"):
+            workspace.templates[tid] = Template(
+                tid, body["subject"], body.get("text", ""), body.get("html"),
+                body.get("preheader"), body.get("approved", True))
+        workspace.set_role_templates(store.config("role_template"))
+        for _, rules in store.config("scoring"):
+            workspace.scoring.update(rules)
+        workspace.set_segments(store.config("segment"))
+        for jid, version, definition in store.journey_versions():
+            workspace.versions[(jid, version)] = CompiledJourney.compile(
+                Journey.model_validate(definition), version)
+        for jid, body in store.config("journey_state"):
+            workspace.states[jid] = JourneyState(body["status"], body["version"],
+                                                 body["enabled_seq"])
+    return workspace

@@ -185,6 +185,7 @@ inbox = Table(
     Column("key", String, unique=True),  # idempotency: event id / Segment messageId
     Column("payload", Json, nullable=False),
     Column("received_at", Instant, nullable=False),
+    sqlite_autoincrement=True,  # a seq is never reused, even after its row is deleted
 )
 
 rejected = Table(

@@ -111,16 +111,27 @@ class SqlStore:
                     self._event_ids = set()
 
     def create_schema(self) -> None:
-        t.metadata.create_all(self.engine)
-        try:
-            from itinera.conditions import sql as condition_sql
-        except ImportError:  # TODO remove once conditions.sql lands
-            return
-        if self.dialect == "postgresql":
-            with self.engine.begin() as connection:
-                condition_sql.install_postgres_functions(connection)
-        else:
+        """Create the schema, or bring it to the latest migration, and install the SQL functions.
+
+        In-memory SQLite (the simulator) takes ``metadata.create_all``: fast, and nothing
+        outlives the store. A SQLite file or PostgreSQL is upgraded by the Alembic migrations
+        (``storage.migrate``; a database created by ``create_all`` before migrations is stamped
+        at the initial revision first). The functions are (re)installed at every start.
+        """
+        from itinera.conditions import sql as condition_sql
+        from itinera.storage import migrate
+
+        if self.dialect == "sqlite":
+            if self.engine.url.database in (None, "", ":memory:"):
+                t.metadata.create_all(self.engine)
+            else:
+                with self.engine.begin() as connection:
+                    migrate.upgrade_connection(connection)
             condition_sql.install_sqlite_functions(self.engine)
+        else:
+            with self.engine.begin() as connection:
+                migrate.upgrade_connection(connection)
+                condition_sql.install_postgres_functions(connection)
 
     # -- connection and transactions ------------------------------------------------------
     @property

@@ -1,0 +1,207 @@
+"""The email channel: one message per effect over SMTP (smtplib), with STARTTLS or implicit TLS
+and login as configured.
+
+Every message carries an ``X-Itinera-Key`` header (the effect's idempotency key) and a
+Message-ID derived from it, so a message sent twice (a retry after a lost reply) can be recognised
+as the same message; a ``List-Unsubscribe`` header with one-click ``List-Unsubscribe-Post``
+(RFC 8058) and the same unsubscribe link at the end of the text and HTML bodies.
+
+Failures: replies to the message itself (MAIL FROM, RCPT TO, DATA) are retryable for 4xx codes
+and permanent for 5xx; failures of the session (no connection, timeout, greeting, STARTTLS,
+login, TLS, and 530 "STARTTLS/authentication required") do not depend on the message and are
+retryable: fixing the server or the settings lets the same message through.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import hashlib
+import re
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate
+from html import escape
+
+from itinera.channels.base import (
+    Delivery,
+    PermanentError,
+    RetryableError,
+    expect_channel,
+    payload_text,
+)
+from itinera.channels.settings import ChannelSettings, SmtpSettings, UnsubscribeSettings
+from itinera.channels.unsubscribe import unsubscribe_mailto, unsubscribe_url
+from itinera.storage.store import Effect
+
+__all__ = ["EmailChannel", "from_settings"]
+
+_NAME = "email"
+_UNFOLDED = frozenset({"list-unsubscribe", "list-unsubscribe-post"})
+_BODY_OPEN = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
+_BODY_CLOSE = re.compile(r"</body\s*>", re.IGNORECASE)
+
+
+class _Policy(email.policy.EmailPolicy):
+    """SMTP policy that never folds or encodes the List-Unsubscribe headers: RFC 2369 values are
+    ``<uri>`` lists, which an encoded word would break."""
+
+    def fold(self, name: str, value: str) -> str:
+        if name.lower() in _UNFOLDED:
+            return f"{name}: {value}{self.linesep}"
+        return str(super().fold(name, value))
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if name.lower() in _UNFOLDED:
+            return self.fold(name, value).encode("ascii")
+        return super().fold_binary(name, value)
+
+
+_POLICY = _Policy(linesep="\r\n")
+
+
+class EmailChannel:
+    """Sends ``email`` effects (payload: to, subject, text, html, preheader, template)."""
+
+    name = _NAME
+
+    def __init__(self, smtp: SmtpSettings, unsubscribe: UnsubscribeSettings, *,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
+        self.smtp = smtp
+        self.unsubscribe = unsubscribe
+        self._ssl_context = ssl_context  # default: the system's trusted CAs, hostname checked
+
+    def deliver(self, effect: Effect) -> Delivery:
+        expect_channel(_NAME, effect)
+        if effect.status == "skipped":
+            return Delivery(False, f"skipped: {effect.payload.get('reason')}")
+        message = self.build_message(effect)
+        recipient = str(effect.payload["to"])
+        client = self._open()
+        try:
+            client.send_message(message, from_addr=self.smtp.from_address, to_addrs=[recipient])
+        except smtplib.SMTPRecipientsRefused as error:
+            codes = [code for code, _ in error.recipients.values()]
+            raise _by_code(max(codes, default=550), f"recipient refused: {error.recipients}") from error
+        except smtplib.SMTPResponseException as error:
+            if error.smtp_code == 530:  # STARTTLS or AUTH required: the session was refused
+                raise RetryableError(_reply(error), channel=_NAME, code=530) from error
+            raise _by_code(error.smtp_code, _reply(error)) from error
+        except smtplib.SMTPNotSupportedError as error:
+            raise PermanentError(f"the server cannot take this message: {error}", channel=_NAME) from error
+        except (smtplib.SMTPException, OSError) as error:
+            raise RetryableError(f"sending failed: {error!r}", channel=_NAME) from error
+        finally:
+            _close(client)
+        return Delivery(True, f"accepted by {self.smtp.host}", str(message["Message-ID"]))
+
+    def build_message(self, effect: Effect) -> EmailMessage:
+        """The message an effect becomes; a payload that cannot make one is a PermanentError."""
+        to = payload_text(_NAME, effect, "to")
+        subject = payload_text(_NAME, effect, "subject")
+        text = payload_text(_NAME, effect, "text", required=False) or ""
+        html = payload_text(_NAME, effect, "html", required=False)
+        preheader = payload_text(_NAME, effect, "preheader", required=False)
+        if effect.person is None:
+            raise PermanentError(f"effect {effect.key!r} names no person to unsubscribe", channel=_NAME)
+        link = unsubscribe_url(self.unsubscribe, effect.person)
+        mailto = unsubscribe_mailto(self.unsubscribe, effect.person)
+        sender = self.smtp.from_address
+        message = EmailMessage(policy=_POLICY)
+        try:
+            message["From"] = formataddr((self.smtp.from_name or "", sender))
+            message["To"] = to
+            message["Subject"] = subject
+            message["Date"] = formatdate(usegmt=True)
+            message["Message-ID"] = _message_id(effect.key, sender)
+            message["X-Itinera-Key"] = effect.key
+            message["List-Unsubscribe"] = f"<{link}>" + (f", <{mailto}>" if mailto else "")
+            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+            message.set_content(_text_body(text, link))
+            if html is not None:
+                message.add_alternative(_html_body(html, preheader, link), subtype="html")
+        except (ValueError, TypeError) as error:  # CR/LF in a header, an unparsable address
+            raise PermanentError(f"cannot build the message of {effect.key!r}: {error}",
+                                 channel=_NAME) from error
+        return message
+
+    def _open(self) -> smtplib.SMTP:
+        """A connected, upgraded and logged-in session; any failure here is retryable."""
+        settings = self.smtp
+        context = self._ssl_context or ssl.create_default_context()
+        try:
+            client: smtplib.SMTP
+            if settings.ssl:
+                client = smtplib.SMTP_SSL(settings.host, settings.port, settings.local_hostname,
+                                          timeout=settings.timeout, context=context)
+            else:
+                client = smtplib.SMTP(settings.host, settings.port, settings.local_hostname,
+                                      timeout=settings.timeout)
+        except (smtplib.SMTPException, OSError) as error:
+            raise RetryableError(f"cannot connect to {settings.host}:{settings.port}: {error!r}",
+                                 channel=_NAME, code=getattr(error, "smtp_code", None)) from error
+        try:
+            client.ehlo()
+            if settings.starttls:
+                client.starttls(context=context)
+                client.ehlo()
+            if settings.username is not None and settings.password is not None:
+                client.login(settings.username, settings.password.get_secret_value())
+        except (smtplib.SMTPException, OSError) as error:
+            _close(client)
+            raise RetryableError(f"SMTP session with {settings.host} failed: {error!r}",
+                                 channel=_NAME, code=getattr(error, "smtp_code", None)) from error
+        return client
+
+
+def from_settings(settings: ChannelSettings) -> EmailChannel | None:
+    """The email channel, when SMTP is configured."""
+    if settings.smtp is None or settings.unsubscribe is None:
+        return None
+    return EmailChannel(settings.smtp, settings.unsubscribe)
+
+
+def _message_id(key: str, sender: str) -> str:
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    return f"<itinera.{digest}@{sender.rsplit('@', 1)[1]}>"
+
+
+def _text_body(text: str, link: str) -> str:
+    return f"{text.rstrip()}\n\n--\nTo stop receiving these emails, unsubscribe: {link}\n"
+
+
+def _html_body(html: str, preheader: str | None, link: str) -> str:
+    footer = (f'<p style="font-size:12px;color:#666666">To stop receiving these emails, '
+              f'<a href="{escape(link)}">unsubscribe</a>.</p>')
+    closing = list(_BODY_CLOSE.finditer(html))
+    if closing:
+        at = closing[-1].start()
+        html = f"{html[:at]}{footer}\n{html[at:]}"
+    else:
+        html = f"{html}\n{footer}"
+    if preheader:
+        hidden = (f'<div style="display:none;max-height:0;overflow:hidden;mso-hide:all">'
+                  f"{escape(preheader)}</div>")
+        opening = _BODY_OPEN.search(html)
+        at = opening.end() if opening else 0
+        html = f"{html[:at]}{hidden}{html[at:]}"
+    return html
+
+
+def _by_code(code: int, detail: str) -> RetryableError | PermanentError:
+    if 500 <= code < 600:
+        return PermanentError(detail, channel=_NAME, code=code)
+    return RetryableError(detail, channel=_NAME, code=code)
+
+
+def _reply(error: smtplib.SMTPResponseException) -> str:
+    text = error.smtp_error.decode("utf-8", "replace") if isinstance(error.smtp_error, bytes) \
+        else str(error.smtp_error)
+    return f"{error.smtp_code} {text}"
+
+
+def _close(client: smtplib.SMTP) -> None:
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        client.close()

@@ -1,0 +1,175 @@
+"""The webhook channel: one signed HTTP request per effect, over httpx.
+
+Each request carries ``X-Itinera-Key`` (the effect's idempotency key, so a receiver can drop a
+retried duplicate), ``X-Itinera-Timestamp`` (Unix seconds) and ``X-Itinera-Signature:
+sha256=<hex>``, the HMAC-SHA256 under the signing secret of ``"<timestamp>.<body bytes>"``;
+receivers check it with :func:`verify_signature`. The body is the effect's ``body`` as compact
+JSON (``Content-Type: application/json``); GET, and an effect without a body, send none.
+
+Targets are checked by :func:`itinera.channels.addresses.resolve_target` and the request goes to
+the checked address (Host header and TLS server name stay the URL's). Redirects are not followed,
+proxies from the environment are not used and connections are not kept alive, so a request
+reaches exactly the address that was checked. One attempt per ``deliver``: timeouts, connection
+failures, 408, 429 and 5xx are retryable; other 4xx, redirects and refused targets are permanent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from itinera.channels.addresses import Resolver, resolve_target
+from itinera.channels.base import (
+    Delivery,
+    PermanentError,
+    RetryableError,
+    expect_channel,
+    payload_text,
+)
+from itinera.channels.settings import ChannelSettings, WebhookSettings
+from itinera.storage.store import Effect
+
+__all__ = ["METHODS", "WebhookChannel", "from_settings", "sign", "verify_signature"]
+
+_NAME = "webhook"
+METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+_SNIPPET = 512  # bytes of a failed response's body kept in the error message
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The ``X-Itinera-Signature`` value of a request: ``sha256=<hex hmac>``."""
+    mac = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body, hashlib.sha256)
+    return f"sha256={mac.hexdigest()}"
+
+
+def verify_signature(secret: str, timestamp: str, body: bytes, header: str, *,
+                     max_age: float | None = None, now: float | None = None) -> bool:
+    """Whether ``header`` is the signature of ``body`` sent at ``timestamp`` (constant time).
+
+    With ``max_age`` (seconds), an older or future-dated timestamp fails too, which stops replays.
+    """
+    if not timestamp.isdigit():
+        return False
+    if max_age is not None:
+        current = time.time() if now is None else now
+        if abs(current - int(timestamp)) > max_age:
+            return False
+    return hmac.compare_digest(header.encode("utf-8", "replace"),
+                               sign(secret, timestamp, body).encode("ascii"))
+
+
+class WebhookChannel:
+    """Sends ``webhook`` effects (payload: url, method, body)."""
+
+    name = _NAME
+
+    def __init__(self, settings: WebhookSettings, *, clock: Callable[[], float] = time.time,
+                 resolver: Resolver = socket.getaddrinfo,
+                 verify: ssl.SSLContext | bool = True) -> None:
+        self.settings = settings
+        self._clock = clock
+        self._resolver = resolver
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(settings.timeout), follow_redirects=False, trust_env=False,
+            limits=httpx.Limits(max_keepalive_connections=0), verify=verify,
+            headers={"User-Agent": "Itinera-Webhook"})
+
+    def deliver(self, effect: Effect) -> Delivery:
+        expect_channel(_NAME, effect)
+        if effect.status == "skipped":
+            return Delivery(False, f"skipped: {effect.payload.get('reason')}")
+        url = payload_text(_NAME, effect, "url")
+        method = str(effect.payload.get("method") or "POST").upper()
+        return self.call(effect.key, url, method, effect.payload.get("body"))
+
+    def call(self, key: str, url: str, method: str, body: Any) -> Delivery:
+        """One signed request carrying idempotency key ``key``; raises like :meth:`deliver`."""
+        if method not in METHODS:
+            raise PermanentError(f"unsupported method {method!r}", channel=_NAME)
+        target = resolve_target(url, allow_private=self.settings.allow_private,
+                                allowed_hosts=self.settings.allowed_hosts, resolver=self._resolver)
+        content = b"" if method == "GET" or body is None else _json(body)
+        timestamp = str(int(self._clock()))
+        original = httpx.URL(url)
+        headers = {"Host": original.netloc.decode("ascii"), "X-Itinera-Key": key,
+                   "X-Itinera-Timestamp": timestamp,
+                   "X-Itinera-Signature": sign(self.settings.signing_secret.get_secret_value(),
+                                               timestamp, content)}
+        if content:
+            headers["Content-Type"] = "application/json"
+        extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+        try:
+            with self._client.stream(method, original.copy_with(host=target.address),
+                                     content=content or None, headers=headers,
+                                     extensions=extensions) as response:
+                snippet = _read_some(response)
+        except httpx.TimeoutException as error:
+            raise RetryableError(f"{method} {url} timed out: {error!r}", channel=_NAME) from error
+        except httpx.TransportError as error:
+            raise RetryableError(f"{method} {url} failed: {error!r}", channel=_NAME) from error
+        except httpx.HTTPError as error:
+            raise PermanentError(f"{method} {url} cannot be sent: {error!r}", channel=_NAME) from error
+        status = response.status_code
+        if 200 <= status < 300:
+            return Delivery(True, f"{method} {url}: HTTP {status}",
+                            response.headers.get("X-Request-Id"))
+        detail = f"{method} {url}: HTTP {status} {snippet}".rstrip()
+        if status in (408, 429) or status >= 500:
+            raise RetryableError(detail, channel=_NAME, code=status,
+                                 retry_after=_retry_after(response.headers.get("Retry-After")))
+        if 300 <= status < 400:
+            detail += f" (redirect to {response.headers.get('Location')!r} not followed)"
+        raise PermanentError(detail, channel=_NAME, code=status)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> WebhookChannel:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()
+
+
+def from_settings(settings: ChannelSettings) -> WebhookChannel | None:
+    """The webhook channel, when webhooks are configured."""
+    return None if settings.webhook is None else WebhookChannel(settings.webhook)
+
+
+def _json(body: Any) -> bytes:
+    try:
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False,
+                          allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError) as error:
+        raise PermanentError(f"the webhook body is not JSON: {error}", channel=_NAME) from error
+
+
+def _read_some(response: httpx.Response) -> str:
+    data = b""
+    for chunk in response.iter_bytes():
+        data += chunk
+        if len(data) >= _SNIPPET:
+            break
+    return data[:_SNIPPET].decode("utf-8", "replace").strip()
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None

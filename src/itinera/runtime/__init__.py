@@ -1,0 +1,6 @@
+"""The live loop around the engine: receiving inputs, the worker, clocks."""
+
+from itinera.runtime.clock import Clock, ManualClock, SystemClock
+from itinera.runtime.service import Service
+
+__all__ = ["Clock", "ManualClock", "Service", "SystemClock"]

@@ -1,0 +1,125 @@
+"""The live service: inputs are received into the durable inbox, a worker applies them to the
+engine in arrival order, each at the instant it was received, and fires timers as the clock
+passes them.
+
+One worker per database for now (the engine store is then the only writer of the engine's
+tables, so it keeps its in-memory timer index); several workers on PostgreSQL come next. Inputs
+use the form of scenario timeline entries (``{"event": {...}}``, ``{"enable": "onboarding"}``,
+...), plus ``{"configure": <workspace data>}`` and ``{"load_world": <scenario data>}``.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from itinera.definitions._shape import shape_problems
+from itinera.definitions.scenario import ScenarioData, TimelineEntry, WorkspaceData
+from itinera.engine.commands import apply_entry
+from itinera.engine.engine import Engine
+from itinera.engine.setup import configure, load_workspace, load_world
+from itinera.errors import DefinitionError, Problem
+from itinera.runtime.clock import Clock, SystemClock
+from itinera.storage import inbox
+from itinera.storage.sql import SqlStore
+
+__all__ = ["Service"]
+
+_SERVICE_KINDS = {"configure": WorkspaceData, "load_world": ScenarioData}
+
+
+class Service:
+    """The application object the API, the CLI and the worker share."""
+
+    def __init__(self, database_url: str, clock: Clock | None = None, *,
+                 sandbox: bool = False) -> None:
+        if database_url in ("sqlite://", "sqlite:///:memory:"):
+            raise ValueError("a service needs a database file or a PostgreSQL URL")
+        self.clock = clock or SystemClock()
+        self.store = SqlStore(database_url)  # the worker's: engine state, timers, outbox
+        self.intake = SqlStore(database_url, create=False, exclusive=False)  # receiving only
+        self.engine = Engine(self.store, load_workspace(self.store), sandbox=sandbox)
+        self._latest: datetime | None = None  # the engine's clock never goes back
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self.store.close()
+        self.intake.close()
+
+    # -- receiving -------------------------------------------------------------------------
+    def submit(self, entries: list[dict[str, Any]], place: str = "inputs",
+               keys: list[str | None] | None = None) -> int:
+        """Validate every entry, then store them all durably (or none). Returns how many.
+
+        ``keys``: one idempotency key per entry (a Segment messageId...), or None for the
+        default (an event's id); an entry whose key the inbox holds is ignored."""
+        if keys is not None and len(keys) != len(entries):
+            raise ValueError("submit: one key per entry")
+        rows, problems = [], []
+        received_at = self.clock.now()
+        for i, raw in enumerate(entries):
+            row, found = _row(raw, f"{place}[{i}]", keys[i] if keys is not None else None)
+            problems += found
+            if row is not None:
+                rows.append(row | {"received_at": received_at})
+        if problems:
+            raise DefinitionError(problems)
+        with self.intake.transaction():
+            inbox.put(self.intake, rows)
+        return len(rows)
+
+    # -- working ---------------------------------------------------------------------------
+    def work(self, limit: int = 500) -> int:
+        """Apply up to ``limit`` received inputs and fire the timers due by now; returns how
+        many inputs were applied. One transaction: all of it lands, or none."""
+        with self._lock, self.engine.batch():
+            now = self.clock.now()
+            rows = inbox.take(self.store, limit)
+            for row in rows:
+                at = self._monotonic(row.received_at)
+                self.engine.run_due(at)
+                self._apply(row.kind, row.payload, at, f"inbox-{row.seq}")
+            inbox.remove(self.store, [r.seq for r in rows])
+            if len(rows) < limit:
+                self.engine.run_due(self._monotonic(now))
+            return len(rows)
+
+    def _monotonic(self, instant: datetime) -> datetime:
+        if self._latest is not None and instant < self._latest:
+            instant = self._latest
+        self._latest = instant
+        return instant
+
+    def _apply(self, kind: str, payload: Any, at: datetime, event_id: str) -> None:
+        if kind == "configure":
+            configure(self.engine, WorkspaceData.model_validate(payload))
+        elif kind == "load_world":
+            load_world(self.engine, ScenarioData.model_validate(payload), at)
+        else:
+            apply_entry(self.engine, TimelineEntry.model_validate({kind: payload}), at, event_id)
+
+
+def _row(raw: Any, place: str,
+         given_key: str | None = None) -> tuple[dict[str, Any] | None, list[Problem]]:
+    if not isinstance(raw, dict) or len(raw) != 1:
+        return None, [Problem(place, "an input is a mapping with one kind, e.g. {event: {...}}")]
+    ((kind, payload),) = raw.items()
+    try:
+        if kind in _SERVICE_KINDS:
+            _SERVICE_KINDS[kind].model_validate(payload)
+        else:
+            TimelineEntry.model_validate({kind: payload})
+    except ValidationError as error:
+        if kind in _SERVICE_KINDS:
+            return None, shape_problems(error, payload, f"{place}.{kind}")
+        return None, shape_problems(error, {kind: payload}, place)
+    key = account = None
+    if kind == "event":
+        key = f"event:{payload['id']}" if payload.get("id") else None
+        account = payload.get("account")
+    elif isinstance(payload, dict) and kind.startswith("upsert_"):
+        account = payload.get("account") if kind == "upsert_person" else payload.get("id")
+    return {"kind": kind, "account": account, "key": given_key or key, "payload": payload}, []
