@@ -1,0 +1,148 @@
+"""The dispatcher delivers the outbox through real channels (SMTP on loopback), retries with
+backoff, dead-letters, skips people who unsubscribed meanwhile, and re-claims an effect whose
+delivery was interrupted once its lease ends."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from itinera.channels import ChannelSettings, SmtpSettings, UnsubscribeSettings, build_channels
+from itinera.domain.model import Person
+from itinera.runtime.clock import ManualClock
+from itinera.runtime.dispatcher import Dispatcher, RetryPolicy
+from itinera.storage import outbox
+from itinera.storage.sql import SqlStore
+from itinera.storage.store import Effect
+
+from .smtp_server import Collector, free_port, start
+
+T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
+
+
+@pytest.fixture
+def collector() -> Collector:
+    return Collector()
+
+
+@pytest.fixture
+def smtp_port(collector: Collector) -> Iterator[int]:
+    yield from start(collector)
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[SqlStore]:
+    created = SqlStore(database_url, exclusive=False)
+    yield created
+    created.close()
+
+
+def settings(port: int) -> ChannelSettings:
+    return ChannelSettings(
+        smtp=SmtpSettings(host="127.0.0.1", port=port, starttls=False,
+                          from_address="cs@vendor.test", timeout=5),
+        unsubscribe=UnsubscribeSettings(base_url="https://app.test/unsubscribe", secret="s"))
+
+
+def email(key: str, person: str = "p1") -> Effect:
+    return Effect(key=key, channel="email", status="pending", at=T0, journey="j", node="n",
+                  account="acme", person=person,
+                  payload={"to": f"{person}@acme.test", "template": "t", "subject": "Hello",
+                           "preheader": None, "text": "Hi", "html": None})
+
+
+def statuses(store: SqlStore) -> list[tuple[str, str, int]]:
+    import sqlalchemy as sa
+
+    from itinera.storage import schema as t
+    with store.transaction():
+        rows = store.conn.execute(sa.select(t.effects.c.key, t.effects.c.status,
+                                            t.effects.c.attempts).order_by(t.effects.c.id))
+        return [(r.key, r.status, r.attempts) for r in rows]
+
+
+def add(store: SqlStore, *effects: Effect) -> None:
+    with store.transaction():
+        store.save_person(Person("p1", "acme", "p1@acme.test", {}))
+        store.save_person(Person("p2", "acme", "p2@acme.test", {}, unsubscribed=True))
+        for effect in effects:
+            store.add_effect(effect)
+
+
+def test_pending_emails_are_delivered_once(store: SqlStore, collector: Collector,
+                                           smtp_port: int) -> None:
+    add(store, email("k1"), email("k2"))
+    clock = ManualClock(T0)
+    dispatcher = Dispatcher(store, build_channels(settings(smtp_port)), clock)
+    assert dispatcher.dispatch() == 2
+    assert dispatcher.dispatch() == 0
+    assert [r.message["X-Itinera-Key"] for r in collector.received] == ["k1", "k2"]
+    assert statuses(store) == [("k1", "delivered", 1), ("k2", "delivered", 1)]
+
+
+def test_people_who_unsubscribed_meanwhile_are_skipped(store: SqlStore, collector: Collector,
+                                                       smtp_port: int) -> None:
+    add(store, email("k1", person="p2"))
+    Dispatcher(store, build_channels(settings(smtp_port)), ManualClock(T0)).dispatch()
+    assert collector.received == []
+    assert statuses(store) == [("k1", "skipped", 1)]
+
+
+def test_failures_back_off_then_dead_letter(store: SqlStore, collector: Collector,
+                                            smtp_port: int) -> None:
+    add(store, email("k1"))
+    collector.data_reply = "451 try again later"
+    clock = ManualClock(T0)
+    policy = RetryPolicy(first_delay=timedelta(seconds=30), max_attempts=3)
+    dispatcher = Dispatcher(store, build_channels(settings(smtp_port)), clock, policy)
+    assert dispatcher.dispatch() == 1
+    assert statuses(store) == [("k1", "pending", 1)]
+    clock.advance(timedelta(seconds=29))
+    assert dispatcher.dispatch() == 0  # not yet: the first retry waits 30 s
+    clock.advance(timedelta(seconds=1))
+    assert dispatcher.dispatch() == 1
+    clock.advance(timedelta(seconds=59))
+    assert dispatcher.dispatch() == 0  # then 60 s
+    clock.advance(timedelta(seconds=1))
+    assert dispatcher.dispatch() == 1
+    assert statuses(store) == [("k1", "dead", 3)]
+    clock.advance(timedelta(days=1))
+    assert dispatcher.dispatch() == 0
+
+
+def test_a_permanent_failure_is_dead_at_once(store: SqlStore, collector: Collector,
+                                             smtp_port: int) -> None:
+    add(store, email("k1"))
+    collector.rcpt_reply = "550 no such user"
+    Dispatcher(store, build_channels(settings(smtp_port)), ManualClock(T0)).dispatch()
+    assert statuses(store) == [("k1", "dead", 1)]
+    with store.transaction():
+        assert outbox.counts(store) == {"dead": 1}
+
+
+def test_an_interrupted_delivery_is_claimed_again_after_its_lease(
+        store: SqlStore, collector: Collector, smtp_port: int) -> None:
+    add(store, email("k1"))
+    clock = ManualClock(T0)
+    with store.transaction():  # a dispatcher claimed it, then died before sending
+        assert len(outbox.claim(store, clock.now(), 10, timedelta(minutes=5))) == 1
+    dispatcher = Dispatcher(store, build_channels(settings(smtp_port)), clock)
+    assert dispatcher.dispatch() == 0
+    clock.advance(timedelta(minutes=5))
+    assert dispatcher.dispatch() == 1
+    assert statuses(store) == [("k1", "delivered", 2)]
+    assert len(collector.received) == 1
+
+
+def test_an_unconfigured_channel_dead_letters_with_the_reason(store: SqlStore) -> None:
+    add(store, email("k1"))
+    Dispatcher(store, {}, ManualClock(T0)).dispatch()
+    assert statuses(store) == [("k1", "dead", 1)]
+
+
+def test_nothing_listening_is_retried(store: SqlStore) -> None:
+    add(store, email("k1"))
+    Dispatcher(store, build_channels(settings(free_port())), ManualClock(T0)).dispatch()
+    assert statuses(store) == [("k1", "pending", 1)]
