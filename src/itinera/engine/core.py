@@ -10,7 +10,7 @@ The same engine runs scenarios (virtual clock) and live traffic; it never reads 
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -83,6 +83,11 @@ class EngineCore:
                 self._world.flush()
             finally:
                 self._world = None
+
+    def replace_workspace(self, workspace: Workspace) -> None:
+        """Take a workspace reloaded from the store (another process changed it)."""
+        self.workspace = workspace
+        self._clock_dependent.clear()  # keyed by the identity of the old conditions
 
     @property
     def world(self) -> World | None:
@@ -335,12 +340,13 @@ class EngineCore:
     def next_due(self) -> datetime | None:
         return self.store.next_due()
 
-    def run_due(self, until: datetime) -> int:
-        """Fire every timer due at or before ``until``, each at its own instant, in order."""
+    def run_due(self, until: datetime, accounts: Collection[str] | None = None) -> int:
+        """Fire every timer due at or before ``until`` (of ``accounts`` only, when given), each
+        at its own instant, in order."""
         fired = 0
         while True:
             with self.store.transaction():
-                timers = self.store.due_timers(until, 1)
+                timers = self.store.due_timers(until, 1, accounts)
             if not timers:
                 return fired
             self._fire(timers[0], timers[0].due_at)

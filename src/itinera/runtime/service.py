@@ -22,6 +22,7 @@ from itinera.engine.commands import apply_entry
 from itinera.engine.engine import Engine
 from itinera.engine.setup import configure, load_workspace, load_world
 from itinera.errors import DefinitionError, Problem
+from itinera.runtime import partition
 from itinera.runtime.clock import Clock, SystemClock
 from itinera.storage import inbox
 from itinera.storage.sql import SqlStore
@@ -35,13 +36,22 @@ class Service:
     """The application object the API, the CLI and the worker share."""
 
     def __init__(self, database_url: str, clock: Clock | None = None, *,
-                 sandbox: bool = False) -> None:
+                 sandbox: bool = False, shared: bool = False) -> None:
+        """``shared``: other workers use the same (PostgreSQL) database, and this one takes
+        only the accounts it can lock (see ``runtime.partition``)."""
         if database_url in ("sqlite://", "sqlite:///:memory:"):
             raise ValueError("a service needs a database file or a PostgreSQL URL")
         self.clock = clock or SystemClock()
-        self.store = SqlStore(database_url)  # the worker's: engine state, timers, outbox
+        # The worker's store: engine state, timers, outbox. Alone, it is the only writer and
+        # keeps indexes in memory; shared, it reads what the others wrote.
+        self.store = SqlStore(database_url, exclusive=not shared)
+        if shared and self.store.dialect != "postgresql":
+            raise ValueError("several workers need PostgreSQL")
+        self.shared = shared
         self.intake = SqlStore(database_url, create=False, exclusive=False)  # receiving only
         self.engine = Engine(self.store, load_workspace(self.store), sandbox=sandbox)
+        with self.store.transaction():
+            self._config_version = self.store.config_version()
         self._latest: datetime | None = None  # the engine's clock never goes back
         self._lock = threading.Lock()
 
@@ -77,14 +87,25 @@ class Service:
         many inputs were applied. One transaction: all of it lands, or none."""
         with self._lock, self.engine.batch():
             now = self.clock.now()
-            rows = inbox.take(self.store, limit)
+            version = self.store.config_version()
+            if version != self._config_version:  # another worker changed the workspace
+                self.engine.replace_workspace(load_workspace(self.store))
+                self._config_version = version
+            accounts: set[str] | None = None
+            if self.shared:
+                claimed = partition.claim(self.store, limit, now)
+                rows, accounts = claimed.rows, claimed.accounts
+            else:
+                rows = inbox.take(self.store, limit)
             for row in rows:
                 at = self._monotonic(row.received_at)
-                self.engine.run_due(at)
+                self.engine.run_due(at, accounts)
                 self._apply(row.kind, row.payload, at, f"inbox-{row.seq}")
             inbox.remove(self.store, [r.seq for r in rows])
             if len(rows) < limit:
-                self.engine.run_due(self._monotonic(now))
+                self.engine.run_due(self._monotonic(now), accounts)
+            if accounts is None:  # alone, or holding the workspace lock: the changes are ours
+                self._config_version = self.store.config_version()
             return len(rows)
 
     def _monotonic(self, instant: datetime) -> datetime:

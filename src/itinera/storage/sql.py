@@ -6,7 +6,7 @@ All SQL of the store lives here. The dialects differ only in upsert syntax, JSON
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -257,7 +257,15 @@ class SqlStore:
                           .where(t.config.c.kind == kind).order_by(t.config.c.seq))
         return [(row.id, row.body) for row in rows]
 
+    def config_version(self) -> int:
+        """Goes up with every change of configuration (workspace, journey versions, lifecycle);
+        a worker reloads its workspace when it moved."""
+        value = self._exec(sa.select(t.counters.c.value)
+                           .where(t.counters.c.key == "config:version")).scalar()
+        return int(value or 0)
+
     def put_config(self, kind: str, id: str, body: dict[str, Any]) -> None:
+        self._increment("config:version", 1)
         existing = self._exec(sa.select(t.config.c.seq).where(
             t.config.c.kind == kind, t.config.c.id == id)).scalar()
         seq = existing if existing is not None else self.next_value("seq:config")
@@ -265,6 +273,7 @@ class SqlStore:
 
     def put_journey_version(self, id: str, version: int, definition: dict[str, Any],
                             at: datetime) -> None:
+        self._increment("config:version", 1)
         self._exec(sa.insert(t.journeys).values(id=id, version=version, definition=definition,
                                                 published_at=at))
 
@@ -287,13 +296,12 @@ class SqlStore:
         return self._increment(key, 1)
 
     def _increment(self, key: str, by: int) -> int:
-        row = self._exec(sa.update(t.counters).where(t.counters.c.key == key)
-                         .values(value=t.counters.c.value + by)
-                         .returning(t.counters.c.value)).first()
-        if row is not None:
-            return int(row[0])
-        self._exec(sa.insert(t.counters).values(key=key, value=by))
-        return by
+        # One atomic statement: workers creating the same counter at once must not collide.
+        insert = (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(t.counters)
+        statement = insert.values(key=key, value=by).on_conflict_do_update(
+            index_elements=["key"], set_={"value": t.counters.c.value + insert.excluded.value},
+        ).returning(t.counters.c.value)
+        return int(self._exec(statement).scalar_one())
 
     # -- accounts, people, groups, segments, events -----------------------------------------
     @staticmethod
@@ -582,13 +590,19 @@ class SqlStore:
             conditions.append(t.timers.c.id.in_(ids))
         self._exec(sa.delete(t.timers).where(*conditions))
 
-    def due_timers(self, until: datetime, limit: int) -> list[Timer]:
+    def due_timers(self, until: datetime, limit: int,
+                   accounts: Collection[str] | None = None) -> list[Timer]:
+        """Timers not held, due at or before ``until``, in (due, set) order; with ``accounts``,
+        only theirs (a worker fires the timers of the accounts it holds)."""
         index = self._timer_index()
-        if index is not None:
+        if index is not None and accounts is None:
             return index.due(until, limit)
-        rows = self._exec(sa.select(t.timers).where(
-            t.timers.c.due_at <= until, t.timers.c.held.is_(False))
-            .order_by(t.timers.c.due_at, t.timers.c.id).limit(limit))
+        query = sa.select(t.timers).where(t.timers.c.due_at <= until, t.timers.c.held.is_(False))
+        if accounts is not None:
+            if not accounts:
+                return []
+            query = query.where(t.timers.c.account.in_(list(accounts)))
+        rows = self._exec(query.order_by(t.timers.c.due_at, t.timers.c.id).limit(limit))
         return [self._timer(r) for r in rows]
 
     def hold_timer(self, id: int) -> None:

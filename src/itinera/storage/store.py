@@ -7,7 +7,7 @@ history, effects and timers commit together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -142,7 +142,8 @@ class Store(Protocol):
     def delete_timers(self, *, enrollment: int | None = None, account: str | None = None,
                       kind: str | None = None, ids: Iterable[int] = ()) -> None: ...
 
-    def due_timers(self, until: datetime, limit: int) -> list[Timer]: ...
+    def due_timers(self, until: datetime, limit: int,
+                   accounts: Collection[str] | None = None) -> list[Timer]: ...
 
     def hold_timer(self, id: int) -> None: ...
 
