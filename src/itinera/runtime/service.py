@@ -87,16 +87,18 @@ class Service:
         many inputs were applied. One transaction: all of it lands, or none."""
         with self._lock, self.engine.batch():
             now = self.clock.now()
-            version = self.store.config_version()
-            if version != self._config_version:  # another worker changed the workspace
-                self.engine.replace_workspace(load_workspace(self.store))
-                self._config_version = version
             accounts: set[str] | None = None
             if self.shared:
                 claimed = partition.claim(self.store, limit, now)
                 rows, accounts = claimed.rows, claimed.accounts
             else:
                 rows = inbox.take(self.store, limit)
+            # Read after the claim took its locks: no one can change the workspace until this
+            # transaction ends, and what others changed before is visible now.
+            version = self.store.config_version()
+            if version != self._config_version:
+                self.engine.replace_workspace(load_workspace(self.store))
+                self._config_version = version
             for row in rows:
                 at = self._monotonic(row.received_at)
                 self.engine.run_due(at, accounts)
