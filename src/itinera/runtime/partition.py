@@ -33,10 +33,19 @@ def lock_key(name: str) -> int:
                           signed=True)
 
 
-def _try_lock(store: SqlStore, name: str, shared: bool = False) -> bool:
-    function = "pg_try_advisory_xact_lock_shared" if shared else "pg_try_advisory_xact_lock"
-    return bool(store.conn.execute(sa.text(f"SELECT {function}(:key)"),
-                                   {"key": lock_key(name)}).scalar())
+class _Locks:
+    """Advisory locks of one transaction. Advisory locks are per database: the schema in use
+    is part of each name, so stores in different schemas of one database (tests, tenants)
+    never wait for each other."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self.store = store
+        self.schema = store.conn.execute(sa.text("SELECT current_schema()")).scalar()
+
+    def take(self, name: str, shared: bool = False) -> bool:
+        function = "pg_try_advisory_xact_lock_shared" if shared else "pg_try_advisory_xact_lock"
+        return bool(self.store.conn.execute(sa.text(f"SELECT {function}(:key)"),
+                                            {"key": lock_key(f"{self.schema}/{name}")}).scalar())
 
 
 @dataclass
@@ -51,8 +60,9 @@ class Claim:
 def claim(store: SqlStore, limit: int, now: datetime) -> Claim:
     """Inside a transaction on PostgreSQL: take what this worker can work on now."""
     candidates = inbox.take(store, limit * 4)
+    locks = _Locks(store)
     if candidates and candidates[0].account is None and candidates[0].kind not in ("event",):
-        if not _try_lock(store, _GLOBAL):
+        if not locks.take(_GLOBAL):
             return Claim()
         rows = []
         for row in candidates:  # the workspace-wide rows at the head, in order
@@ -60,7 +70,7 @@ def claim(store: SqlStore, limit: int, now: datetime) -> Claim:
                 break
             rows.append(row)
         return Claim(_still_there(store, rows), None)
-    if not _try_lock(store, _GLOBAL, shared=True):
+    if not locks.take(_GLOBAL, shared=True):
         return Claim()
     owners = _owners(store, candidates)
     chosen: list[InboxRow] = []
@@ -73,7 +83,7 @@ def claim(store: SqlStore, limit: int, now: datetime) -> Claim:
         if owner in refused:
             continue
         if owner not in held:
-            if not _try_lock(store, f"account:{owner}"):
+            if not locks.take(f"account:{owner}"):
                 refused.add(owner)
                 continue
             held.add(owner)
@@ -81,7 +91,7 @@ def claim(store: SqlStore, limit: int, now: datetime) -> Claim:
         if len(chosen) >= limit:
             break
     for account in _due_accounts(store, limit, now):
-        if account not in held and account not in refused and _try_lock(store, f"account:{account}"):
+        if account not in held and account not in refused and locks.take(f"account:{account}"):
             held.add(account)
     return Claim(_still_there(store, chosen), held)
 
