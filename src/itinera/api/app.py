@@ -1,0 +1,98 @@
+"""The REST API of a live Itinera, as a FastAPI application over a :class:`Service`.
+
+Thin by design: writes are inputs handed to ``Service.submit`` (the worker applies them), reads
+are SQL in ``storage.queries``. Every endpoint but ``/health`` needs an API key; errors are
+problem documents (RFC 9457); the OpenAPI description is at ``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import Depends, FastAPI
+from fastapi.openapi.utils import get_openapi
+from sqlalchemy.exc import SQLAlchemyError
+
+from itinera import __version__
+from itinera.api import routes_ingest, routes_journeys, routes_segment, routes_work
+from itinera.api.auth import SECURITY_SCHEMES, require_key
+from itinera.api.context import ApiContext, Ctx
+from itinera.api.problems import ApiProblem, install_handlers
+from itinera.api.schemas import component_schemas
+from itinera.runtime.service import Service
+
+__all__ = ["create_app"]
+
+_PROBLEM = "#/components/schemas/ProblemOut"
+_DESCRIPTION = """Account-journey orchestration, live.
+
+* **Ingestion**: Segment's tracking API at `/v1` (point an SDK's host here, the API key as its
+  write key) and Itinera's bulk API at `/api/accounts`, `/api/people`, `/api/buying-groups`,
+  `/api/events` and `/api/inputs`. Writes are stored durably and applied by the worker within
+  moments (`202`); add `?wait=true` to answer once they are applied.
+* **Journeys**: validate, publish versions, enable, pause, resume, disable.
+* **Results**: enrollments with their history, tasks, rejected messages.
+
+Authenticate with an API key (`itinera keys create NAME`): HTTP Basic with the key as the user
+name and an empty password, or `Authorization: Bearer <key>`. Errors are
+`application/problem+json` (RFC 9457); validation errors list `errors: [{place, message}]`.
+"""
+
+
+def _problem_responses(document: dict[str, Any]) -> None:
+    """Errors are problem documents: say so for every operation, 401 included."""
+    problem = {"application/problem+json": {"schema": {"$ref": _PROBLEM}}}
+    for path, operations in document["paths"].items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            if path != "/health":
+                responses["401"] = {"description": "No API key, or an unknown or revoked one"}
+            for code, response in responses.items():
+                if code[0] in "45":
+                    response["content"] = problem
+                    if code == "422":
+                        response["description"] = "Every problem, each with its place"
+    for name in ("HTTPValidationError", "ValidationError"):
+        document["components"]["schemas"].pop(name, None)
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is None:
+        document = get_openapi(title=app.title, version=app.version, routes=app.routes,
+                               description=app.description)
+        components = document.setdefault("components", {})
+        components.setdefault("schemas", {}).update(component_schemas())
+        components["securitySchemes"] = SECURITY_SCHEMES
+        document["security"] = [{name: []} for name in SECURITY_SCHEMES]
+        _problem_responses(document)
+        document["paths"]["/health"]["get"]["security"] = []
+        app.openapi_schema = document
+    return app.openapi_schema
+
+
+def create_app(service: Service) -> FastAPI:
+    """The API over ``service`` (which the caller closes; a worker applies what it receives)."""
+    app = FastAPI(title="Itinera", version=__version__, description=_DESCRIPTION,
+                  openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.itinera = ApiContext(service)
+    install_handlers(app)
+    for module in (routes_segment, routes_ingest, routes_journeys, routes_work):
+        app.include_router(module.router)
+
+    @app.get("/health", tags=["service"])
+    def health(context: Ctx) -> dict[str, str]:
+        """Whether the service can reach its database (no API key needed)."""
+        try:
+            with context.read() as connection:
+                connection.execute(sa.text("SELECT 1"))
+        except SQLAlchemyError as error:
+            raise ApiProblem(503, "unavailable", f"the database is unreachable: {error}") from None
+        return {"status": "ok"}
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(require_key)])
+    def openapi() -> dict[str, Any]:
+        return _openapi(app)
+
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,81 @@
+"""What every endpoint works with: the service, connections for reads and direct writes, and
+accepting inputs (store durably through ``Service.submit``; with ``wait``, apply them too).
+
+``Service.submit`` uses the service's one receiving connection, which is not thread-safe, and
+endpoints run in a thread pool: receiving is serialized here.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import Depends, Query, Request
+from fastapi.responses import JSONResponse
+
+from itinera.api.problems import ApiProblem
+from itinera.errors import ItineraError
+from itinera.runtime.service import Service
+from itinera.storage import queries
+
+__all__ = ["ApiContext", "Ctx", "Wait", "accepted", "get_context"]
+
+
+class ApiContext:
+    """The service behind the API."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self._receiving = threading.Lock()
+
+    @contextmanager
+    def read(self) -> Iterator[sa.Connection]:
+        """A connection of its own for reads (the pool is thread-safe)."""
+        with self.service.intake.engine.connect() as connection:
+            yield connection
+
+    @contextmanager
+    def write(self) -> Iterator[sa.Connection]:
+        """A transaction of its own for the API's direct writes (keys, tasks)."""
+        with self.service.intake.engine.begin() as connection:
+            yield connection
+
+    def receive(self, entries: list[dict[str, Any]], keys: list[str | None] | None = None, *,
+                place: str = "", rejected: list[tuple[str, Any]] | None = None,
+                source: str = "segment") -> int:
+        """Store ``entries`` (and the ``rejected`` messages of the same request) in one
+        transaction, durably, or nothing; returns how many entries were stored."""
+        intake = self.service.intake
+        with self._receiving, intake.transaction():
+            if rejected:
+                queries.add_rejected(intake.conn, source, rejected, self.service.clock.now())
+            return self.service.submit(entries, place, keys) if entries else 0
+
+    def drain(self) -> None:
+        """Apply everything received so far (``?wait=true``)."""
+        try:
+            while self.service.work():
+                pass
+        except ItineraError as error:
+            raise ApiProblem(500, "not-applied", str(error)) from error
+
+
+def get_context(request: Request) -> ApiContext:
+    context: ApiContext = request.app.state.itinera
+    return context
+
+
+Ctx = Annotated[ApiContext, Depends(get_context)]
+Wait = Annotated[bool, Query(
+    description="Apply the inputs before answering (the worker otherwise applies them within "
+                "moments), so that reads after the answer see them.")]
+
+
+def accepted(context: ApiContext, count: int, wait: bool) -> JSONResponse:
+    """202 ``{"accepted": n}``; 200 once applied when the caller waits."""
+    if wait:
+        context.drain()
+    return JSONResponse({"accepted": count}, status_code=200 if wait else 202)

@@ -1,0 +1,109 @@
+"""Errors as RFC 9457 problem details (``application/problem+json``).
+
+Every error response has ``type``, ``title``, ``status`` and ``detail``; a validation error
+adds ``errors: [{place, message}]``, each place naming where in the request body the problem
+is (``[3].id``, ``nodes.check.split[0].next``), as ``itinera validate`` does for files.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from itinera.errors import DefinitionError, ItineraError, Problem
+
+__all__ = [
+    "PROBLEM_TYPES",
+    "ApiProblem",
+    "install_handlers",
+    "invalid",
+    "problem_response",
+]
+
+MEDIA_TYPE = "application/problem+json"
+_BASE = "urn:itinera:problem:"
+PROBLEM_TYPES = {
+    "invalid-input": "The request has problems; each is listed with its place",
+    "unauthorized": "An API key is required",
+    "not-found": "Not found",
+    "conflict": "The request conflicts with the current state",
+    "not-applied": "The inputs were stored but could not be applied",
+    "unavailable": "The service cannot answer now",
+}
+
+
+class ApiProblem(Exception):
+    """An error an endpoint answers with, as a problem document."""
+
+    def __init__(self, status: int, kind: str, detail: str,
+                 errors: list[Problem] | None = None, headers: dict[str, str] | None = None):
+        super().__init__(detail)
+        self.status, self.kind, self.detail = status, kind, detail
+        self.errors, self.headers = errors, headers
+
+
+def invalid(problems: list[Problem], what: str = "the request") -> ApiProblem:
+    """422 listing every problem with its place."""
+    count = len(problems)
+    return ApiProblem(422, "invalid-input",
+                      f"{what} has {count} problem{'s' if count != 1 else ''}", problems)
+
+
+def problem_response(status: int, kind: str | None, detail: str,
+                     errors: list[Problem] | None = None,
+                     headers: dict[str, str] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"{_BASE}{kind}" if kind else "about:blank",
+        "title": PROBLEM_TYPES.get(kind or "", HTTPStatus(status).phrase),
+        "status": status,
+        "detail": detail,
+    }
+    if errors is not None:
+        body["errors"] = [{"place": p.place, "message": p.message} for p in errors]
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _place(loc: tuple[Any, ...]) -> str:
+    place = ""
+    for part in loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc:
+        place = f"{place}[{part}]" if isinstance(part, int) else (
+            f"{place}.{part}" if place else str(part))
+    if loc and loc[0] == "query":
+        place = f"?{place}"
+    return place
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Answer every error as a problem document."""
+
+    @app.exception_handler(ApiProblem)
+    async def _api(_: Request, error: ApiProblem) -> JSONResponse:
+        return problem_response(error.status, error.kind, error.detail, error.errors,
+                                error.headers)
+
+    @app.exception_handler(DefinitionError)
+    async def _definition(_: Request, error: DefinitionError) -> JSONResponse:
+        problem = invalid(error.problems)
+        return problem_response(422, problem.kind, problem.detail, problem.errors)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request(_: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [Problem(_place(tuple(e.get("loc", ()))), str(e.get("msg", "invalid")))
+                    for e in error.errors()]
+        problem = invalid(problems)
+        return problem_response(422, problem.kind, problem.detail, problem.errors)
+
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, error: HTTPException) -> JSONResponse:
+        kind = {404: "not-found", 401: "unauthorized"}.get(error.status_code)
+        return problem_response(error.status_code, kind, str(error.detail),
+                                headers=dict(error.headers or {}))
+
+    @app.exception_handler(ItineraError)
+    async def _itinera(_: Request, error: ItineraError) -> JSONResponse:
+        return problem_response(409, "conflict", str(error))

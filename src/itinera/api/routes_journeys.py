@@ -1,0 +1,99 @@
+"""Journeys over the API: validate, publish versions, enable / pause / resume / disable, and
+list them with their status and versions.
+
+Validation checks references against the workspace as stored (its segments, templates, CSMs,
+playbooks and role templates, with ``configure`` inputs not yet applied), as
+``itinera validate --workspace`` does for files.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends
+from fastapi.responses import JSONResponse
+
+from itinera.api.auth import require_key
+from itinera.api.checks import LIFECYCLE, Refs
+from itinera.api.context import Ctx, Wait, accepted
+from itinera.api.problems import ApiProblem, invalid
+from itinera.api.schemas import Accepted, JourneyDetail, JourneyOut, ProblemOut, Validation, journey_body
+from itinera.errors import Problem
+from itinera.storage import queries
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/journeys", tags=["journeys"],
+                   dependencies=[Depends(require_key)])
+JourneyBody = Annotated[Any, Body()]
+_INVALID: dict[int | str, dict[str, Any]] = {
+    422: {"model": ProblemOut, "description": "Every problem, each with its place"}}
+_ACCEPTED: dict[int | str, dict[str, Any]] = {
+    202: {"model": Accepted, "description": "Stored durably; the worker applies it within moments"},
+    200: {"model": Accepted, "description": "Stored and applied (?wait=true)"}}
+
+
+def _check(context: Ctx, journey: Any) -> None:
+    problems: list[Problem] = []
+    with context.read() as connection:
+        Refs(connection).check_journey(journey, "", problems)
+    if problems:
+        raise invalid(problems, "the journey")
+
+
+@router.post("/validate", response_model=Validation, responses=_INVALID,
+             openapi_extra=journey_body())
+def validate(context: Ctx, journey: JourneyBody) -> dict[str, Any]:
+    """Check a journey without publishing it: 200 when it is valid, else 422 listing every
+    problem with its place (``nodes.check.split[0].next``)."""
+    _check(context, journey)
+    return {"valid": True, "errors": []}
+
+
+@router.post("", status_code=202, responses=_INVALID | _ACCEPTED, openapi_extra=journey_body())
+def publish(context: Ctx, journey: JourneyBody, wait: Wait = False) -> JSONResponse:
+    """Publish a new version of a journey (new enrollments take it; running ones keep theirs).
+    A journey is published as ``draft`` until it is enabled."""
+    _check(context, journey)
+    return accepted(context, context.receive([{"publish": journey}]), wait)
+
+
+def _command(kind: str) -> None:
+    def endpoint(context: Ctx, journey_id: str, wait: Wait = False) -> JSONResponse:
+        with context.read() as connection:
+            known = journey_id in queries.known_journeys(connection)
+        if not known:
+            raise ApiProblem(404, "not-found", f"no journey {journey_id!r}")
+        return accepted(context, context.receive([{kind: journey_id}]), wait)
+
+    endpoint.__doc__ = {
+        "enable": "Enable the journey: it enrolls (with `entry.existing`, the accounts already "
+                  "in its segments too).",
+        "pause": "Pause the journey: no new enrollments, no steps; timers falling due are held.",
+        "resume": "Resume a paused journey: held timers run now, in due order.",
+        "disable": "Disable the journey: no new enrollments; active ones are unenrolled.",
+    }[kind]
+    router.add_api_route(f"/{{journey_id}}/{kind}", endpoint, methods=["POST"], name=kind,
+                         status_code=202, responses={404: {"model": ProblemOut}, **_ACCEPTED})
+
+
+for _kind in LIFECYCLE:
+    _command(_kind)
+
+
+@router.get("", response_model=list[JourneyOut])
+def list_journeys(context: Ctx) -> list[dict[str, Any]]:
+    """Every published journey with its status (draft, enabled, paused, disabled), the
+    version new enrollments take and all its versions."""
+    with context.read() as connection:
+        return queries.journeys(connection)
+
+
+@router.get("/{journey_id}", response_model=JourneyDetail, responses={404: {"model": ProblemOut}})
+def show_journey(context: Ctx, journey_id: str) -> dict[str, Any]:
+    """One journey, with the definition of its current version."""
+    with context.read() as connection:
+        found = queries.journey(connection, journey_id)
+    if found is None:
+        raise ApiProblem(404, "not-found", f"no journey {journey_id!r}")
+    return found

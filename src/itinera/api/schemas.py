@@ -1,0 +1,154 @@
+"""Response models and request-body schemas of the API, for ``/openapi.json``.
+
+Request bodies are read raw and checked by the language's own models (so every problem is
+reported with its place in Itinera's words); ``array_body`` documents them, and
+``component_schemas`` adds the models they refer to under ``components/schemas``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.json_schema import models_json_schema
+
+from itinera.definitions.models import Journey
+from itinera.definitions.scenario import AccountData, BuyingGroupData, EventData, PersonData
+
+__all__ = [
+    "Accepted",
+    "EnrollmentDetail",
+    "EnrollmentOut",
+    "EnrollmentPage",
+    "JourneyDetail",
+    "JourneyOut",
+    "ProblemOut",
+    "Reassign",
+    "RejectedOut",
+    "RejectedPage",
+    "TaskOut",
+    "TaskPage",
+    "Validation",
+    "array_body",
+    "component_schemas",
+    "journey_body",
+]
+
+_REF = "#/components/schemas/{model}"
+_DOCUMENTED: list[type[BaseModel]] = [AccountData, PersonData, BuyingGroupData, EventData,
+                                      Journey]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Accepted(BaseModel):
+    accepted: int
+
+
+class ProblemOut(_Out):
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, str]] | None = None
+
+
+class Validation(BaseModel):
+    valid: bool
+    errors: list[dict[str, str]]
+
+
+class EnrollmentOut(BaseModel):
+    id: int
+    journey: str
+    version: int
+    account: str
+    status: str
+    goal_achieved: bool
+    goal_at: str | None
+    enrolled_at: str | None
+    ended_at: str | None
+    reason: str | None
+    path: list[Any]
+    variants: dict[str, Any]
+
+
+class EnrollmentDetail(EnrollmentOut):
+    history: list[dict[str, Any]]
+
+
+class EnrollmentPage(BaseModel):
+    items: list[EnrollmentOut]
+    next: int | None
+
+
+class TaskOut(_Out):
+    id: int
+    status: str
+    title: str | None
+    assignee: str | None
+    due: str | None
+    notes: str | None
+    journey: str | None
+    node: str | None
+    account: str | None
+    person: str | None
+    created_at: str | None
+
+
+class TaskPage(BaseModel):
+    items: list[TaskOut]
+    next: int | None
+
+
+class Reassign(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    assignee: str
+
+
+class RejectedOut(BaseModel):
+    id: int
+    source: str
+    reason: str
+    message: Any
+    received_at: str | None
+
+
+class RejectedPage(BaseModel):
+    count: int
+    items: list[RejectedOut]
+    next: int | None
+
+
+class JourneyOut(BaseModel):
+    id: str
+    name: str | None
+    status: str
+    version: int | None
+    versions: list[dict[str, Any]]
+
+
+class JourneyDetail(JourneyOut):
+    definition: dict[str, Any] | None
+
+
+def array_body(model: type[BaseModel]) -> dict[str, Any]:
+    """``openapi_extra`` for a body that is a JSON array of ``model``."""
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "type": "array", "items": {"$ref": _REF.format(model=model.__name__)}}}}}}
+
+
+def journey_body() -> dict[str, Any]:
+    """``openapi_extra`` for a body that is one journey."""
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "$ref": _REF.format(model="Journey")}}}}}
+
+
+def component_schemas() -> dict[str, Any]:
+    """The schemas of the documented request models, by name, refs into components."""
+    _, top = models_json_schema([(m, "validation") for m in _DOCUMENTED], by_alias=True,
+                                ref_template=_REF)
+    defs: dict[str, Any] = top.get("$defs", {})
+    return defs

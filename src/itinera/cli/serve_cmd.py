@@ -1,0 +1,93 @@
+"""``itinera serve``: the REST API and the worker in one process.
+
+The API receives inputs into the durable inbox; a worker thread applies them and fires timers
+every ``--interval`` seconds. The database (``--database URL``, else ``$ITINERA_DATABASE``, else
+``sqlite:///itinera.db``) is created or migrated at start. Ctrl-C (or SIGTERM) stops the
+server, then the worker after the batch it is applying, then closes the database.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Annotated, Any
+
+import anyio.to_thread
+import typer
+import uvicorn
+from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
+
+from itinera.api import create_app
+from itinera.cli.db_cmd import DEFAULT_DATABASE
+from itinera.runtime.service import Service
+from itinera.runtime.worker import run_worker
+from itinera.storage import queries
+
+__all__ = ["register", "serve", "with_worker"]
+
+
+def with_worker(service: Service,
+                interval: float) -> Callable[[Any], AbstractAsyncContextManager[None]]:
+    """A lifespan running the worker thread while the server runs; at shutdown it stops the
+    worker after the batch it is applying and waits for it."""
+
+    @asynccontextmanager
+    async def lifespan(_: Any) -> AsyncIterator[None]:
+        stop = threading.Event()
+        worker = threading.Thread(target=run_worker, args=(service, stop, interval),
+                                  name="itinera-worker", daemon=True)
+        worker.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            await anyio.to_thread.run_sync(worker.join)
+
+    return lifespan
+
+
+def serve(
+    database: Annotated[str, typer.Option(
+        "--database", envvar="ITINERA_DATABASE",
+        help="SQLAlchemy URL (sqlite:///file.db, postgresql+psycopg://...).")] = DEFAULT_DATABASE,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    interval: Annotated[float, typer.Option(help="Seconds between worker rounds.")] = 0.1,
+    sandbox: Annotated[bool, typer.Option(
+        "--sandbox", help="Every channel in sandbox: effects are recorded, nothing is sent.")] = False,
+    shared: Annotated[bool, typer.Option(
+        "--shared", help="Other `itinera serve` processes use the same PostgreSQL database: "
+                         "each worker takes the accounts it can lock.")] = False,
+) -> None:
+    """Serve the REST API (Segment-compatible tracking, bulk ingestion, journeys, enrollments,
+    tasks) with a worker applying what it receives."""
+    errors = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        service = Service(database, sandbox=sandbox, shared=shared)
+        with service.intake.engine.connect() as connection:
+            has_keys = bool(queries.api_keys(connection))
+    except (SQLAlchemyError, ValueError) as error:
+        errors.print(f"cannot use the database {database}: {error}", markup=False)
+        raise typer.Exit(2) from None
+    if not has_keys:
+        errors.print("no API key yet: create one with `itinera keys create NAME`", markup=False)
+    app = create_app(service)
+    app.router.lifespan_context = with_worker(service, interval)
+    # Uvicorn stops gracefully on SIGINT / SIGTERM, then raises the signal again for the
+    # handler it found: by then the worker has stopped, so that handler just lets us finish.
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        uvicorn.run(app, host=host, port=port)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        service.close()
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``serve`` command to the main application."""
+    app.command("serve")(serve)

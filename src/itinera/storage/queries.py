@@ -1,0 +1,328 @@
+"""Read-side SQL for the API, and the few writes it makes without the engine.
+
+Reads: enrollments (filtered, paged by id), one enrollment with its history, tasks (the
+``task`` effects), rejected messages, journeys with their states and versions, and what the
+store knows (accounts, people, journeys, workspace ids), counting inputs still in the inbox.
+Writes: API keys, task completion and reassignment (the task effect's status and payload) and
+rejected messages. Every function takes a connection; the caller owns the transaction. Rows
+come back as JSON-ready mappings, instants as UTC ISO-8601 with a ``Z``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from itinera.storage import schema as t
+from itinera.timeutil import format_instant
+
+__all__ = [
+    "ApiKey",
+    "add_rejected",
+    "api_keys",
+    "complete_task",
+    "create_api_key",
+    "enrollment",
+    "enrollments",
+    "find_api_key",
+    "hash_key",
+    "history",
+    "journey",
+    "journeys",
+    "known_accounts",
+    "known_journeys",
+    "known_people",
+    "reassign_task",
+    "rejected",
+    "revoke_api_key",
+    "task",
+    "tasks",
+    "workspace_data",
+]
+
+_KEY_PREFIX = "itk"
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return format_instant(value.replace(tzinfo=UTC) if value.tzinfo is None else value)
+
+
+# -- API keys ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ApiKey:
+    """A key as listed: never the key itself, which only its creator saw."""
+
+    id: str
+    name: str
+    created_at: str | None
+    revoked_at: str | None
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_api_key(conn: sa.Connection, name: str, now: datetime) -> tuple[str, str]:
+    """A new key ``itk_<id>_<secret>``: returns (id, key). Only its sha256 is stored."""
+    id = secrets.token_hex(6)
+    key = f"{_KEY_PREFIX}_{id}_{secrets.token_urlsafe(32)}"
+    conn.execute(sa.insert(t.api_keys).values(id=id, name=name, secret_hash=hash_key(key),
+                                              created_at=now, revoked_at=None))
+    return id, key
+
+
+def find_api_key(conn: sa.Connection, key: str) -> ApiKey | None:
+    """The active key ``key`` is, or None (unknown, malformed or revoked)."""
+    parts = key.split("_", 2)
+    if len(parts) != 3 or parts[0] != _KEY_PREFIX:
+        return None
+    row = conn.execute(sa.select(t.api_keys).where(t.api_keys.c.id == parts[1])).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(row.secret_hash, hash_key(key)):
+        return None
+    return ApiKey(row.id, row.name, _iso(row.created_at), None)
+
+
+def api_keys(conn: sa.Connection) -> list[ApiKey]:
+    rows = conn.execute(sa.select(t.api_keys).order_by(t.api_keys.c.created_at, t.api_keys.c.id))
+    return [ApiKey(r.id, r.name, _iso(r.created_at), _iso(r.revoked_at)) for r in rows]
+
+
+def revoke_api_key(conn: sa.Connection, id: str, now: datetime) -> bool:
+    """Revoke the key ``id``; False when there is no such active key."""
+    result = conn.execute(sa.update(t.api_keys).where(
+        t.api_keys.c.id == id, t.api_keys.c.revoked_at.is_(None)).values(revoked_at=now))
+    return bool(result.rowcount)
+
+
+# -- rejected messages ---------------------------------------------------------------------
+def add_rejected(conn: sa.Connection, source: str, items: list[tuple[str, Any]],
+                 now: datetime) -> None:
+    """Keep messages that could not be mapped: (reason, message) each."""
+    if items:
+        conn.execute(sa.insert(t.rejected), [
+            {"source": source, "reason": reason, "payload": payload, "received_at": now}
+            for reason, payload in items])
+
+
+def rejected(conn: sa.Connection, source: str | None, limit: int,
+             after: int | None) -> tuple[int, list[dict[str, Any]]]:
+    """How many messages are kept (of ``source``, or all), and one page of them by id."""
+    where = [] if source is None else [t.rejected.c.source == source]
+    total = conn.execute(sa.select(sa.func.count()).select_from(t.rejected).where(*where)).scalar()
+    if after is not None:
+        where.append(t.rejected.c.id > after)
+    rows = conn.execute(sa.select(t.rejected).where(*where).order_by(t.rejected.c.id).limit(limit))
+    return int(total or 0), [
+        {"id": r.id, "source": r.source, "reason": r.reason, "message": r.payload,
+         "received_at": _iso(r.received_at)} for r in rows]
+
+
+# -- enrollments ---------------------------------------------------------------------------
+def _enrollment(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "journey": row.journey, "version": row.version,
+            "account": row.account, "status": row.status, "goal_achieved": row.goal_achieved,
+            "goal_at": _iso(row.goal_at), "enrolled_at": _iso(row.enrolled_at),
+            "ended_at": _iso(row.ended_at), "reason": row.reason, "path": list(row.path),
+            "variants": dict(row.variants)}
+
+
+def enrollments(conn: sa.Connection, *, journey: str | None = None, account: str | None = None,
+                status: str | None = None, limit: int = 100,
+                after: int | None = None) -> list[dict[str, Any]]:
+    """Enrollments matching every given filter, by id, those after ``after`` only."""
+    c = t.enrollments.c
+    query = sa.select(t.enrollments).order_by(c.id).limit(limit)
+    for column, value in ((c.journey, journey), (c.account, account), (c.status, status)):
+        if value is not None:
+            query = query.where(column == value)
+    if after is not None:
+        query = query.where(c.id > after)
+    return [_enrollment(r) for r in conn.execute(query)]
+
+
+def enrollment(conn: sa.Connection, id: int) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(t.enrollments).where(t.enrollments.c.id == id)).first()
+    return None if row is None else _enrollment(row)
+
+
+def history(conn: sa.Connection, enrollment: int) -> list[dict[str, Any]]:
+    """What the enrollment did and why, in order (as ``SqlStore.history``, instants as text)."""
+    rows = conn.execute(sa.select(t.history).where(t.history.c.enrollment == enrollment)
+                        .order_by(t.history.c.id))
+    return [{"at": _iso(r.at), "node": r.node, **r.entry} for r in rows]
+
+
+# -- tasks ---------------------------------------------------------------------------------
+def _task(row: Any) -> dict[str, Any]:
+    payload = dict(row.payload)
+    return {"id": row.id, "status": row.status, "title": payload.pop("title", None),
+            "assignee": payload.pop("assignee", None), "due": payload.pop("due", None),
+            "notes": payload.pop("notes", None), "journey": row.journey, "node": row.node,
+            "account": row.account, "person": row.person, "created_at": _iso(row.at), **payload}
+
+
+def tasks(conn: sa.Connection, *, assignee: str | None = None, status: str | None = None,
+          account: str | None = None, limit: int = 100,
+          after: int | None = None) -> list[dict[str, Any]]:
+    c = t.effects.c
+    query = sa.select(t.effects).where(c.channel == "task").order_by(c.id).limit(limit)
+    if assignee is not None:
+        query = query.where(c.payload["assignee"].as_string() == assignee)
+    if status is not None:
+        query = query.where(c.status == status)
+    if account is not None:
+        query = query.where(c.account == account)
+    if after is not None:
+        query = query.where(c.id > after)
+    return [_task(r) for r in conn.execute(query)]
+
+
+def task(conn: sa.Connection, id: int) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(t.effects).where(
+        t.effects.c.id == id, t.effects.c.channel == "task")).first()
+    return None if row is None else _task(row)
+
+
+def _update_task(conn: sa.Connection, id: int, status: str, payload: dict[str, Any]) -> None:
+    conn.execute(sa.update(t.effects).where(t.effects.c.id == id)
+                 .values(status=status, payload=payload))
+
+
+def _task_row(conn: sa.Connection, id: int) -> Any:
+    return conn.execute(sa.select(t.effects).where(
+        t.effects.c.id == id, t.effects.c.channel == "task").with_for_update()).first()
+
+
+def complete_task(conn: sa.Connection, id: int, now: datetime,
+                  note: str | None = None) -> dict[str, Any] | None:
+    """Mark the task completed (a completed task stays as it was); None when there is none."""
+    row = _task_row(conn, id)
+    if row is None:
+        return None
+    if row.status != "completed":
+        payload = {**row.payload, "completed_at": _iso(now)}
+        if note is not None:
+            payload["completion_note"] = note
+        _update_task(conn, id, "completed", payload)
+    return task(conn, id)
+
+
+def reassign_task(conn: sa.Connection, id: int, assignee: str,
+                  now: datetime) -> dict[str, Any] | None:
+    """Give the task to ``assignee``, keeping who had it in ``reassignments``."""
+    row = _task_row(conn, id)
+    if row is None:
+        return None
+    payload = dict(row.payload)
+    if payload.get("assignee") != assignee:
+        moves = [*payload.get("reassignments", []),
+                 {"from": payload.get("assignee"), "to": assignee, "at": _iso(now)}]
+        payload.update(assignee=assignee, reassignments=moves)
+        _update_task(conn, id, row.status, payload)
+    return task(conn, id)
+
+
+# -- journeys ------------------------------------------------------------------------------
+def _states(conn: sa.Connection) -> dict[str, dict[str, Any]]:
+    rows = conn.execute(sa.select(t.config.c.id, t.config.c.body)
+                        .where(t.config.c.kind == "journey_state"))
+    return {r.id: dict(r.body) for r in rows}
+
+
+def journeys(conn: sa.Connection) -> list[dict[str, Any]]:
+    """Every published journey: its status, current version and versions, by id."""
+    states = _states(conn)
+    found: dict[str, dict[str, Any]] = {}
+    rows = conn.execute(sa.select(t.journeys.c.id, t.journeys.c.version,
+                                  t.journeys.c.definition, t.journeys.c.published_at)
+                        .order_by(t.journeys.c.id, t.journeys.c.version))
+    for r in rows:
+        state = states.get(r.id, {})
+        entry = found.setdefault(r.id, {
+            "id": r.id, "name": None, "status": state.get("status", "draft"),
+            "version": state.get("version"), "versions": []})
+        entry["versions"].append({"version": r.version, "published_at": _iso(r.published_at)})
+        if r.version == entry["version"] or entry["version"] is None:
+            entry["name"] = r.definition.get("name")
+    return list(found.values())
+
+
+def journey(conn: sa.Connection, id: str) -> dict[str, Any] | None:
+    """One journey as :func:`journeys` lists it, with its current version's definition."""
+    found = next((j for j in journeys(conn) if j["id"] == id), None)
+    if found is None:
+        return None
+    version = found["version"] or found["versions"][-1]["version"]
+    found["definition"] = conn.execute(sa.select(t.journeys.c.definition).where(
+        t.journeys.c.id == id, t.journeys.c.version == version)).scalar()
+    return found
+
+
+# -- what the store knows, counting inputs not yet applied ---------------------------------
+def _pending_ids(conn: sa.Connection, kind: str, ids: set[str]) -> set[str]:
+    payload_id = t.inbox.c.payload["id"].as_string()
+    rows = conn.execute(sa.select(payload_id).where(t.inbox.c.kind == kind,
+                                                    payload_id.in_(sorted(ids))))
+    return {r[0] for r in rows}
+
+
+def known_accounts(conn: sa.Connection, ids: set[str]) -> set[str]:
+    """Those of ``ids`` that are accounts, or will be once the inbox is applied."""
+    if not ids:
+        return set()
+    found = set(conn.execute(sa.select(t.accounts.c.id).where(
+        t.accounts.c.id.in_(sorted(ids)))).scalars())
+    return found | _pending_ids(conn, "upsert_account", ids - found)
+
+
+def known_people(conn: sa.Connection, ids: set[str]) -> set[str]:
+    """Those of ``ids`` that are people, or will be once the inbox is applied."""
+    if not ids:
+        return set()
+    found = set(conn.execute(sa.select(t.people.c.id).where(
+        t.people.c.id.in_(sorted(ids)))).scalars())
+    return found | _pending_ids(conn, "upsert_person", ids - found)
+
+
+def known_journeys(conn: sa.Connection) -> set[str]:
+    """Ids of the published journeys and of those whose publish waits in the inbox."""
+    found = set(conn.execute(sa.select(t.journeys.c.id).distinct()).scalars())
+    pending = conn.execute(sa.select(t.inbox.c.payload["id"].as_string())
+                           .where(t.inbox.c.kind == "publish"))
+    return found | {r[0] for r in pending if r[0] is not None}
+
+
+def workspace_data(conn: sa.Connection) -> dict[str, Any]:
+    """The workspace's segments, templates, CSMs, playbooks and role templates as raw
+    workspace data (what reference checks read), with ``configure`` inputs not yet applied."""
+    data: dict[str, list[Any]] = {"segments": [], "templates": [], "csms": [], "playbooks": [],
+                                  "role_templates": []}
+    kinds = {"segment": "segments", "template": "templates", "csm": "csms",
+             "role_template": "role_templates"}
+    rows = conn.execute(sa.select(t.config.c.kind, t.config.c.id, t.config.c.body)
+                        .where(t.config.c.kind.in_([*kinds, "playbook"]))
+                        .order_by(t.config.c.seq))
+    for r in rows:
+        if r.kind == "playbook":
+            data["playbooks"].append(r.id)
+        elif r.kind == "segment":
+            data["segments"].append({"id": r.id, "when": r.body})
+        else:
+            data[kinds[r.kind]].append({**r.body, "id": r.id})
+    pending = conn.execute(sa.select(t.inbox.c.payload).where(t.inbox.c.kind == "configure")
+                           .order_by(t.inbox.c.seq))
+    for (payload,) in pending:
+        for name in data:
+            if isinstance(payload, dict) and isinstance(payload.get(name), list):
+                data[name].extend(payload[name])
+    return data
