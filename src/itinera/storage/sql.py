@@ -289,18 +289,23 @@ class SqlStore:
         if key.startswith("seq:"):
             block = self._blocks.get(key)
             if block is None or block[0] >= block[1]:
-                high = self._increment(key, _BLOCK)
+                high = self._increment(key, _BLOCK, apart=True)
                 block = self._blocks[key] = [high - _BLOCK, high]
             block[0] += 1
             return block[0]
-        return self._increment(key, 1)
+        return self._increment(key, 1, apart=True)
 
-    def _increment(self, key: str, by: int) -> int:
+    def _increment(self, key: str, by: int, *, apart: bool = False) -> int:
         # One atomic statement: workers creating the same counter at once must not collide.
         insert = (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(t.counters)
         statement = insert.values(key=key, value=by).on_conflict_do_update(
             index_elements=["key"], set_={"value": t.counters.c.value + insert.excluded.value},
         ).returning(t.counters.c.value)
+        if apart and self.dialect == "postgresql":
+            # In a transaction of its own: the counter row is not held locked until the step
+            # commits, so workers taking ids from several counters cannot deadlock.
+            with self.engine.begin() as connection:
+                return int(connection.execute(statement).scalar_one())
         return int(self._exec(statement).scalar_one())
 
     # -- accounts, people, groups, segments, events -----------------------------------------
