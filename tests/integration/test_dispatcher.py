@@ -136,10 +136,15 @@ def test_an_interrupted_delivery_is_claimed_again_after_its_lease(
     assert len(collector.received) == 1
 
 
-def test_an_unconfigured_channel_dead_letters_with_the_reason(store: SqlStore) -> None:
+def test_an_unconfigured_channel_waits_then_dead_letters(store: SqlStore) -> None:
     add(store, email("k1"))
-    Dispatcher(store, {}, ManualClock(T0)).dispatch()
-    assert statuses(store) == [("k1", "dead", 1)]
+    clock = ManualClock(T0)
+    dispatcher = Dispatcher(store, {}, clock, RetryPolicy(max_attempts=2))
+    dispatcher.dispatch()
+    assert statuses(store) == [("k1", "pending", 1)]  # SMTP may be configured meanwhile
+    clock.advance(timedelta(seconds=30))
+    dispatcher.dispatch()
+    assert statuses(store) == [("k1", "dead", 2)]
 
 
 def test_nothing_listening_is_retried(store: SqlStore) -> None:

@@ -21,16 +21,19 @@ from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
 from itinera.api import create_app
+from itinera.channels import ChannelError, ChannelSettings, build_channels
 from itinera.cli.db_cmd import DEFAULT_DATABASE
+from itinera.runtime.dispatcher import Dispatcher
 from itinera.runtime.service import Service
 from itinera.runtime.worker import run_worker
 from itinera.storage import queries
+from itinera.storage.sql import SqlStore
 
 __all__ = ["register", "serve", "with_worker"]
 
 
-def with_worker(service: Service,
-                interval: float) -> Callable[[Any], AbstractAsyncContextManager[None]]:
+def with_worker(service: Service, interval: float, dispatcher: Dispatcher | None = None,
+                ) -> Callable[[Any], AbstractAsyncContextManager[None]]:
     """A lifespan running the worker thread while the server runs; at shutdown it stops the
     worker after the batch it is applying and waits for it."""
 
@@ -38,6 +41,7 @@ def with_worker(service: Service,
     async def lifespan(_: Any) -> AsyncIterator[None]:
         stop = threading.Event()
         worker = threading.Thread(target=run_worker, args=(service, stop, interval),
+                                  kwargs={"dispatcher": dispatcher},
                                   name="itinera-worker", daemon=True)
         worker.start()
         try:
@@ -74,8 +78,17 @@ def serve(
         raise typer.Exit(2) from None
     if not has_keys:
         errors.print("no API key yet: create one with `itinera keys create NAME`", markup=False)
+    dispatcher = None
+    if not sandbox:  # channels from ITINERA_SMTP_*, ITINERA_WEBHOOK_*, ITINERA_UNSUBSCRIBE_*
+        try:
+            channels = build_channels(ChannelSettings.from_env())
+        except ChannelError as error:
+            errors.print(f"channel settings: {error}", markup=False)
+            raise typer.Exit(2) from None
+        dispatcher = Dispatcher(SqlStore(database, create=False, exclusive=False), channels,
+                                service.clock)
     app = create_app(service)
-    app.router.lifespan_context = with_worker(service, interval)
+    app.router.lifespan_context = with_worker(service, interval, dispatcher)
     # Uvicorn stops gracefully on SIGINT / SIGTERM, then raises the signal again for the
     # handler it found: by then the worker has stopped, so that handler just lets us finish.
     previous = signal.signal(signal.SIGTERM, lambda *_: None)

@@ -58,8 +58,12 @@ class Dispatcher:
         now = self.clock.now()
         with self.store.transaction():
             attempts = outbox.attempts_of(self.store, effect.id)
-        if channel is None:
-            self._record(effect, "dead", now, f"no channel {effect.channel!r} is configured")
+        if channel is None:  # perhaps configured later: waits like any retryable failure
+            reason = f"no channel {effect.channel!r} is configured"
+            if attempts >= self.policy.max_attempts:
+                self._record(effect, "dead", now, f"gave up after {attempts} attempts: {reason}")
+            else:
+                self._record(effect, "pending", now, reason, now + self.policy.delay(attempts))
             return
         if effect.channel == "email" and self._unsubscribed(effect):
             self._record(effect, "skipped", now, "unsubscribed before it was sent")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from itinera.runtime.dispatcher import Dispatcher
 from itinera.runtime.service import Service
 
 __all__ = ["run_worker"]
@@ -18,13 +19,16 @@ log = logging.getLogger("itinera.worker")
 
 
 def run_worker(service: Service, stop: threading.Event, interval: float = 0.1,
-               limit: int = 500) -> None:
-    """Call ``service.work()`` every ``interval`` seconds (at once while a backlog remains)
-    until ``stop`` is set; back off up to 5 s while it fails."""
+               limit: int = 500, dispatcher: Dispatcher | None = None) -> None:
+    """Call ``service.work()`` (and ``dispatcher.dispatch()``, delivering the outbox) every
+    ``interval`` seconds, at once while a backlog remains, until ``stop`` is set; back off up
+    to 5 s while it fails."""
     failures = 0
     while not stop.is_set():
         try:
             applied = service.work(limit)
+            if dispatcher is not None:
+                applied += dispatcher.dispatch(limit)
         except Exception:
             failures += 1
             log.exception("the worker could not apply the inbox (attempt %d)", failures)
