@@ -54,6 +54,7 @@ def load_world(engine: Engine, data: ScenarioData, now: datetime) -> None:
     with engine.batch():
         world = engine.world
         assert world is not None
+        world.prefetch([a.id for a in data.accounts])  # in bulk: people already linked to them
         for a in data.accounts:
             world.add_account(Account(
                 id=a.id, attributes=dict(a.attributes), csm=a.csm,

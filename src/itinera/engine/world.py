@@ -123,8 +123,11 @@ class World:
 
     # -- writing ---------------------------------------------------------------------------
     def add_account(self, account: Account) -> None:
+        """A new account. People may have been linked to its id before it existed (an upsert
+        of the person first): they are its people from the start."""
         self._accounts[account.id] = account
-        self._people.setdefault(account.id, [])
+        if account.id not in self._people:
+            self.people(account.id)
         self._groups.setdefault(account.id, [])
         self._segments.setdefault(account.id, set())
         self._enrollments.setdefault(account.id, [])
