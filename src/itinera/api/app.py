@@ -15,7 +15,13 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy.exc import SQLAlchemyError
 
 from itinera import __version__
-from itinera.api import routes_ingest, routes_journeys, routes_segment, routes_work
+from itinera.api import (
+    routes_ingest,
+    routes_journeys,
+    routes_segment,
+    routes_unsubscribe,
+    routes_work,
+)
 from itinera.api.auth import SECURITY_SCHEMES, require_key
 from itinera.api.context import ApiContext, Ctx
 from itinera.api.problems import ApiProblem, install_handlers
@@ -71,13 +77,16 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
-def create_app(service: Service) -> FastAPI:
-    """The API over ``service`` (which the caller closes; a worker applies what it receives)."""
+def create_app(service: Service, unsubscribe_secret: str | None = None) -> FastAPI:
+    """The API over ``service`` (which the caller closes; a worker applies what it receives).
+    ``unsubscribe_secret`` verifies the tokens of emails' unsubscribe links."""
     app = FastAPI(title="Itinera", version=__version__, description=_DESCRIPTION,
                   openapi_url=None, docs_url=None, redoc_url=None)
     app.state.itinera = ApiContext(service)
+    app.state.unsubscribe_secret = unsubscribe_secret
     install_handlers(app)
-    for module in (routes_segment, routes_ingest, routes_journeys, routes_work):
+    for module in (routes_segment, routes_ingest, routes_journeys, routes_work,
+                   routes_unsubscribe):
         app.include_router(module.router)
 
     @app.get("/health", tags=["service"])

@@ -79,15 +79,16 @@ def serve(
     if not has_keys:
         errors.print("no API key yet: create one with `itinera keys create NAME`", markup=False)
     dispatcher = None
-    if not sandbox:  # channels from ITINERA_SMTP_*, ITINERA_WEBHOOK_*, ITINERA_UNSUBSCRIBE_*
-        try:
-            channels = build_channels(ChannelSettings.from_env())
-        except ChannelError as error:
-            errors.print(f"channel settings: {error}", markup=False)
-            raise typer.Exit(2) from None
-        dispatcher = Dispatcher(SqlStore(database, create=False, exclusive=False), channels,
-                                service.clock)
-    app = create_app(service)
+    try:  # channels from ITINERA_SMTP_*, ITINERA_WEBHOOK_*, ITINERA_UNSUBSCRIBE_*
+        settings = ChannelSettings.from_env()
+        if not sandbox:
+            dispatcher = Dispatcher(SqlStore(database, create=False, exclusive=False),
+                                    build_channels(settings), service.clock)
+    except ChannelError as error:
+        errors.print(f"channel settings: {error}", markup=False)
+        raise typer.Exit(2) from None
+    secret = settings.unsubscribe.secret.get_secret_value() if settings.unsubscribe else None
+    app = create_app(service, unsubscribe_secret=secret)
     app.router.lifespan_context = with_worker(service, interval, dispatcher)
     # Uvicorn stops gracefully on SIGINT / SIGTERM, then raises the signal again for the
     # handler it found: by then the worker has stopped, so that handler just lets us finish.
