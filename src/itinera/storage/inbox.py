@@ -35,11 +35,24 @@ def _at(value: datetime) -> datetime:
 
 
 def put(store: SqlStore, rows: list[dict[str, Any]]) -> None:
-    """Add rows (kind, account, key, payload, received_at); a row whose key is known is ignored."""
-    if not rows:
-        return
-    insert = (postgresql.insert if store.dialect == "postgresql" else sqlite.insert)(t.inbox)
-    store.conn.execute(insert.on_conflict_do_nothing(), rows)
+    """Add rows (kind, account, key, payload, received_at); a row whose key was ever received
+    is ignored, however long ago (the keys are kept in ``received``)."""
+    keys = [row["key"] for row in rows if row.get("key") is not None]
+    if keys:
+        known = set(store.conn.execute(sa.select(t.received.c.key).where(
+            t.received.c.key.in_(keys))).scalars())
+        rows = [row for row in rows if row.get("key") is None or row["key"] not in known]
+        fresh = {row["key"]: row["received_at"] for row in rows if row.get("key") is not None}
+        if fresh:
+            insert = _dialect_insert(store)(t.received)
+            store.conn.execute(insert.on_conflict_do_nothing(),
+                               [{"key": k, "received_at": at} for k, at in fresh.items()])
+    if rows:
+        store.conn.execute(_dialect_insert(store)(t.inbox).on_conflict_do_nothing(), rows)
+
+
+def _dialect_insert(store: SqlStore) -> Any:
+    return postgresql.insert if store.dialect == "postgresql" else sqlite.insert
 
 
 def take(store: SqlStore, limit: int) -> list[InboxRow]:

@@ -36,6 +36,7 @@ __all__ = [
     "journeys",
     "metadata",
     "people",
+    "received",
     "rejected",
     "segment_members",
     "timers",
@@ -186,6 +187,12 @@ inbox = Table(
     Column("payload", Json, nullable=False),
     Column("received_at", Instant, nullable=False),
     sqlite_autoincrement=True,  # a seq is never reused, even after its row is deleted
+)
+
+received = Table(
+    "received", metadata,  # every idempotency key the inbox took, for good: repeats are no-ops
+    Column("key", String, primary_key=True),
+    Column("received_at", Instant, nullable=False),
 )
 
 rejected = Table(

@@ -42,7 +42,8 @@ _INDEXES = {  # table: (name, columns) in the order schema.py declares them
     "history": [("ix_history_enrollment", ["enrollment"])],
 }
 _TABLES = ("accounts", "people", "buying_groups", "events", "segment_members", "config", "journeys",
-           "counters", "enrollments", "timers", "effects", "inbox", "rejected", "api_keys", "history")
+           "counters", "enrollments", "timers", "effects", "inbox", "received", "rejected",
+           "api_keys", "history")
 _FUNCTIONS = ("itinera_instant(text)", "itinera_number_instant(double precision)",
               "itinera_json_instant(jsonb)")
 
@@ -181,6 +182,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("seq"),
         sa.UniqueConstraint("key"),
         sqlite_autoincrement=True,  # a seq is never reused, even after its row is deleted
+    )
+    op.create_table(
+        "received",
+        sa.Column("key", sa.String(), nullable=False),
+        sa.Column("received_at", INSTANT, nullable=False),
+        sa.PrimaryKeyConstraint("key"),
     )
     op.create_table(
         "rejected",
