@@ -94,11 +94,6 @@ class EngineCore:
         """The in-memory world of the current batch, if one is open."""
         return self._world
 
-    def prefetch_all(self) -> None:
-        """Inside a batch: load every account's records up front (simulations, backtests)."""
-        assert self._world is not None, "prefetch_all works inside engine.batch()"
-        self._world.prefetch(self.store.account_ids())
-
     def _step(self, now: datetime, apply: Callable[[Step], Any]) -> Any:
         with self.batch():
             assert self._world is not None
