@@ -62,7 +62,7 @@ def simulate(
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     else:
-        print_report(Console(highlight=False), result, loaded)
+        print_report(Console(highlight=False, soft_wrap=True), result, loaded)
     for miss in misses:
         errors.print(f"expectation failed: {miss}", markup=False)
     if misses:
