@@ -28,7 +28,9 @@ __all__ = [
     "api_keys",
     "complete_task",
     "create_api_key",
+    "effect_counts",
     "enrollment",
+    "enrollment_counts",
     "enrollments",
     "find_api_key",
     "hash_key",
@@ -326,3 +328,17 @@ def workspace_data(conn: sa.Connection) -> dict[str, Any]:
             if isinstance(payload, dict) and isinstance(payload.get(name), list):
                 data[name].extend(payload[name])
     return data
+
+
+def enrollment_counts(conn: sa.Connection) -> dict[str, int]:
+    """How many enrollments are in each status."""
+    rows = conn.execute(sa.select(t.enrollments.c.status, sa.func.count().label("n"))
+                        .group_by(t.enrollments.c.status))
+    return {row.status: int(row.n) for row in rows}
+
+
+def effect_counts(conn: sa.Connection) -> dict[str, int]:
+    """How many effects each channel produced (emails, tasks, webhooks, campaign entries)."""
+    rows = conn.execute(sa.select(t.effects.c.channel, sa.func.count().label("n"))
+                        .where(t.effects.c.status != "skipped").group_by(t.effects.c.channel))
+    return {row.channel: int(row.n) for row in rows}

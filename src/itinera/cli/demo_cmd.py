@@ -1,0 +1,87 @@
+"""``itinera demo``: the live service on an accelerated clock, with a plausible world and
+events, so journeys visibly progress. Creates ``./itinera-demo.db`` afresh."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from itinera.api import create_app
+from itinera.cli.serve_cmd import with_worker
+from itinera.runtime.demo import AcceleratedClock, DemoFeed, demo_inputs
+from itinera.runtime.service import Service
+from itinera.storage import queries
+from itinera.timeutil import format_instant, parse_duration
+
+__all__ = ["demo", "register"]
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "ajo-bodea-product-x.scenario.yaml"
+
+
+def demo(
+    run_for: Annotated[str | None, typer.Option(
+        "--for", help="Stop by itself after this long (e.g. 60s).")] = None,
+    port: Annotated[int, typer.Option(help="Port of the API.")] = 8000,
+    accounts: Annotated[int, typer.Option(help="How many accounts to make up.")] = 300,
+    seconds_per_day: Annotated[float, typer.Option(
+        help="Wall-clock seconds per virtual day.")] = 3.0,
+) -> None:
+    """Run the service on ./itinera-demo.db with the example journey and a made-up world."""
+    out = Console(highlight=False, soft_wrap=True)
+    limit = parse_duration(run_for).total_seconds() if run_for else None
+    database = Path("itinera-demo.db")
+    for leftover in (database, Path("itinera-demo.db-wal"), Path("itinera-demo.db-shm")):
+        leftover.unlink(missing_ok=True)
+    clock = AcceleratedClock(datetime.now(UTC).replace(microsecond=0), 86400 / seconds_per_day)
+    service = Service(f"sqlite:///{database}", clock, sandbox=True)
+    rng = random.Random(2026)
+    out.print(f"[bold]Itinera demo[/] — {accounts} accounts, the AJO Bodea-Product X journey, "
+              f"one virtual day every {seconds_per_day:g} s; channels in sandbox.")
+    service.submit(demo_inputs(EXAMPLE, accounts, rng))
+    with service.intake.engine.begin() as connection:
+        _, key = queries.create_api_key(connection, "demo", datetime.now(UTC))
+    app = create_app(service)
+    app.router.lifespan_context = with_worker(service, 0.1)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    out.print(f"API on http://127.0.0.1:{port} (key: {key}); try "
+              f"`curl -H 'Authorization: Bearer {key}' http://127.0.0.1:{port}/api/enrollments`")
+    feed = DemoFeed(service, accounts, rng)
+    began = time.monotonic()
+    try:
+        while limit is None or time.monotonic() - began < limit:
+            time.sleep(min(seconds_per_day, 2.0))
+            feed.tick(rng.randrange(5, 25))
+            _report(out, service, clock.now())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        service.close()
+    out.print("Stopped. The world stays in ./itinera-demo.db "
+              "(`itinera serve --database sqlite:///itinera-demo.db --sandbox` to look again).")
+
+
+def _report(out: Console, service: Service, now: datetime) -> None:
+    with service.intake.engine.connect() as connection:
+        statuses = queries.enrollment_counts(connection)
+        effects = queries.effect_counts(connection)
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) or "none yet"
+    sent = ", ".join(f"{n} {c}" for c, n in sorted(effects.items())) or "nothing yet"
+    day = (format_instant(now) or "")[:16]
+    out.print(f"{day}  enrollments: {summary}; effects: {sent}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``demo`` command to the main application."""
+    app.command("demo")(demo)

@@ -1,0 +1,76 @@
+"""The demo world: the example workspace and journey, a few hundred plausible accounts and
+people, and a stream of plausible events on an accelerated clock."""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from itinera.definitions.loader import load_scenario
+from itinera.runtime.service import Service
+
+__all__ = ["AcceleratedClock", "DemoFeed", "demo_inputs"]
+
+_TITLES = ["CEO", "CFO", "Product SME", "Product Analyst", "Developer"]
+_STATES = ["CA", "NY", "TX", "WA"]
+_NAMES = ["Sunrise", "Pacific", "Hudson", "Lone Star", "Evergreen", "Summit", "Harbor", "Mesa",
+          "Aurora", "Cedar", "Granite", "Beacon"]
+_KINDS = ["Foods", "Tools", "Bank", "Health", "Logistics", "Labs", "Energy", "Media"]
+
+
+class AcceleratedClock:
+    """Virtual time running ``speed`` times faster than the wall clock, from ``start``."""
+
+    def __init__(self, start: datetime, speed: float) -> None:
+        self.start, self.speed = start, speed
+        self._began = time.monotonic()
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=(time.monotonic() - self._began) * self.speed)
+
+
+def demo_inputs(example: Path, accounts: int, rng: random.Random) -> list[dict[str, Any]]:
+    """Workspace, journey and world of the demo, as service inputs."""
+    loaded = load_scenario(example)
+    data = loaded.scenario.data
+    workspace = data.model_dump(mode="json", exclude={"accounts", "people", "buying_groups"})
+    inputs: list[dict[str, Any]] = [{"configure": workspace}]
+    inputs += [{"publish": j.model_dump(mode="json", by_alias=True, exclude_none=True)}
+               for j in loaded.journeys]
+    for n in range(accounts):
+        account = f"acct-{n:04d}"
+        for i, title in enumerate(_TITLES):
+            if i and rng.random() < 0.25:
+                continue
+            inputs.append({"upsert_person": {
+                "id": f"{account}-{i}", "account": account, "email": f"p{i}@{account}.test",
+                "attributes": {"title": title, "first_name": rng.choice(
+                    ["Maya", "Leo", "Ada", "Raj", "Ines", "Omar", "Zoe", "Kim", "Sam"])}}})
+        name = f"{rng.choice(_NAMES)} {rng.choice(_KINDS)}"
+        inputs.append({"upsert_account": {
+            "id": account, "csm": rng.choice(["ann", "bob"]),
+            "attributes": {"name": name, "size": "Large" if rng.random() < 0.8 else "Small",
+                           "state": rng.choice(_STATES), "interest": "Bodea-Product X"}}})
+    inputs += [{"enable": j.id} for j in loaded.journeys]
+    return inputs
+
+
+class DemoFeed:
+    """Opens and clicks by the demo's people, at a plausible rate of virtual time."""
+
+    def __init__(self, service: Service, accounts: int, rng: random.Random) -> None:
+        self.service, self.accounts, self.rng = service, accounts, rng
+        self.sent = 0
+
+    def tick(self, events: int) -> None:
+        batch = []
+        for _ in range(events):
+            account = f"acct-{self.rng.randrange(self.accounts):04d}"
+            kind = self.rng.choice(["email.opened", "email.opened", "email.clicked"])
+            self.sent += 1
+            batch.append({"event": {"id": f"demo-{self.sent}", "type": kind,
+                                    "person": f"{account}-0", "account": account}})
+        self.service.submit(batch)

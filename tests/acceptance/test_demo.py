@@ -1,0 +1,29 @@
+"""`itinera demo --for 8s`: creates ./itinera-demo.db, serves the API, feeds events on an
+accelerated clock, shows journeys progressing, and exits 0 by itself."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_demo_runs_for_a_while_and_stops(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    itinera = Path(sys.executable).with_name("itinera")
+    run = subprocess.run([str(itinera), "demo", "--for", "8s", "--port", str(port),
+                          "--accounts", "60", "--seconds-per-day", "1"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert f"API on http://127.0.0.1:{port}" in run.stdout
+    lines = [line for line in run.stdout.splitlines() if "enrollments:" in line]
+    assert len(lines) >= 3
+    days = [line[:10] for line in lines]
+    assert days == sorted(days) and days[0] != days[-1]  # the virtual clock ran
+    assert re.search(r"enrollments: .*\d+ (active|completed)", lines[-1])
+    assert "email" in lines[-1]
+    assert (tmp_path / "itinera-demo.db").exists()
