@@ -13,6 +13,7 @@ __all__ = [
     "BuyingGroupData",
     "CSMData",
     "Expectation",
+    "FrequencyCap",
     "MemberData",
     "PersonData",
     "RoleData",
@@ -87,6 +88,13 @@ class TemplateData(Model):
     approved: bool = True
 
 
+class FrequencyCap(Model):
+    """At most ``max`` deliveries to one person within any ``per`` (e.g. 3 per 7d)."""
+
+    max: int = Field(ge=0)
+    per: Duration
+
+
 class WorkspaceData(Model):
     """Configuration shared by journeys: who the CSMs are, what templates exist, and so on."""
 
@@ -97,6 +105,7 @@ class WorkspaceData(Model):
     scoring: dict[str, float] = Field(default_factory=dict)
     segments: list[SegmentData] = Field(default_factory=list)
     templates: list[TemplateData] = Field(default_factory=list)
+    frequency_caps: dict[Literal["email"], FrequencyCap] = Field(default_factory=dict)
 
 
 class ScenarioData(WorkspaceData):

@@ -231,6 +231,8 @@ def _send_email(ctx: ActionContext, index: int, spec: dict[str, Any]) -> None:
             reason = "unknown_template"
         elif not template.approved:
             reason = "template_not_approved"
+        elif _over_cap(ctx, person):
+            reason = "frequency_cap"
         if reason is not None or template is None:
             ctx.effect(index, "email", "skipped", person.id, reason=reason,
                        template=spec["template"])
@@ -249,6 +251,15 @@ def _send_email(ctx: ActionContext, index: int, spec: dict[str, Any]) -> None:
             continue
         ctx.effect(index, "email", ctx.engine.delivery_status, person.id, to=person.email,
                    template=template.id, **content)
+
+
+def _over_cap(ctx: ActionContext, person: Person) -> bool:
+    cap = ctx.engine.workspace.frequency_caps.get("email")
+    if cap is None:
+        return False
+    most, per = cap
+    ctx.step.world.flush()  # this step's emails count too
+    return ctx.engine.store.deliveries_since(person.id, "email", ctx.step.now - per) >= most
 
 
 def score_event(person: Person, by: float, key: str, now: Any) -> Event:

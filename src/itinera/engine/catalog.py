@@ -127,6 +127,7 @@ class Workspace:
     templates: dict[str, Template] = field(default_factory=dict)
     role_templates: dict[str, RoleTemplate] = field(default_factory=dict)
     scoring: dict[str, float] = field(default_factory=dict)
+    frequency_caps: dict[str, tuple[int, timedelta]] = field(default_factory=dict)
     segments: list[CompiledSegment] = field(default_factory=list)  # dependency order
     versions: dict[tuple[str, int], CompiledJourney] = field(default_factory=dict)
     states: dict[str, JourneyState] = field(default_factory=dict)

@@ -15,7 +15,7 @@ from itinera.domain.model import CSM, Account, BuyingGroup, Member, Person, Temp
 from itinera.engine.catalog import CompiledJourney, JourneyState, Workspace
 from itinera.engine.engine import Engine
 from itinera.storage.store import Store
-from itinera.timeutil import parse_instant
+from itinera.timeutil import parse_duration, parse_instant
 
 __all__ = ["configure", "load_workspace", "load_world"]
 
@@ -42,6 +42,9 @@ def configure(engine: Engine, data: WorkspaceData) -> None:
         workspace.set_role_templates(store.config("role_template"))
         workspace.scoring.update(data.scoring)
         store.put_config("scoring", "rules", dict(workspace.scoring))
+        for channel, cap in data.frequency_caps.items():
+            workspace.frequency_caps[channel] = (cap.max, parse_duration(cap.per))
+            store.put_config("frequency_cap", channel, cap.model_dump(mode="json"))
         for segment in data.segments:
             store.put_config("segment", segment.id, segment.when)
         workspace.set_segments(store.config("segment"))
@@ -95,6 +98,8 @@ def load_workspace(store: Store) -> Workspace:
         workspace.set_role_templates(store.config("role_template"))
         for _, rules in store.config("scoring"):
             workspace.scoring.update(rules)
+        for channel, cap in store.config("frequency_cap"):
+            workspace.frequency_caps[channel] = (cap["max"], parse_duration(cap["per"]))
         workspace.set_segments(store.config("segment"))
         for jid, version, definition in store.journey_versions():
             workspace.versions[(jid, version)] = CompiledJourney.compile(

@@ -645,6 +645,14 @@ class SqlStore:
             "next_attempt_at": effect.at if effect.status == "pending" else None,
             "last_error": None, "delivered_at": None})
 
+    def deliveries_since(self, person: str, channel: str, since: datetime) -> int:
+        """How many effects of ``channel`` went (or are going) to ``person`` after ``since``;
+        skipped ones do not count. For frequency caps."""
+        query = sa.select(sa.func.count()).select_from(t.effects).where(
+            t.effects.c.person == person, t.effects.c.channel == channel,
+            t.effects.c.at > since, t.effects.c.status != "skipped")
+        return int(self._exec(query).scalar() or 0)
+
     def effects(self) -> list[Effect]:
         rows = self._exec(sa.select(t.effects).order_by(t.effects.c.id))
         return [Effect(key=r.key, channel=r.channel, status=r.status, at=_at(r.at),
