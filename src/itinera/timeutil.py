@@ -14,6 +14,7 @@ from functools import lru_cache
 
 __all__ = [
     "DURATION_PATTERN",
+    "as_utc",
     "format_instant",
     "parse_data_instant",
     "parse_duration",
@@ -28,6 +29,11 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DATA_INSTANT = re.compile(
     r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?(?:Z|[+-]\d{2}:\d{2})?$"
 )
+
+
+def as_utc(value: datetime) -> datetime:
+    """``value`` in UTC; a naive value (as SQLite returns instants) is taken as UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def parse_duration(text: str) -> timedelta:

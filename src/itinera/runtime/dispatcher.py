@@ -49,15 +49,13 @@ class Dispatcher:
         """Claim due effects, deliver them, record each outcome; returns how many were tried."""
         with self.store.transaction():
             claimed = outbox.claim(self.store, self.clock.now(), limit, self.policy.lease)
-        for effect in claimed:
-            self._deliver(effect)
+        for effect, attempts in claimed:
+            self._deliver(effect, attempts)
         return len(claimed)
 
-    def _deliver(self, effect: Effect) -> None:
+    def _deliver(self, effect: Effect, attempts: int) -> None:
         channel = self.channels.get(effect.channel)
         now = self.clock.now()
-        with self.store.transaction():
-            attempts = outbox.attempts_of(self.store, effect.id)
         if channel is None:  # perhaps configured later: waits like any retryable failure
             reason = f"no channel {effect.channel!r} is configured"
             if attempts >= self.policy.max_attempts:

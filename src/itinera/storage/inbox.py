@@ -8,7 +8,7 @@ deleting it happen in the worker's step transaction, so an input is applied exac
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from itinera.storage import schema as t
 from itinera.storage.sql import SqlStore
+from itinera.timeutil import as_utc
 
 __all__ = ["InboxRow", "pending_count", "put", "remove", "take"]
 
@@ -28,10 +29,6 @@ class InboxRow:
     key: str | None
     payload: Any  # the body of the input: a mapping, or a journey id for lifecycle commands
     received_at: datetime
-
-
-def _at(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def put(store: SqlStore, rows: list[dict[str, Any]]) -> None:
@@ -58,7 +55,7 @@ def _dialect_insert(store: SqlStore) -> Any:
 def take(store: SqlStore, limit: int) -> list[InboxRow]:
     """The oldest rows, in arrival order (the caller applies and removes them)."""
     result = store.conn.execute(sa.select(t.inbox).order_by(t.inbox.c.seq).limit(limit))
-    return [InboxRow(r.seq, r.kind, r.account, r.key, r.payload, _at(r.received_at))
+    return [InboxRow(r.seq, r.kind, r.account, r.key, r.payload, as_utc(r.received_at))
             for r in result]
 
 

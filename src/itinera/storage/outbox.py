@@ -9,7 +9,7 @@ claim skips rows another one has locked (``FOR UPDATE SKIP LOCKED``); SQLite ser
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,18 +17,17 @@ import sqlalchemy as sa
 from itinera.storage import schema as t
 from itinera.storage.sql import SqlStore
 from itinera.storage.store import Effect
+from itinera.timeutil import as_utc
 
 __all__ = ["claim", "counts", "record"]
 
 DUE_STATUSES = ("pending", "sending")  # "sending" rows are due again when their lease ends
 
 
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def claim(store: SqlStore, now: datetime, limit: int, lease: timedelta) -> list[Effect]:
-    """Take up to ``limit`` effects due at ``now``, oldest first, for one delivery attempt."""
+def claim(store: SqlStore, now: datetime, limit: int,
+          lease: timedelta) -> list[tuple[Effect, int]]:
+    """Take up to ``limit`` effects due at ``now``, oldest first, for one delivery attempt;
+    each with the number of this attempt."""
     query = (sa.select(t.effects)
              .where(t.effects.c.status.in_(DUE_STATUSES), t.effects.c.next_attempt_at <= now)
              .order_by(t.effects.c.next_attempt_at, t.effects.c.id).limit(limit))
@@ -41,15 +40,9 @@ def claim(store: SqlStore, now: datetime, limit: int, lease: timedelta) -> list[
         sa.update(t.effects).where(t.effects.c.id.in_([r.id for r in rows]))
         .values(status="sending", attempts=t.effects.c.attempts + 1,
                 next_attempt_at=now + lease))
-    return [Effect(key=r.key, channel=r.channel, status="sending", at=_utc(r.at),
-                   journey=r.journey, node=r.node, account=r.account, person=r.person,
-                   payload=dict(r.payload), id=r.id) for r in rows]
-
-
-def attempts_of(store: SqlStore, effect_id: int) -> int:
-    value = store.conn.execute(sa.select(t.effects.c.attempts)
-                               .where(t.effects.c.id == effect_id)).scalar()
-    return int(value or 0)
+    return [(Effect(key=r.key, channel=r.channel, status="sending", at=as_utc(r.at),
+                    journey=r.journey, node=r.node, account=r.account, person=r.person,
+                    payload=dict(r.payload), id=r.id), r.attempts + 1) for r in rows]
 
 
 def record(store: SqlStore, effect_id: int, status: str, now: datetime, *,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any
@@ -23,6 +23,7 @@ from itinera.errors import StoreError
 from itinera.storage import schema as t
 from itinera.storage.store import AccountRecords, Effect, Timer
 from itinera.storage.timer_index import TimerIndex
+from itinera.timeutil import as_utc
 
 _BLOCK = 1000  # ids reserved per round trip for seq: counters
 _MAX_PENDING = 5000  # buffered writes sent at the latest when this many have gathered
@@ -63,15 +64,10 @@ def create_engine(url: str) -> sa.Engine:
 
 
 def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return None if value is None else as_utc(value)
 
 
-def _at(value: datetime) -> datetime:
-    result = _utc(value)
-    assert result is not None
-    return result
+_at = as_utc
 
 
 @lru_cache(maxsize=64)

@@ -15,15 +15,15 @@ __all__ = ["TimerIndex"]
 
 class TimerIndex:
     def __init__(self) -> None:
+        self.invalidate()
+
+    def invalidate(self) -> None:
+        """Forget everything (after a rollback); the next use reloads from the table."""
         self.loaded = False
         self._timers: dict[int, Timer] = {}
         self._heap: list[tuple[datetime, int]] = []
         self._by_enrollment: dict[int, set[int]] = {}
         self._by_account: dict[str, set[int]] = {}
-
-    def invalidate(self) -> None:
-        """Forget everything (after a rollback); the next use reloads from the table."""
-        self.__init__()  # type: ignore[misc]
 
     def load(self, timers: list[Timer]) -> None:
         self.invalidate()
