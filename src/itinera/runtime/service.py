@@ -49,9 +49,12 @@ class Service:
             raise ValueError("several workers need PostgreSQL")
         self.shared = shared
         self.intake = SqlStore(database_url, create=False, exclusive=False)  # receiving only
-        self.engine = Engine(self.store, load_workspace(self.store), sandbox=sandbox)
+        # The version first: should another worker change the workspace while it loads (its
+        # statements may see part of it), the version is then older and work() reloads it
+        # under its locks.
         with self.store.transaction():
             self._config_version = self.store.config_version()
+        self.engine = Engine(self.store, load_workspace(self.store), sandbox=sandbox)
         self._latest: datetime | None = None  # the engine's clock never goes back
         self._lock = threading.Lock()
 
