@@ -180,3 +180,18 @@ def test_expect_names_known_journeys_and_accounts() -> None:
 
 def test_not_a_mapping() -> None:
     assert problems([1, 2]) == ["a scenario is a mapping of keys, got a list"]
+
+
+def test_quiet_hours_problems_name_their_places() -> None:
+    raw = scenario(data=data(quiet_hours={"email": {
+        "start": "9pm", "end": "08:00", "time_zone": "Mars/Olympus", "days": ["funday"]}}))
+    found = problems(raw)
+    assert [p.split(":")[0] for p in found] == [
+        "data.quiet_hours.email.start", "data.quiet_hours.email.days[0]",
+        "data.quiet_hours.email.time_zone"]
+    assert "unknown time zone 'Mars/Olympus'" in found[2]
+    every_day = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+    raw = scenario(data=data(quiet_hours={"email": {"start": "21:00", "end": "08:00",
+                                                    "days": every_day}}))
+    assert problems(raw) == [
+        "data.quiet_hours.email: every day is quiet: nothing could ever be sent"]

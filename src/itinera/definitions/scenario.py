@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from itinera.definitions.models import Duration, Id, Model
+from itinera.domain.quiet_hours import WEEKDAYS, zone
 
 __all__ = [
     "AccountData",
@@ -16,6 +17,7 @@ __all__ = [
     "FrequencyCap",
     "MemberData",
     "PersonData",
+    "QuietHoursData",
     "RoleData",
     "RoleTemplateData",
     "Scenario",
@@ -95,6 +97,32 @@ class FrequencyCap(Model):
     per: Duration
 
 
+class QuietHoursData(Model):
+    """Local times at which email waits (or is skipped): ``start``–``end`` daily, wrapping past
+    midnight when ``end`` is earlier, and whole ``days``; read in the account's time zone."""
+
+    start: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["21:00"])
+    end: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["08:00"])
+    days: list[Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                       "sunday"]] = Field(default_factory=list)
+    time_zone: str = "UTC"  # for accounts without a (valid) zone of their own
+    time_zone_attribute: str = "time_zone"
+    then: Literal["defer", "skip"] = "defer"
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if zone(value) is None:
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Europe/Paris)")
+        return value
+
+    @model_validator(mode="after")
+    def _ends(self) -> QuietHoursData:
+        if len(set(self.days)) == len(WEEKDAYS):
+            raise ValueError("every day is quiet: nothing could ever be sent")
+        return self
+
+
 class WorkspaceData(Model):
     """Configuration shared by journeys: who the CSMs are, what templates exist, and so on."""
 
@@ -106,6 +134,7 @@ class WorkspaceData(Model):
     segments: list[SegmentData] = Field(default_factory=list)
     templates: list[TemplateData] = Field(default_factory=list)
     frequency_caps: dict[Literal["email"], FrequencyCap] = Field(default_factory=dict)
+    quiet_hours: dict[Literal["email"], QuietHoursData] = Field(default_factory=dict)
 
 
 class ScenarioData(WorkspaceData):

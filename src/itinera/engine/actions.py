@@ -4,6 +4,7 @@ enrollment, the position of the node visit in its path, the action's index and t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from itinera.conditions import evaluate
@@ -58,9 +59,11 @@ class ActionContext:
         return f"{self.enrollment.id}:{self.visit}:{index}:{person or '-'}"
 
     def effect(self, index: int, channel: str, status: str, person: str | None = None,
-               **payload: Any) -> None:
+               at: datetime | None = None, **payload: Any) -> None:
+        """Record an effect of this action; ``at``: when it is to leave, if later than now."""
         self.engine.store.add_effect(Effect(
-            key=self.key(index, person), channel=channel, status=status, at=self.step.now,
+            key=self.key(index, person), channel=channel, status=status,
+            at=at or self.step.now,
             journey=self.journey.id, node=self.node, account=self.account.id, person=person,
             payload=payload))
 
@@ -233,6 +236,15 @@ def _send_email(ctx: ActionContext, index: int, spec: dict[str, Any]) -> None:
             reason = "template_not_approved"
         elif _over_cap(ctx, person):
             reason = "frequency_cap"
+        send_at = ctx.step.now
+        quiet = ctx.engine.workspace.quiet_hours.get("email")
+        if reason is None and quiet is not None:
+            where = quiet.zone_of(ctx.account.attributes)
+            if quiet.is_quiet(send_at, where):
+                if quiet.then == "skip":
+                    reason = "quiet_hours"
+                else:
+                    send_at = quiet.next_open(send_at, where)
         if reason is not None or template is None:
             ctx.effect(index, "email", "skipped", person.id, reason=reason,
                        template=spec["template"])
@@ -249,8 +261,10 @@ def _send_email(ctx: ActionContext, index: int, spec: dict[str, Any]) -> None:
             ctx.effect(index, "email", "skipped", person.id, reason="template_error",
                        template=template.id, error=str(error))
             continue
-        ctx.effect(index, "email", ctx.engine.delivery_status, person.id, to=person.email,
-                   template=template.id, **content)
+        if send_at != ctx.step.now:  # waits in the outbox until quiet hours are over
+            content["deferred_from"] = format_instant(ctx.step.now)
+        ctx.effect(index, "email", ctx.engine.delivery_status, person.id, at=send_at,
+                   to=person.email, template=template.id, **content)
 
 
 def _over_cap(ctx: ActionContext, person: Person) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 from itinera.conditions import TRUE, Condition, Scope, parse_condition, referenced_segments
 from itinera.definitions.models import Journey, Node
 from itinera.domain.model import CSM, Role, RoleTemplate, Template
+from itinera.domain.quiet_hours import QuietHours
 from itinera.timeutil import parse_duration
 
 __all__ = ["CompiledJourney", "CompiledSegment", "Workspace"]
@@ -128,6 +129,7 @@ class Workspace:
     role_templates: dict[str, RoleTemplate] = field(default_factory=dict)
     scoring: dict[str, float] = field(default_factory=dict)
     frequency_caps: dict[str, tuple[int, timedelta]] = field(default_factory=dict)
+    quiet_hours: dict[str, QuietHours] = field(default_factory=dict)
     segments: list[CompiledSegment] = field(default_factory=list)  # dependency order
     versions: dict[tuple[str, int], CompiledJourney] = field(default_factory=dict)
     states: dict[str, JourneyState] = field(default_factory=dict)

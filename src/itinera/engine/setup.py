@@ -6,18 +6,19 @@ way is not an entry (scenarios' ``data``; a live bulk import of a starting world
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 
 from itinera.conditions import compile_condition
 from itinera.definitions.models import Journey
-from itinera.definitions.scenario import ScenarioData, WorkspaceData
+from itinera.definitions.scenario import QuietHoursData, ScenarioData, WorkspaceData
 from itinera.domain.model import CSM, Account, BuyingGroup, Member, Person, Template
+from itinera.domain.quiet_hours import WEEKDAYS, QuietHours, zone
 from itinera.engine.catalog import CompiledJourney, JourneyState, Workspace
 from itinera.engine.engine import Engine
 from itinera.storage.store import Store
 from itinera.timeutil import parse_duration, parse_instant
 
-__all__ = ["configure", "load_workspace", "load_world"]
+__all__ = ["configure", "load_workspace", "load_world", "quiet_hours"]
 
 
 def configure(engine: Engine, data: WorkspaceData) -> None:
@@ -45,6 +46,9 @@ def configure(engine: Engine, data: WorkspaceData) -> None:
         for channel, cap in data.frequency_caps.items():
             workspace.frequency_caps[channel] = (cap.max, parse_duration(cap.per))
             store.put_config("frequency_cap", channel, cap.model_dump(mode="json"))
+        for channel, quiet in data.quiet_hours.items():
+            workspace.quiet_hours[channel] = quiet_hours(quiet)
+            store.put_config("quiet_hours", channel, quiet.model_dump(mode="json"))
         for segment in data.segments:
             store.put_config("segment", segment.id, segment.when)
         workspace.set_segments(store.config("segment"))
@@ -100,6 +104,8 @@ def load_workspace(store: Store) -> Workspace:
             workspace.scoring.update(rules)
         for channel, cap in store.config("frequency_cap"):
             workspace.frequency_caps[channel] = (cap["max"], parse_duration(cap["per"]))
+        for channel, quiet in store.config("quiet_hours"):
+            workspace.quiet_hours[channel] = quiet_hours(QuietHoursData.model_validate(quiet))
         workspace.set_segments(store.config("segment"))
         for jid, version, definition in store.journey_versions():
             workspace.versions[(jid, version)] = CompiledJourney.compile(
@@ -108,3 +114,13 @@ def load_workspace(store: Store) -> Workspace:
             workspace.states[jid] = JourneyState(body["status"], body["version"],
                                                  body["enabled_seq"])
     return workspace
+
+
+def quiet_hours(data: QuietHoursData) -> QuietHours:
+    """The engine's form of a workspace's quiet hours."""
+    default = zone(data.time_zone)
+    assert default is not None  # checked by validation
+    return QuietHours(
+        start=time.fromisoformat(data.start), end=time.fromisoformat(data.end),
+        days=frozenset(WEEKDAYS.index(day) for day in data.days), default_zone=default,
+        zone_attribute=data.time_zone_attribute, then=data.then)

@@ -56,9 +56,12 @@ def build_result(store: SqlStore, workspace: Workspace, start: datetime,
                                 "reason": p.get("reason"), "template": p.get("template"),
                                 "at": at})
             elif f.channel == "email":
-                deliveries.append({"channel": "email", **where, "person": f.person,
-                                   "to": p["to"], "template": p["template"],
-                                   "subject": p["subject"], "at": at, "status": f.status})
+                email = {"channel": "email", **where, "person": f.person, "to": p["to"],
+                         "template": p["template"], "subject": p["subject"], "at": at,
+                         "status": f.status}
+                if "deferred_from" in p:  # held back by quiet hours
+                    email["deferred_from"] = p["deferred_from"]
+                deliveries.append(email)
             elif f.channel == "webhook":
                 deliveries.append({"channel": "webhook", **where, "person": None,
                                    "url": p["url"], "method": p["method"],
