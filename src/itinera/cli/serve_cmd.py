@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from itinera.api import create_app
 from itinera.channels import ChannelError, ChannelSettings, build_channels
 from itinera.cli.db_cmd import DEFAULT_DATABASE
+from itinera.errors import ItineraError
 from itinera.runtime.dispatcher import Dispatcher
 from itinera.runtime.service import Service
 from itinera.runtime.worker import run_worker
@@ -73,7 +74,7 @@ def serve(
         service = Service(database, sandbox=sandbox, shared=shared)
         with service.intake.engine.connect() as connection:
             has_keys = bool(queries.api_keys(connection))
-    except (SQLAlchemyError, ValueError) as error:
+    except (SQLAlchemyError, ValueError, ItineraError) as error:
         errors.print(f"cannot use the database {database}: {error}", markup=False)
         raise typer.Exit(2) from None
     if not has_keys:

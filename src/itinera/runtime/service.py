@@ -24,6 +24,7 @@ from itinera.engine.setup import configure, load_workspace, load_world
 from itinera.errors import DefinitionError, Problem
 from itinera.runtime import partition
 from itinera.runtime.clock import Clock, SystemClock
+from itinera.runtime.worker_lock import WorkerLock, WorkerLockError
 from itinera.storage import inbox
 from itinera.storage.sql import SqlStore
 
@@ -48,6 +49,11 @@ class Service:
         if shared and self.store.dialect != "postgresql":
             raise ValueError("several workers need PostgreSQL")
         self.shared = shared
+        try:
+            self._worker_lock = WorkerLock(self.store.engine, shared)
+        except WorkerLockError:
+            self.store.close()
+            raise
         self.intake = SqlStore(database_url, create=False, exclusive=False)  # receiving only
         # The version first: should another worker change the workspace while it loads (its
         # statements may see part of it), the version is then older and work() reloads it
@@ -61,6 +67,7 @@ class Service:
     def close(self) -> None:
         self.store.close()
         self.intake.close()
+        self._worker_lock.release()
 
     # -- receiving -------------------------------------------------------------------------
     def submit(self, entries: list[dict[str, Any]], place: str = "inputs",
