@@ -35,3 +35,16 @@ def test_lone_and_sharing_workers_exclude_each_other_on_postgresql(postgres_url:
     finally:
         for service in sharing:
             service.close()
+
+
+def test_a_receive_only_service_takes_no_lock_and_does_not_work(database_url: str) -> None:
+    worker = Service(database_url, sandbox=True)
+    receiver = Service(database_url, sandbox=True, receive_only=True)  # e.g. an import
+    try:
+        assert receiver.submit([{"upsert_account": {"id": "acme"}}]) == 1
+        with pytest.raises(RuntimeError, match="receive-only"):
+            receiver.work()
+        assert worker.work() == 1
+    finally:
+        receiver.close()
+        worker.close()

@@ -37,9 +37,11 @@ class Service:
     """The application object the API, the CLI and the worker share."""
 
     def __init__(self, database_url: str, clock: Clock | None = None, *,
-                 sandbox: bool = False, shared: bool = False) -> None:
+                 sandbox: bool = False, shared: bool = False, receive_only: bool = False) -> None:
         """``shared``: other workers use the same (PostgreSQL) database, and this one takes
-        only the accounts it can lock (see ``runtime.partition``)."""
+        only the accounts it can lock (see ``runtime.partition``). ``receive_only``: this
+        service only submits (an import beside a running server) and never works, so it
+        takes no worker lock (``runtime.worker_lock``)."""
         if database_url in ("sqlite://", "sqlite:///:memory:"):
             raise ValueError("a service needs a database file or a PostgreSQL URL")
         self.clock = clock or SystemClock()
@@ -49,11 +51,13 @@ class Service:
         if shared and self.store.dialect != "postgresql":
             raise ValueError("several workers need PostgreSQL")
         self.shared = shared
-        try:
-            self._worker_lock = WorkerLock(self.store.engine, shared)
-        except WorkerLockError:
-            self.store.close()
-            raise
+        self._worker_lock: WorkerLock | None = None
+        if not receive_only:
+            try:
+                self._worker_lock = WorkerLock(self.store.engine, shared)
+            except WorkerLockError:
+                self.store.close()
+                raise
         self.intake = SqlStore(database_url, create=False, exclusive=False)  # receiving only
         # The version first: should another worker change the workspace while it loads (its
         # statements may see part of it), the version is then older and work() reloads it
@@ -67,7 +71,8 @@ class Service:
     def close(self) -> None:
         self.store.close()
         self.intake.close()
-        self._worker_lock.release()
+        if self._worker_lock is not None:
+            self._worker_lock.release()
 
     # -- receiving -------------------------------------------------------------------------
     def submit(self, entries: list[dict[str, Any]], place: str = "inputs",
@@ -95,6 +100,8 @@ class Service:
     def work(self, limit: int = 500) -> int:
         """Apply up to ``limit`` received inputs and fire the timers due by now; returns how
         many inputs were applied. One transaction: all of it lands, or none."""
+        if self._worker_lock is None:
+            raise RuntimeError("a receive-only service does not work")
         with self._lock, self.engine.batch():
             now = self.clock.now()
             accounts: set[str] | None = None
