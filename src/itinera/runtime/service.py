@@ -120,7 +120,7 @@ class Service:
                 at = self._monotonic(row.received_at)
                 self.engine.run_due(at, accounts)
                 self._apply(row.kind, row.payload, at, f"inbox-{row.seq}")
-            inbox.remove(self.store, [r.seq for r in rows])
+            inbox.settle(self.store, [r.seq for r in rows], now)
             if len(rows) < limit:
                 self.engine.run_due(self._monotonic(now), accounts)
             if accounts is None:  # alone, or holding the workspace lock: the changes are ours

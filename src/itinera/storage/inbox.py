@@ -1,8 +1,11 @@
-"""The inbox: inputs the service has durably received and a worker has not yet applied.
+"""The inbox: inputs the service has durably received and a worker has not yet applied; and
+the journal: the inputs applied, kept in arrival order as the store's history.
 
 Rows keep arrival order (``seq``); a row's ``key`` (an event id, a Segment messageId) makes a
-repeat a no-op. Receiving commits the row before the sender is answered; applying it and
-deleting it happen in the worker's step transaction, so an input is applied exactly once.
+repeat a no-op. Receiving commits the row before the sender is answered; applying it and moving
+it to the journal (``settle``) happen in the worker's step transaction, so an input is applied
+exactly once and the journal holds exactly the inputs that were applied. The journal is
+append-only: ``itinera backtest`` replays it (``simulate.backtest``).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from itinera.storage import schema as t
 from itinera.storage.sql import SqlStore
 from itinera.timeutil import as_utc
 
-__all__ = ["InboxRow", "pending_count", "put", "remove", "take"]
+__all__ = ["InboxRow", "JournalEntry", "journal", "pending_count", "put", "settle", "take"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,15 @@ class InboxRow:
     key: str | None
     payload: Any  # the body of the input: a mapping, or a journey id for lifecycle commands
     received_at: datetime
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    seq: int  # the inbox seq: arrival order
+    kind: str
+    payload: Any
+    received_at: datetime
+    applied_at: datetime
 
 
 def put(store: SqlStore, rows: list[dict[str, Any]]) -> None:
@@ -59,9 +71,25 @@ def take(store: SqlStore, limit: int) -> list[InboxRow]:
             for r in result]
 
 
-def remove(store: SqlStore, seqs: list[int]) -> None:
-    if seqs:
-        store.conn.execute(sa.delete(t.inbox).where(t.inbox.c.seq.in_(seqs)))
+def settle(store: SqlStore, seqs: list[int], applied_at: datetime) -> None:
+    """The rows ``seqs`` were applied (at the worker's ``applied_at``): move them from the inbox
+    to the journal, in the caller's transaction — both happen, or neither."""
+    if not seqs:
+        return
+    moved = [t.inbox.c[name] for name in ("seq", "kind", "account", "key", "payload", "received_at")]
+    applied = sa.literal(applied_at, t.journal.c.applied_at.type)
+    store.conn.execute(sa.insert(t.journal).from_select(
+        [c.name for c in moved] + ["applied_at"],
+        sa.select(*moved, applied).where(t.inbox.c.seq.in_(seqs))))
+    store.conn.execute(sa.delete(t.inbox).where(t.inbox.c.seq.in_(seqs)))
+
+
+def journal(connection: sa.Connection, before: datetime) -> list[JournalEntry]:
+    """The inputs received before ``before``, in arrival order (SELECT only)."""
+    rows = connection.execute(sa.select(t.journal).where(t.journal.c.received_at < before)
+                              .order_by(t.journal.c.seq))
+    return [JournalEntry(r.seq, r.kind, r.payload, as_utc(r.received_at), as_utc(r.applied_at))
+            for r in rows]
 
 
 def pending_count(store: SqlStore) -> int:

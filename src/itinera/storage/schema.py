@@ -33,6 +33,7 @@ __all__ = [
     "events",
     "history",
     "inbox",
+    "journal",
     "journeys",
     "metadata",
     "people",
@@ -187,6 +188,18 @@ inbox = Table(
     Column("payload", Json, nullable=False),
     Column("received_at", Instant, nullable=False),
     sqlite_autoincrement=True,  # a seq is never reused, even after its row is deleted
+)
+
+journal = Table(
+    "journal", metadata,  # every input a worker applied, moved here from the inbox: the history
+    Column("seq", Integer, primary_key=True, autoincrement=False),  # its inbox seq: arrival order
+    Column("kind", String, nullable=False),
+    Column("account", String),
+    Column("key", String),
+    Column("payload", Json, nullable=False),
+    Column("received_at", Instant, nullable=False),
+    Column("applied_at", Instant, nullable=False),  # the worker's clock when it applied the input
+    Index("ix_journal_received_at", "received_at"),
 )
 
 received = Table(

@@ -39,11 +39,12 @@ _INDEXES = {  # table: (name, columns) in the order schema.py declares them
     "timers": [("ix_timers_due", ["due_at", "id"])],
     "effects": [("ix_effects_status_next", ["status", "next_attempt_at"])],
     "inbox": [("ix_inbox_account", ["account"])],
+    "journal": [("ix_journal_received_at", ["received_at"])],
     "history": [("ix_history_enrollment", ["enrollment"])],
 }
 _TABLES = ("accounts", "people", "buying_groups", "events", "segment_members", "config", "journeys",
-           "counters", "enrollments", "timers", "effects", "inbox", "received", "rejected",
-           "api_keys", "history")
+           "counters", "enrollments", "timers", "effects", "inbox", "journal",
+           "received", "rejected", "api_keys", "history")
 _FUNCTIONS = ("itinera_instant(text)", "itinera_number_instant(double precision)",
               "itinera_json_instant(jsonb)")
 
@@ -182,6 +183,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("seq"),
         sa.UniqueConstraint("key"),
         sqlite_autoincrement=True,  # a seq is never reused, even after its row is deleted
+    )
+    op.create_table(
+        "journal",
+        sa.Column("seq", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("kind", sa.String(), nullable=False),
+        sa.Column("account", sa.String(), nullable=True),
+        sa.Column("key", sa.String(), nullable=True),
+        sa.Column("payload", JSON, nullable=False),
+        sa.Column("received_at", INSTANT, nullable=False),
+        sa.Column("applied_at", INSTANT, nullable=False),
+        sa.PrimaryKeyConstraint("seq"),
     )
     op.create_table(
         "received",
