@@ -10,7 +10,15 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from itinera.cli import db_cmd, demo_cmd, keys_cmd, serve_cmd, validate_cmd, worker_cmd
+from itinera.cli import (
+    db_cmd,
+    demo_cmd,
+    keys_cmd,
+    serve_cmd,
+    tasks_cmd,
+    validate_cmd,
+    worker_cmd,
+)
 from itinera.cli.report import print_report
 from itinera.definitions.loader import load_scenario
 from itinera.errors import DefinitionError, ItineraError
@@ -30,6 +38,7 @@ keys_cmd.register(app)
 serve_cmd.register(app)
 demo_cmd.register(app)
 worker_cmd.register(app)
+tasks_cmd.register(app)
 
 
 @app.command()
