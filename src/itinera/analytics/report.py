@@ -17,18 +17,27 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from itinera.analytics import queries
-from itinera.analytics.queries import Cohort
+from itinera.analytics.experiments import Comparison, compare
+from itinera.analytics.queries import Cohort, DayRow
+from itinera.definitions import NODE_KINDS
 from itinera.definitions._graph import node_targets
 
 __all__ = [
+    "DayRow",
+    "ExperimentReport",
     "JourneyNotFound",
+    "JourneyReport",
     "JourneySummary",
     "NodeCounts",
+    "NodeReport",
+    "VariantReport",
+    "journey_report",
     "journey_summary",
     "node_counts",
     "node_order",
@@ -149,3 +158,161 @@ def journey_summary(conn: sa.Connection, journey_id: str) -> JourneySummary:
     Raises :class:`JourneyNotFound` for a journey never published."""
     definitions = _definitions(conn, journey_id, None)
     return _summary(conn, Cohort(journey_id), _has_goal(definitions, None))
+
+
+# -- the full report -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class NodeReport:
+    """One node's funnel numbers. ``dropped``: of those that ended here, the ones unenrolled
+    without having reached the goal (exit criteria, segment exit, another journey, disabled);
+    ``drop_off_rate`` is dropped over entered (None when nobody entered)."""
+
+    node: str
+    kind: str | None
+    entered: int
+    waiting: int
+    ended: int
+    dropped: int
+    drop_off_rate: float | None
+
+
+@dataclass(frozen=True)
+class VariantReport:
+    """One variant: enrollments that got it, those that reached the goal and their rate
+    (None without a goal); ``comparison`` with the control (None for the control itself and
+    when either has no enrollments or the journey no goal)."""
+
+    name: str
+    enrolled: int
+    converted: int
+    rate: float | None
+    control: bool
+    comparison: Comparison | None
+
+
+@dataclass(frozen=True)
+class ExperimentReport:
+    """An experiment of the journey: the node that runs it, its control (the first variant
+    listed) and every variant, in the order the definition lists them."""
+
+    name: str
+    node: str | None
+    control: str
+    variants: list[VariantReport]
+
+
+@dataclass(frozen=True)
+class JourneyReport:
+    """Everything :func:`journey_report` computes for a journey's cohort of enrollments.
+
+    ``enrolled_from`` / ``enrolled_to`` (UTC days, inclusive) and ``version`` restrict the
+    cohort when set. ``ended_on_entry`` counts enrollments that ended as they enrolled, at no
+    node (they met the goal or the exit criteria already). ``median_seconds_to_goal`` is over
+    the enrollments that reached the goal. ``days`` lists the UTC days on which something
+    happened to the cohort."""
+
+    journey: str
+    name: str | None
+    version: int | None
+    enrolled_from: date | None
+    enrolled_to: date | None
+    summary: JourneySummary
+    ended_on_entry: int
+    median_seconds_to_goal: float | None
+    nodes: list[NodeReport]
+    days: list[DayRow]
+    experiments: list[ExperimentReport]
+
+
+def _kinds(definitions: dict[int, dict[str, Any]]) -> dict[str, str]:
+    kinds: dict[str, str] = {}
+    for number in sorted(definitions):  # the latest version's kind wins
+        for node_id, node in (definitions[number].get("nodes") or {}).items():
+            kind = next((k for k in NODE_KINDS if isinstance(node, dict) and k in node), None)
+            if kind is not None:
+                kinds[node_id] = kind
+    return kinds
+
+
+def _experiment_specs(definitions: dict[int, dict[str, Any]],
+                      version: int | None) -> dict[str, tuple[str, list[str]]]:
+    """Per experiment name, its node and variant names (latest version first; variants that
+    only older versions list come after)."""
+    specs: dict[str, tuple[str, list[str]]] = {}
+    versions = [version] if version is not None else sorted(definitions, reverse=True)
+    for number in versions:
+        nodes = definitions[number].get("nodes") or {}
+        for node_id in node_order({number: definitions[number]}):
+            experiment = nodes[node_id].get("experiment") if isinstance(nodes[node_id], dict) else None
+            if not isinstance(experiment, dict) or not isinstance(experiment.get("name"), str):
+                continue
+            names = [v["name"] for v in experiment.get("variants") or []
+                     if isinstance(v, dict) and isinstance(v.get("name"), str)]
+            known = specs.setdefault(experiment["name"], (node_id, []))[1]
+            known.extend(n for n in names if n not in known)
+    return specs
+
+
+def _experiments(conn: sa.Connection, cohort: Cohort, definitions: dict[int, dict[str, Any]],
+                 has_goal: bool) -> list[ExperimentReport]:
+    rows = queries.variant_counts(conn, cohort)
+    specs = _experiment_specs(definitions, cohort.version)
+    for row in rows:  # an experiment or variant the definitions no longer name
+        known = specs.setdefault(row.experiment, ("", []))[1]
+        if row.variant not in known:
+            known.append(row.variant)
+    counts = {(r.experiment, r.variant): (r.converted, r.enrolled) for r in rows}
+    reports = []
+    for name, (node, variants) in specs.items():
+        control = variants[0] if variants else ""
+        baseline = counts.get((name, control), (0, 0))
+        found = []
+        for variant in variants:
+            converted, enrolled = counts.get((name, variant), (0, 0))
+            rate = converted / enrolled if has_goal and enrolled else None
+            comparison = (compare(baseline, (converted, enrolled))
+                          if has_goal and variant != control else None)
+            found.append(VariantReport(variant, enrolled, converted, rate, variant == control,
+                                       comparison))
+        reports.append(ExperimentReport(name, node or None, control, found))
+    return reports
+
+
+def _window(enrolled_from: date | None, enrolled_to: date | None) -> tuple[datetime | None, datetime | None]:
+    if enrolled_from is not None and enrolled_to is not None and enrolled_from > enrolled_to:
+        raise ValueError(f"the window starts ({enrolled_from}) after it ends ({enrolled_to})")
+    start = None if enrolled_from is None else datetime.combine(enrolled_from, time(), UTC)
+    end = None if enrolled_to is None else datetime.combine(enrolled_to + timedelta(days=1), time(), UTC)
+    return start, end
+
+
+def journey_report(conn: sa.Connection, journey_id: str, *, version: int | None = None,
+                   enrolled_from: date | None = None,
+                   enrolled_to: date | None = None) -> JourneyReport:
+    """The journey's funnel, goal conversion, per-day series and experiments, over the
+    enrollments of ``version`` (default all) enrolled on the UTC days ``enrolled_from`` to
+    ``enrolled_to`` inclusive (default: any day). Raises :class:`JourneyNotFound` for a journey
+    (or version) never published, ValueError when the window ends before it starts."""
+    definitions = _definitions(conn, journey_id, version)
+    cohort = Cohort(journey_id, version, *_window(enrolled_from, enrolled_to))
+    has_goal = _has_goal(definitions, version)
+    counts = _node_counts(conn, cohort, definitions)
+    dropped: dict[str | None, int] = {}
+    ended_on_entry = 0
+    for row in queries.ended_counts(conn, cohort):
+        if row.node is None:
+            ended_on_entry += row.count
+        elif row.status == "unenrolled" and not row.goal_achieved:
+            dropped[row.node] = dropped.get(row.node, 0) + row.count
+    kinds = _kinds(definitions)
+    nodes = [NodeReport(n, kinds.get(n), c.entered, c.waiting, c.ended, dropped.get(n, 0),
+                        dropped.get(n, 0) / c.entered if c.entered else None)
+             for n, c in counts.items()]
+    latest = definitions[version if version is not None else max(definitions)]
+    return JourneyReport(
+        journey=journey_id, name=latest.get("name"), version=version,
+        enrolled_from=enrolled_from, enrolled_to=enrolled_to,
+        summary=_summary(conn, cohort, has_goal), ended_on_entry=ended_on_entry,
+        median_seconds_to_goal=queries.median_seconds_to_goal(conn, cohort) if has_goal else None,
+        nodes=nodes, days=queries.daily_counts(conn, cohort),
+        experiments=_experiments(conn, cohort, definitions, has_goal))
