@@ -16,14 +16,13 @@ from rich.console import Console
 
 from itinera.api import create_app
 from itinera.cli.serve_cmd import with_worker
-from itinera.runtime.demo import AcceleratedClock, DemoFeed, demo_inputs
+from itinera.runtime.demo import AcceleratedClock, DemoFeed, demo_inputs, example_scenario
 from itinera.runtime.service import Service
 from itinera.storage import queries
 from itinera.timeutil import format_instant, parse_duration
 
 __all__ = ["demo", "register"]
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "ajo-bodea-product-x.scenario.yaml"
 
 
 def demo(
@@ -45,7 +44,7 @@ def demo(
     rng = random.Random(2026)
     out.print(f"[bold]Itinera demo[/] — {accounts} accounts, the AJO Bodea-Product X journey, "
               f"one virtual day every {seconds_per_day:g} s; channels in sandbox.")
-    service.submit(demo_inputs(EXAMPLE, accounts, rng))
+    service.submit(demo_inputs(example_scenario(), accounts, rng))
     with service.intake.engine.begin() as connection:
         _, key = queries.create_api_key(connection, "demo", datetime.now(UTC))
     app = create_app(service)

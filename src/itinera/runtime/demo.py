@@ -6,13 +6,16 @@ from __future__ import annotations
 import random
 import time
 from datetime import datetime, timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from itinera.definitions.loader import load_scenario
 from itinera.runtime.service import Service
 
-__all__ = ["AcceleratedClock", "DemoFeed", "demo_inputs"]
+__all__ = ["AcceleratedClock", "DemoFeed", "demo_inputs", "example_scenario"]
+
+EXAMPLE = "ajo-bodea-product-x.scenario.yaml"
 
 _TITLES = ["CEO", "CFO", "Product SME", "Product Analyst", "Developer"]
 _STATES = ["CA", "NY", "TX", "WA"]
@@ -30,6 +33,15 @@ class AcceleratedClock:
 
     def now(self) -> datetime:
         return self.start + timedelta(seconds=(time.monotonic() - self._began) * self.speed)
+
+
+def example_scenario(name: str = EXAMPLE) -> Path:
+    """An example scenario: in an installed wheel, the copy of ``examples/`` it ships as
+    ``itinera/examples``; in a source checkout (an editable install), ``examples/`` itself."""
+    shipped = Path(str(resources.files("itinera"))) / "examples" / name
+    if shipped.is_file():
+        return shipped
+    return Path(__file__).resolve().parents[3] / "examples" / name
 
 
 def demo_inputs(example: Path, accounts: int, rng: random.Random) -> list[dict[str, Any]]:
