@@ -1,0 +1,172 @@
+"""Importing checked CSV sources into a live store: through ``Service.submit``, like the API.
+
+Every source is checked whole first (``CsvSource.check``); only when no row of any file is bad
+are the rows turned into inputs and submitted in batches — all batches of all files in one
+transaction of the receiving store, so an import lands whole in the inbox or not at all, and a
+dry run is the same work rolled back. Within that transaction, rows of earlier batches and files
+already count: a buying-group member may name a person imported just before, an event repeated
+later in the file is a duplicate. Duplicates are events whose id the store has received before
+(``received``, the same idempotency keys as the API's); they are skipped and counted.
+
+What was received is applied by a worker (``itinera serve``), or by ``apply_inbox`` here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any, Protocol, TypeVar
+
+import sqlalchemy as sa
+
+from itinera.errors import DefinitionError, Problem
+from itinera.runtime.csv_import import CsvSource, Kind
+from itinera.runtime.service import Service
+from itinera.storage import inbox, queries
+from itinera.storage import schema as t
+
+__all__ = ["FileSummary", "ImportProgress", "apply_inbox", "import_sources"]
+
+MAX_PROBLEMS = 1000  # listed per import; beyond that, how many more
+_T = TypeVar("_T")
+
+
+@dataclass
+class FileSummary:
+    """What became of one file's rows."""
+
+    name: str
+    kind: Kind
+    rows: int = 0
+    stored: int = 0  # inputs put in the inbox
+    duplicates: int = 0  # events already received (before, or earlier in the import)
+    unkeyed: int = 0  # events with neither an id nor a timestamp: a re-import records them again
+
+
+class ImportProgress(Protocol):
+    """Told how far an import is, row by row (the CLI draws a progress bar)."""
+
+    def begin(self, description: str, total: int | None) -> None: ...
+
+    def advance(self, rows: int) -> None: ...
+
+
+class _Quiet:
+    def begin(self, description: str, total: int | None) -> None:
+        pass
+
+    def advance(self, rows: int) -> None:
+        pass
+
+
+class _DryRun(Exception):
+    """Raised inside the import's transaction to roll it back."""
+
+
+def import_sources(service: Service, sources: list[CsvSource], *, batch: int = 1000,
+                   dry_run: bool = False, progress: ImportProgress | None = None) -> list[FileSummary]:
+    """Check every source, then store every row of every source, or nothing (raising
+    DefinitionError with every problem, each at its file, line and column)."""
+    progress = progress or _Quiet()
+    problems = [problem for source in sources for problem in source.problems]
+    if problems:
+        raise DefinitionError(problems)
+    for source in sources:
+        progress.begin(f"checking {source.name}", None)
+        problems += source.check(progress.advance, MAX_PROBLEMS - len(problems))
+    if problems:
+        raise DefinitionError(problems)
+    summaries = [FileSummary(source.name, source.kind, source.rows) for source in sources]
+    try:
+        with service.intake.transaction():
+            for source, summary in zip(sources, summaries, strict=True):
+                progress.begin(f"storing {source.name}", source.rows)
+                _store(service, source, summary, batch, progress, problems)
+            if problems:
+                raise DefinitionError(problems)
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    return summaries
+
+
+def apply_inbox(service: Service, batch: int = 1000, progress: ImportProgress | None = None) -> int:
+    """Run the worker until the inbox is empty; returns how many inputs it applied."""
+    progress = progress or _Quiet()
+    progress.begin("applying", _pending(service))
+    applied = 0
+    while True:
+        count = service.work(batch)
+        applied += count
+        progress.advance(count)
+        # A round may apply no input yet have work left (timers due before the inputs).
+        if count == 0 and _pending(service) == 0:
+            return applied
+
+
+def _pending(service: Service) -> int:
+    with service.intake.transaction():
+        return inbox.pending_count(service.intake)
+
+
+def _store(service: Service, source: CsvSource, summary: FileSummary, batch: int,
+           progress: ImportProgress, problems: list[Problem]) -> None:
+    conn = service.intake.conn
+    columns = {column.field: column.name for column in source.columns if column.field}
+    for chunk in _chunks(source.entries(), batch):
+        entries = [entry for _, entry in chunk]
+        if source.kind is Kind.EVENTS:
+            entries = _fresh_events(conn, entries, summary)
+        elif source.kind is Kind.BUYING_GROUPS:
+            _check_members(conn, source.name, columns, chunk, problems)
+        if entries and not problems:  # after a problem, only checking goes on
+            summary.stored += service.submit(entries, place=source.name)
+        progress.advance(len(chunk))
+
+
+def _fresh_events(conn: sa.Connection, entries: list[dict[str, Any]],
+                  summary: FileSummary) -> list[dict[str, Any]]:
+    """The events of ``entries`` not received before (nor earlier in ``entries``)."""
+    keys = {_event_key(entry) for entry in entries} - {None}
+    known = set(conn.execute(sa.select(t.received.c.key).where(
+        t.received.c.key.in_(sorted(k for k in keys if k is not None)))).scalars()) if keys else set()
+    fresh = []
+    for entry in entries:
+        key = _event_key(entry)
+        if key is None:
+            summary.unkeyed += 1
+        elif key in known:
+            summary.duplicates += 1
+            continue
+        else:
+            known.add(key)
+        fresh.append(entry)
+    return fresh
+
+
+def _event_key(entry: dict[str, Any]) -> str | None:
+    """The idempotency key ``Service.submit`` gives an event: its id, prefixed."""
+    event_id = entry["event"].get("id")
+    return f"event:{event_id}" if event_id else None
+
+
+def _check_members(conn: sa.Connection, name: str, columns: dict[str, str],
+                   chunk: list[tuple[int, dict[str, Any]]], problems: list[Problem]) -> None:
+    """A member's account and person must exist, wait in the inbox, or come earlier in the
+    import: the worker could not apply the member otherwise."""
+    members = [(line, entry["add_to_buying_group"]) for line, entry in chunk]
+    accounts = queries.known_accounts(conn, {m["account"] for _, m in members})
+    people = queries.known_people(conn, {m["person"] for _, m in members})
+    for line, member in members:
+        for field, known in (("account", accounts), ("person", people)):
+            if member[field] not in known and len(problems) < MAX_PROBLEMS:
+                problems.append(Problem(f"{name} line {line}, column {columns[field]}",
+                                        f"no {field} {member[field]!r}"))
+
+
+def _chunks(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
