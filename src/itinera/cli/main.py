@@ -11,12 +11,10 @@ import typer
 from rich.console import Console
 
 from itinera.cli import (
-    backtest_cmd,
     db_cmd,
     demo_cmd,
     import_cmd,
     keys_cmd,
-    report_cmd,
     serve_cmd,
     tasks_cmd,
     validate_cmd,
@@ -40,10 +38,8 @@ db_cmd.register(app)
 keys_cmd.register(app)
 serve_cmd.register(app)
 demo_cmd.register(app)
-backtest_cmd.register(app)
 worker_cmd.register(app)
 tasks_cmd.register(app)
-report_cmd.register(app)
 import_cmd.register(app)
 
 
