@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
 from itinera.api.auth import require_key
-from itinera.api.checks import Refs, check_instant, input_problems
+from itinera.runtime.checks import Refs, check_instant, input_problems
 from itinera.api.context import ApiContext, Ctx, Wait, accepted
 from itinera.api.problems import invalid
 from itinera.api.schemas import Accepted, RejectedPage, array_body

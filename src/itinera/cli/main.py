@@ -11,9 +11,11 @@ import typer
 from rich.console import Console
 
 from itinera.cli import (
+    backtest_cmd,
     db_cmd,
     demo_cmd,
     import_cmd,
+    journeys_cmd,
     keys_cmd,
     serve_cmd,
     tasks_cmd,
@@ -38,8 +40,10 @@ db_cmd.register(app)
 keys_cmd.register(app)
 serve_cmd.register(app)
 demo_cmd.register(app)
+backtest_cmd.register(app)
 worker_cmd.register(app)
 tasks_cmd.register(app)
+journeys_cmd.register(app)
 import_cmd.register(app)
 
 

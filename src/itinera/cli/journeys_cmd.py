@@ -1,0 +1,189 @@
+"""``itinera journeys`` and ``itinera enrollments``: the live journeys from a shell.
+
+``journeys publish FILE... [--enable]`` checks each file against the workspace as stored and
+publishes a new version; ``enable|pause|resume|disable ID`` changes a journey's state; ``list``
+and ``show`` read them. Writes are inputs handed over like the API's (``runtime.handoff``): with
+no server running this process applies them, else the server does. ``enrollments list`` filters
+by journey, account and status; ``enrollments show ID`` prints the enrollment's whole history,
+each node visit and decision with the values that decided it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
+
+from itinera.cli.database import DEFAULT_DATABASE, Database, in_transaction, stderr
+from itinera.definitions.loader import read_document
+from itinera.errors import DefinitionError, ItineraError
+from itinera.runtime.checks import LIFECYCLE
+from itinera.runtime.handoff import hand_over
+from itinera.storage import queries
+
+__all__ = ["register"]
+
+journeys_app = typer.Typer(name="journeys", no_args_is_help=True, add_completion=False,
+                           help="Publish, enable, pause, resume, disable and list live journeys.")
+enrollments_app = typer.Typer(name="enrollments", no_args_is_help=True, add_completion=False,
+                              help="List enrollments and show one with its decision history.")
+Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+Wait = Annotated[float, typer.Option(
+    help="Seconds to wait for a running server to apply the change.")]
+
+
+def _out() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _hand_over(database: str, entries: list[dict[str, Any]], place: str, wait: float) -> None:
+    try:
+        done = hand_over(database, entries, place=place, wait=wait)
+    except DefinitionError as error:
+        for problem in error.problems:
+            stderr().print(str(problem), markup=False)
+        stderr().print("nothing was stored", markup=False)
+        raise typer.Exit(2) from None
+    except (ItineraError, SQLAlchemyError, ValueError) as error:
+        stderr().print(f"cannot use the database {database}: {error}", markup=False)
+        raise typer.Exit(2) from None
+    if done.applied:
+        stderr().print(f"applied by {done.by}", markup=False)
+    else:
+        stderr().print(f"stored; {done.by} has not applied it yet (it will)", markup=False)
+
+
+@journeys_app.command("publish")
+def publish(
+    files: Annotated[list[Path], typer.Argument(help="Journey files (YAML or JSON).")],
+    enable: Annotated[bool, typer.Option("--enable", help="Enable each once published.")] = False,
+    wait: Wait = 10.0,
+    database: Database = DEFAULT_DATABASE,
+) -> None:
+    """Publish a new version of each journey (running enrollments keep theirs); all or none."""
+    entries: list[dict[str, Any]] = []
+    for path in files:
+        try:
+            raw = read_document(path)
+        except (DefinitionError, OSError) as error:
+            problems = error.problems if isinstance(error, DefinitionError) else [error]
+            for problem in problems:
+                stderr().print(f"{path}: {problem}", markup=False)
+            raise typer.Exit(2) from None
+        entries.append({"publish": raw})
+        if enable and isinstance(raw, dict):
+            entries.append({"enable": raw.get("id")})
+    _hand_over(database, entries, "publish", wait)
+    for entry in entries:
+        kind, payload = next(iter(entry.items()))
+        typer.echo(f"{'published' if kind == 'publish' else 'enabled'} "
+                   f"{payload['id'] if kind == 'publish' else payload}")
+
+
+def _lifecycle(kind: str) -> None:
+    def command(journey: Annotated[str, typer.Argument(help="The journey's id.")],
+                wait: Wait = 10.0, database: Database = DEFAULT_DATABASE) -> None:
+        _hand_over(database, [{kind: journey}], kind, wait)
+        typer.echo(f"{kind}d {journey}" if kind.endswith("e") else f"{kind}ed {journey}")
+
+    command.__doc__ = {
+        "enable": "Enable a journey: it enrolls (with entry.existing, accounts already in it).",
+        "pause": "Pause a journey: no new enrollments, no steps; due timers are held.",
+        "resume": "Resume a paused journey: held timers run now, in due order.",
+        "disable": "Disable a journey: no new enrollments; active ones are unenrolled.",
+    }[kind]
+    journeys_app.command(kind)(command)
+
+
+for _kind in LIFECYCLE:
+    _lifecycle(_kind)
+
+
+@journeys_app.command("list")
+def list_journeys(as_json: Json = False, database: Database = DEFAULT_DATABASE) -> None:
+    """Every published journey: status, current version, versions."""
+    found = in_transaction(database, queries.journeys)
+    if as_json:
+        typer.echo(json.dumps(found, indent=2, ensure_ascii=False))
+        return
+    table = Table("id", "name", "status", "version", "versions")
+    for journey in found:
+        table.add_row(journey["id"], journey["name"] or "", journey["status"],
+                      str(journey["version"] or "-"), str(len(journey["versions"])))
+    _out().print(table)
+
+
+@journeys_app.command("show")
+def show_journey(journey: Annotated[str, typer.Argument(help="The journey's id.")],
+                 database: Database = DEFAULT_DATABASE) -> None:
+    """One journey with its current version's definition, as JSON."""
+    found = in_transaction(database, lambda c: queries.journey(c, journey))
+    if found is None:
+        stderr().print(f"no journey {journey!r}", markup=False)
+        raise typer.Exit(1)
+    typer.echo(json.dumps(found, indent=2, ensure_ascii=False))
+
+
+@enrollments_app.command("list")
+def list_enrollments(
+    journey: Annotated[str | None, typer.Option(help="Only this journey's.")] = None,
+    account: Annotated[str | None, typer.Option(help="Only this account's.")] = None,
+    status: Annotated[str | None, typer.Option(help="active, completed or exited.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 100,
+    as_json: Json = False,
+    database: Database = DEFAULT_DATABASE,
+) -> None:
+    """Enrollments matching every filter given, oldest first."""
+    found = in_transaction(database, lambda c: queries.enrollments(
+        c, journey=journey, account=account, status=status, limit=limit))
+    if as_json:
+        for enrollment in found:
+            typer.echo(json.dumps(enrollment, ensure_ascii=False))
+        return
+    table = Table("id", "journey", "v", "account", "status", "goal", "enrolled", "ended", "at")
+    for e in found:
+        table.add_row(str(e["id"]), e["journey"], str(e["version"]), e["account"], e["status"],
+                      "yes" if e["goal_achieved"] else "", e["enrolled_at"] or "",
+                      e["ended_at"] or "", e["path"][-1] if e["path"] else "")
+    _out().print(table)
+
+
+@enrollments_app.command("show")
+def show_enrollment(
+    id: Annotated[int, typer.Argument(help="The enrollment's id.")],
+    as_json: Json = False,
+    database: Database = DEFAULT_DATABASE,
+) -> None:
+    """One enrollment and its history: each node visit and decision, with its values."""
+    def read(connection: Any) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        return queries.enrollment(connection, id), queries.history(connection, id)
+
+    found, history = in_transaction(database, read)
+    if found is None:
+        stderr().print(f"no enrollment {id}", markup=False)
+        raise typer.Exit(1)
+    if as_json:
+        typer.echo(json.dumps({**found, "history": history}, indent=2, ensure_ascii=False))
+        return
+    out = _out()
+    out.print(f"[bold]enrollment {id}[/]: {found['journey']} v{found['version']}, "
+              f"account {found['account']}, {found['status']}"
+              + (f" ({found['reason']})" if found["reason"] else "")
+              + (", goal reached" if found["goal_achieved"] else ""))
+    for entry in history:
+        what = entry.get("event") or entry.get("decision") or ""
+        rest = {k: v for k, v in entry.items() if k not in ("at", "node", "event", "decision")}
+        details = json.dumps(rest, ensure_ascii=False, sort_keys=True) if rest else ""
+        out.print(f"  {entry['at']}  {entry.get('node') or '-':<20} {what:<14} {details}",
+                  markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``journeys`` and ``enrollments`` command groups to the main application."""
+    app.add_typer(journeys_app)
+    app.add_typer(enrollments_app)
