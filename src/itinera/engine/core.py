@@ -31,6 +31,7 @@ from itinera.timeutil import format_instant
 __all__ = ["EngineCore", "EngineError"]
 
 MAX_ROUNDS = 100
+_PREFETCH = 500  # due timers whose accounts are loaded together
 
 
 @contextmanager
@@ -335,17 +336,28 @@ class EngineCore:
     def next_due(self) -> datetime | None:
         return self.store.next_due()
 
-    def run_due(self, until: datetime, accounts: Collection[str] | None = None) -> int:
+    def run_due(self, until: datetime, accounts: Collection[str] | None = None,
+                limit: int | None = None) -> int:
         """Fire every timer due at or before ``until`` (of ``accounts`` only, when given), each
-        at its own instant, in order."""
+        at its own instant, in order — at most ``limit`` of them; returns how many fired."""
         fired = 0
-        while True:
+        while limit is None or fired < limit:
             with self.store.transaction():
                 timers = self.store.due_timers(until, 1, accounts)
             if not timers:
                 return fired
-            self._fire(timers[0], timers[0].due_at)
+            timer = timers[0]
+            world = self._world
+            if world is not None and timer.account is not None and not world.loaded(timer.account):
+                # One timer at a time (each may set or cancel others), but the records of the
+                # accounts of the next ones are loaded together: a few queries instead of a
+                # handful per timer.
+                ahead = _PREFETCH if limit is None else min(_PREFETCH, limit - fired)
+                upcoming = self.store.due_timers(until, ahead, accounts)
+                world.prefetch([t.account for t in upcoming if t.account is not None])
+            self._fire(timer, timer.due_at)
             fired += 1
+        return fired
 
     def _fire(self, timer: Timer, now: datetime) -> None:
         def apply(step: Step) -> None:

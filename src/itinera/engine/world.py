@@ -53,6 +53,10 @@ class World:
             self._latest_loaded.add(id)
 
     # -- reading ---------------------------------------------------------------------------
+    def loaded(self, account: str) -> bool:
+        """Whether the account's record is in memory (read, prefetched or created)."""
+        return account in self._accounts
+
     def account(self, id: str) -> Account | None:
         if id not in self._accounts:
             self._accounts[id] = self.store.account(id)
