@@ -57,8 +57,10 @@ class ApiContext:
     def drain(self) -> None:
         """Apply everything received so far (``?wait=true``)."""
         try:
-            while self.service.work():
-                pass
+            while True:  # a round may stop at its limit before reaching the inputs
+                done = self.service.work_round()
+                if not (done.inputs or done.more):
+                    break
         except ItineraError as error:
             raise ApiProblem(500, "not-applied", str(error)) from error
 

@@ -49,6 +49,7 @@ def with_worker(service: Service, interval: float, dispatcher: Dispatcher | None
             yield
         finally:
             stop.set()
+            service.wake()
             await anyio.to_thread.run_sync(worker.join)
 
     return lifespan

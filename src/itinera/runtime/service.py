@@ -11,6 +11,7 @@ use the form of scenario timeline entries (``{"event": {...}}``, ``{"enable": "o
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -28,9 +29,19 @@ from itinera.runtime.worker_lock import WorkerLock, WorkerLockError
 from itinera.storage import inbox
 from itinera.storage.sql import SqlStore
 
-__all__ = ["Service"]
+__all__ = ["Round", "Service"]
 
 _SERVICE_KINDS = {"configure": WorkspaceData, "load_world": ScenarioData}
+
+
+@dataclass
+class Round:
+    """What one ``work_round`` did; ``more``: it stopped at its limit with work left, so the
+    next round should start at once."""
+
+    inputs: int = 0
+    timers: int = 0
+    more: bool = False
 
 
 class Service:
@@ -67,6 +78,7 @@ class Service:
         self.engine = Engine(self.store, load_workspace(self.store), sandbox=sandbox)
         self._latest: datetime | None = None  # the engine's clock never goes back
         self._lock = threading.Lock()
+        self._arrived = threading.Event()  # set by submit: wakes a worker waiting for input
 
     def close(self) -> None:
         self.store.close()
@@ -94,12 +106,36 @@ class Service:
             raise DefinitionError(problems)
         with self.intake.transaction():
             inbox.put(self.intake, rows)
+            if rows:  # the caller may hold the transaction open: wake the worker at its end
+                self.intake.after_commit(self._arrived.set)
         return len(rows)
+
+    def wait_for_input(self, timeout: float) -> bool:
+        """Wait until inputs are submitted through this object, or ``wake`` is called, or
+        ``timeout`` seconds pass; whether woken. Inputs stored by other processes are not
+        announced: a worker finds them at its next round."""
+        arrived = self._arrived.wait(timeout)
+        self._arrived.clear()
+        return arrived
+
+    def wake(self) -> None:
+        """End a ``wait_for_input`` now (a worker being stopped)."""
+        self._arrived.set()
 
     # -- working ---------------------------------------------------------------------------
     def work(self, limit: int = 500) -> int:
-        """Apply up to ``limit`` received inputs and fire the timers due by now; returns how
-        many inputs were applied. One transaction: all of it lands, or none."""
+        """Apply up to ``limit`` received inputs and fire up to ``limit`` timers due by now;
+        returns how many inputs were applied (``work_round`` says more)."""
+        return self.work_round(limit).inputs
+
+    def work_round(self, limit: int = 500) -> Round:
+        """Apply up to ``limit`` received inputs in arrival order, each after the timers due
+        before it, then the timers due by now; at most ``limit`` timers in all. One
+        transaction: all of it lands, or none.
+
+        The limits bound a transaction: a clock that jumped, or a date many accounts wait
+        for, must not become one transaction of every timer (holding the database's write
+        lock, on SQLite, while inputs queue behind it)."""
         if self._worker_lock is None:
             raise RuntimeError("a receive-only service does not work")
         with self._lock, self.engine.batch():
@@ -116,16 +152,28 @@ class Service:
             if version != self._config_version:
                 self.engine.replace_workspace(load_workspace(self.store))
                 self._config_version = version
+            done = Round(more=len(rows) >= limit)
             for row in rows:
                 at = self._monotonic(row.received_at)
-                self.engine.run_due(at, accounts)
+                if not self._fire_due(at, accounts, limit, done):
+                    break  # timers due before this input are left: it waits for them
                 self._apply(row.kind, row.payload, at, f"inbox-{row.seq}")
-            inbox.settle(self.store, [r.seq for r in rows], now)
-            if len(rows) < limit:
-                self.engine.run_due(self._monotonic(now), accounts)
+                done.inputs += 1
+            inbox.settle(self.store, [r.seq for r in rows[:done.inputs]], now)
+            if not done.more:
+                self._fire_due(self._monotonic(now), accounts, limit, done)
             if accounts is None:  # alone, or holding the workspace lock: the changes are ours
                 self._config_version = self.store.config_version()
-            return len(rows)
+            return done
+
+    def _fire_due(self, until: datetime, accounts: set[str] | None, limit: int,
+                  done: Round) -> bool:
+        """Fire the timers due by ``until`` within the round's limit; whether all were."""
+        done.timers += self.engine.run_due(until, accounts, limit - done.timers)
+        if done.timers < limit or not self.store.due_timers(until, 1, accounts):
+            return True
+        done.more = True
+        return False
 
     def _monotonic(self, instant: datetime) -> datetime:
         if self._latest is not None and instant < self._latest:

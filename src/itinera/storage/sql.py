@@ -6,7 +6,7 @@ All SQL of the store lives here. The dialects differ only in upsert syntax, JSON
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
@@ -97,6 +97,7 @@ class SqlStore:
         self._statements: dict[str, Any] = {}
         self._compiled: dict[str, tuple[str, list[str], list[Any], bool]] = {}
         self._blocks: dict[str, list[int]] = {}
+        self._committed: list[Callable[[], None]] = []
         self._timers = TimerIndex() if exclusive else None
         # An exclusive store that started on an empty events table knows every event id, so
         # a new id needs no query (the common case of ingestion).
@@ -147,6 +148,7 @@ class SqlStore:
                 yield
                 self._flush()
         except BaseException:
+            self._committed.clear()
             self._pending.clear()
             self._pending_events.clear()
             self._event_ids = None
@@ -154,6 +156,14 @@ class SqlStore:
             if self._timers is not None:
                 self._timers.invalidate()
             raise
+        callbacks, self._committed = self._committed, []
+        for callback in callbacks:
+            callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the current transaction has committed (not if it rolls
+        back): to tell others about what they can now read."""
+        self._committed.append(callback)
 
     def close(self) -> None:
         if self._conn is not None:
