@@ -15,6 +15,7 @@ from itinera.cli import (
     db_cmd,
     demo_cmd,
     import_cmd,
+    journeys_cmd,
     keys_cmd,
     serve_cmd,
     tasks_cmd,
@@ -42,6 +43,7 @@ demo_cmd.register(app)
 backtest_cmd.register(app)
 worker_cmd.register(app)
 tasks_cmd.register(app)
+journeys_cmd.register(app)
 import_cmd.register(app)
 
 
