@@ -256,7 +256,9 @@ class _RichProgress:
     """Rows checked, stored and applied, with their rate, on standard error."""
 
     def __init__(self, console: Console, quiet: bool) -> None:
-        self.bars = Progress(TextColumn("{task.description}"), BarColumn(bar_width=24),
+        self.bars = Progress(TextColumn("{task.description}", table_column=Column(
+                                 max_width=32, no_wrap=True, overflow="ellipsis")),
+                             BarColumn(bar_width=16),
                              _CountColumn(table_column=Column(no_wrap=True)),
                              _RateColumn(table_column=Column(no_wrap=True)),
                              TimeElapsedColumn(), console=console, disable=quiet)

@@ -73,7 +73,7 @@ def import_sources(service: Service, sources: list[CsvSource], *, batch: int = 1
     if problems:
         raise DefinitionError(problems)
     for source in sources:
-        progress.begin(f"checking {source.name}", None)
+        progress.begin(f"checking {source.path.name}", None)
         problems += source.check(progress.advance, MAX_PROBLEMS - len(problems))
     if problems:
         raise DefinitionError(problems)
@@ -81,7 +81,7 @@ def import_sources(service: Service, sources: list[CsvSource], *, batch: int = 1
     try:
         with service.intake.transaction():
             for source, summary in zip(sources, summaries, strict=True):
-                progress.begin(f"storing {source.name}", source.rows)
+                progress.begin(f"storing {source.path.name}", source.rows)
                 _store(service, source, summary, batch, progress, problems)
             if problems:
                 raise DefinitionError(problems)
