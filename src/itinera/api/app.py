@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from itinera import __version__
 from itinera.api import (
+    routes_analytics,
     routes_ingest,
     routes_journeys,
     routes_segment,
@@ -85,7 +86,7 @@ def create_app(service: Service, unsubscribe_secret: str | None = None) -> FastA
     app.state.itinera = ApiContext(service)
     app.state.unsubscribe_secret = unsubscribe_secret
     install_handlers(app)
-    for module in (routes_segment, routes_ingest, routes_journeys, routes_work,
+    for module in (routes_segment, routes_ingest, routes_journeys, routes_analytics, routes_work,
                    routes_unsubscribe):
         app.include_router(module.router)
 

@@ -17,6 +17,7 @@ from itinera.cli import (
     import_cmd,
     journeys_cmd,
     keys_cmd,
+    report_cmd,
     serve_cmd,
     tasks_cmd,
     validate_cmd,
@@ -43,6 +44,7 @@ demo_cmd.register(app)
 backtest_cmd.register(app)
 worker_cmd.register(app)
 tasks_cmd.register(app)
+report_cmd.register(app)
 journeys_cmd.register(app)
 import_cmd.register(app)
 
