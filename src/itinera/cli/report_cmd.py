@@ -26,7 +26,7 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from itinera.analytics.report import JourneyNotFound, JourneyReport, journey_report
-from itinera.cli.db_cmd import DEFAULT_DATABASE
+from itinera.cli.database import DEFAULT_DATABASE, Database
 from itinera.definitions.loader import load_scenario
 from itinera.errors import DefinitionError, ItineraError
 from itinera.simulate.runner import simulate
@@ -36,9 +36,6 @@ __all__ = ["CSV_COLUMNS", "csv_rows", "register"]
 
 INVALID = 2
 CSV_COLUMNS = ("section", "item", "variant", "metric", "value")
-Database = Annotated[str, typer.Option(
-    "--database", envvar="ITINERA_DATABASE",
-    help="The store's SQLAlchemy URL (sqlite:///file.db, postgresql+psycopg://...).")]
 
 
 class Unusable(Exception):
