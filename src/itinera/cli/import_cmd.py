@@ -124,9 +124,7 @@ def import_files(
                                         "(`itinera serve` tries again)")], 1) from None
             out.print(f"applied {applied:,} inputs")
     except DefinitionError as error:
-        problems = error.problems
-        verdict = Problem("", f"{_plural(len(problems), 'problem')}: nothing was stored")
-        raise fail([*problems, verdict]) from None
+        raise fail([*error.problems, Problem("", "nothing was stored")]) from None
     except SQLAlchemyError as error:
         raise fail([Problem("", f"cannot use the database {database}: {error}")], UNUSABLE) from None
     finally:

@@ -14,7 +14,7 @@ What was received is applied by a worker (``itinera serve``), or by ``apply_inbo
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Protocol, TypeVar
 
@@ -64,6 +64,24 @@ class _DryRun(Exception):
     """Raised inside the import's transaction to roll it back."""
 
 
+@dataclass
+class _Problems:
+    """Problems found while storing: the first ``MAX_PROBLEMS``, and how many more."""
+
+    listed: list[Problem] = field(default_factory=list)
+    more: int = 0
+
+    def add(self, problem: Problem) -> None:
+        if len(self.listed) < MAX_PROBLEMS:
+            self.listed.append(problem)
+        else:
+            self.more += 1
+
+    def error(self) -> DefinitionError:
+        tail = [Problem("", f"and {self.more:,} more problems")] if self.more else []
+        return DefinitionError(self.listed + tail)
+
+
 def import_sources(service: Service, sources: list[CsvSource], *, batch: int = 1000,
                    dry_run: bool = False, progress: ImportProgress | None = None) -> list[FileSummary]:
     """Check every source, then store every row of every source, or nothing (raising
@@ -78,13 +96,14 @@ def import_sources(service: Service, sources: list[CsvSource], *, batch: int = 1
     if problems:
         raise DefinitionError(problems)
     summaries = [FileSummary(source.name, source.kind, source.rows) for source in sources]
+    found = _Problems()
     try:
         with service.intake.transaction():
             for source, summary in zip(sources, summaries, strict=True):
                 progress.begin(f"storing {source.path.name}", source.rows)
-                _store(service, source, summary, batch, progress, problems)
-            if problems:
-                raise DefinitionError(problems)
+                _store(service, source, summary, batch, progress, found)
+            if found.listed:
+                raise found.error()
             if dry_run:
                 raise _DryRun
     except _DryRun:
@@ -112,7 +131,7 @@ def _pending(service: Service) -> int:
 
 
 def _store(service: Service, source: CsvSource, summary: FileSummary, batch: int,
-           progress: ImportProgress, problems: list[Problem]) -> None:
+           progress: ImportProgress, problems: _Problems) -> None:
     conn = service.intake.conn
     columns = {column.field: column.name for column in source.columns if column.field}
     for chunk in _chunks(source.entries(), batch):
@@ -121,7 +140,7 @@ def _store(service: Service, source: CsvSource, summary: FileSummary, batch: int
             entries = _fresh_events(conn, entries, summary)
         elif source.kind is Kind.BUYING_GROUPS:
             _check_members(conn, source.name, columns, chunk, problems)
-        if entries and not problems:  # after a problem, only checking goes on
+        if entries and not problems.listed:  # after a problem, only checking goes on
             summary.stored += service.submit(entries, place=source.name)
         progress.advance(len(chunk))
 
@@ -153,17 +172,17 @@ def _event_key(entry: dict[str, Any]) -> str | None:
 
 
 def _check_members(conn: sa.Connection, name: str, columns: dict[str, str],
-                   chunk: list[tuple[int, dict[str, Any]]], problems: list[Problem]) -> None:
+                   chunk: list[tuple[int, dict[str, Any]]], problems: _Problems) -> None:
     """A member's account and person must exist, wait in the inbox, or come earlier in the
     import: the worker could not apply the member otherwise."""
     members = [(line, entry["add_to_buying_group"]) for line, entry in chunk]
     accounts = queries.known_accounts(conn, {m["account"] for _, m in members})
     people = queries.known_people(conn, {m["person"] for _, m in members})
     for line, member in members:
-        for field, known in (("account", accounts), ("person", people)):
-            if member[field] not in known and len(problems) < MAX_PROBLEMS:
-                problems.append(Problem(f"{name} line {line}, column {columns[field]}",
-                                        f"no {field} {member[field]!r}"))
+        for what, known in (("account", accounts), ("person", people)):
+            if member[what] not in known:
+                problems.add(Problem(f"{name} line {line}, column {columns[what]}",
+                                     f"no {what} {member[what]!r}"))
 
 
 def _chunks(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
