@@ -30,6 +30,7 @@ e-1,trial.started,acme,ada,2026-01-05T09:00:00Z,pro,25
 e-2,email.opened,acme,bob,2026-01-06T10:30:00Z,,
 e-3,trial.started,globex,,2026-01-07T08:00:00Z,starter,5
 """
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "import"
 BIG_ACCOUNTS = {
     "id": "big-accounts",
     "entry": {"segments": ["big"], "existing": True},
@@ -99,6 +100,23 @@ def test_a_dry_run_shows_the_mapping_and_stores_nothing(database_url: str, tmp_p
                  "dry run: 2 inputs would be stored; nothing was"):
         assert line in result.stdout.splitlines(), line
     assert count(database_url, t.inbox) == 0 and count(database_url, t.accounts) == 0
+
+
+def test_the_example_files_with_their_mapping_file(database_url: str) -> None:
+    files = sorted(str(path) for path in EXAMPLES.glob("*.csv"))
+    result = run(*files, "--mapping", str(EXAMPLES / "mapping.yaml"), "--database", database_url,
+                 "--apply", "-q")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-2:] == ["stored 11 inputs in the inbox", "applied 11 inputs"]
+    [acme] = select(database_url, sa.select(t.accounts.c.attributes).where(t.accounts.c.id == "acme"))
+    assert acme.attributes == {"name": "Acme Corp", "sector": "Manufacturing", "employees": 1200,
+                               "renewal_date": "2026-09-30", "is_customer": True}
+    [ada] = select(database_url, sa.select(t.people.c.attributes).where(t.people.c.id == "ada"))
+    assert ada.attributes == {"title": "CTO"}  # First Name skipped
+    [trial] = select(database_url, sa.select(t.events.c.properties).where(t.events.c.id == "e-1"))
+    assert trial.properties == {"plan": "pro", "seat_count": 25}
+    [group] = select(database_url, sa.select(t.buying_groups.c.members))
+    assert [m["person"] for m in group.members] == ["ada", "bob-p"]
 
 
 def test_bad_rows_are_listed_with_their_places_and_nothing_is_stored(

@@ -199,19 +199,13 @@ def _sources(args: list[str], options: ImportOptions) -> list[CsvSource]:
     return sorted(sources, key=lambda source: list(Kind).index(source.kind))
 
 
-def _skipped(source: CsvSource) -> list[str]:
-    """Columns of the header that are not imported (mapped to '-', or ignored)."""
-    imported = {column.name for column in source.columns}
-    return [name for name in source.header if name and name not in imported]
-
-
 def _print_mapping(out: Console, sources: list[CsvSource]) -> None:
     for source in sources:
         out.print(f"{source.name} ({source.kind.value}):", markup=False)
-        for column, target, type_ in source.mapping():
-            out.print(f"  {column} → {target} ({type_})", markup=False)
-        for name in _skipped(source):
-            out.print(f"  {name} → skipped", markup=False)
+        mapped = {column: f"{target} ({type_})" for column, target, type_ in source.mapping()}
+        for name in source.header:
+            if name:
+                out.print(f"  {name} → {mapped.get(name, 'skipped')}", markup=False)
 
 
 def _print_summary(out: Console, summaries: list[FileSummary], dry_run: bool) -> None:
