@@ -64,7 +64,10 @@ class Backtest:
 def read_journal(database_url: str, before: datetime) -> list[JournalEntry]:
     """The journal entries received before ``before``, read in one read-only transaction
     (a SQLite file opened read-only; on PostgreSQL a READ ONLY, REPEATABLE READ transaction)."""
-    engine = _read_only_engine(database_url)
+    try:
+        engine = _read_only_engine(database_url)
+    except (SQLAlchemyError, ImportError) as error:  # an unknown dialect or a missing driver
+        raise BacktestError(f"--database: cannot use {database_url!r}: {error}") from None
     try:
         with engine.connect() as connection:
             if engine.dialect.name == "postgresql":
@@ -83,10 +86,7 @@ def read_journal(database_url: str, before: datetime) -> list[JournalEntry]:
 
 
 def _read_only_engine(database_url: str) -> sa.Engine:
-    try:
-        url = sa.make_url(database_url)
-    except sa.exc.ArgumentError:
-        raise BacktestError(f"--database: not a database URL: {database_url!r}") from None
+    url = sa.make_url(database_url)
     if url.get_backend_name() != "sqlite":
         return sa.create_engine(url)
     if url.database in (None, "", ":memory:"):
