@@ -19,13 +19,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
 from itinera.api.auth import require_key
-from itinera.runtime.checks import Refs, check_instant, input_problems
 from itinera.api.context import ApiContext, Ctx, Wait, accepted
 from itinera.api.problems import invalid
 from itinera.api.schemas import Accepted, RejectedPage, array_body
 from itinera.definitions._shape import shape_problems
 from itinera.definitions.scenario import AccountData, BuyingGroupData, EventData, PersonData
 from itinera.errors import Problem
+from itinera.runtime.checks import Refs, check_instant, input_problems
 from itinera.storage import queries
 
 __all__ = ["MAX_BATCH", "router"]

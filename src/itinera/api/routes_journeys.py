@@ -14,11 +14,11 @@ from fastapi import APIRouter, Body, Depends
 from fastapi.responses import JSONResponse
 
 from itinera.api.auth import require_key
-from itinera.runtime.checks import LIFECYCLE, Refs
 from itinera.api.context import Ctx, Wait, accepted
 from itinera.api.problems import ApiProblem, invalid
 from itinera.api.schemas import Accepted, JourneyDetail, JourneyOut, ProblemOut, Validation, journey_body
 from itinera.errors import Problem
+from itinera.runtime.checks import LIFECYCLE, Refs
 from itinera.storage import queries
 
 __all__ = ["router"]

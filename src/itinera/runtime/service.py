@@ -10,20 +10,21 @@ use the form of scenario timeline entries (``{"event": {...}}``, ``{"enable": "o
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
-from itinera.definitions._shape import shape_problems
 from itinera.definitions.scenario import ScenarioData, TimelineEntry, WorkspaceData
 from itinera.engine.commands import apply_entry
 from itinera.engine.engine import Engine
 from itinera.engine.setup import configure, load_workspace, load_world
-from itinera.errors import DefinitionError, Problem
+from itinera.errors import DefinitionError
 from itinera.runtime import partition
+from itinera.runtime.checks import Refs, input_problems
 from itinera.runtime.clock import Clock, SystemClock
 from itinera.runtime.worker_lock import WorkerLock, WorkerLockError
 from itinera.storage import inbox
@@ -31,8 +32,7 @@ from itinera.storage.sql import SqlStore
 
 __all__ = ["Round", "Service"]
 
-_SERVICE_KINDS = {"configure": WorkspaceData, "load_world": ScenarioData}
-
+log = logging.getLogger("itinera.worker")
 
 @dataclass
 class Round:
@@ -95,16 +95,15 @@ class Service:
         default (an event's id); an entry whose key the inbox holds is ignored."""
         if keys is not None and len(keys) != len(entries):
             raise ValueError("submit: one key per entry")
-        rows, problems = [], []
         received_at = self.clock.now()
-        for i, raw in enumerate(entries):
-            row, found = _row(raw, f"{place}[{i}]", keys[i] if keys is not None else None)
-            problems += found
-            if row is not None:
-                rows.append(row | {"received_at": received_at})
-        if problems:
-            raise DefinitionError(problems)
         with self.intake.transaction():
+            # Checked against what is stored (and waiting) in the transaction that stores
+            # them: what the worker will apply cannot fail for a reason known now.
+            problems = input_problems(Refs(self.intake.conn), entries, place)
+            if problems:
+                raise DefinitionError(problems)
+            rows = [_row(raw, keys[i] if keys is not None else None) | {"received_at": received_at}
+                    for i, raw in enumerate(entries)]
             inbox.put(self.intake, rows)
             if rows:  # the caller may hold the transaction open: wake the worker at its end
                 self.intake.after_commit(self._arrived.set)
@@ -138,6 +137,24 @@ class Service:
         lock, on SQLite, while inputs queue behind it)."""
         if self._worker_lock is None:
             raise RuntimeError("a receive-only service does not work")
+        try:
+            return self._round(limit)
+        except _InputFailed as failed:
+            # The round rolled back whole. The input that failed goes to the rejected messages
+            # (`/api/rejected?source=worker`), so the inputs after it are not held up behind
+            # it forever; those before it are applied again in the next round.
+            self._config_version = None  # the workspace in memory may hold part of the round
+            reason = f"{type(failed.error).__name__}: {failed.error}"
+            with self.store.transaction():
+                inbox.reject(self.store, failed.seq, reason, self.clock.now())
+            log.error("input %d (%s) could not be applied and was rejected: %s", failed.seq,
+                      failed.kind, reason)
+            return Round(more=True)
+        except BaseException:
+            self._config_version = None
+            raise
+
+    def _round(self, limit: int) -> Round:
         with self._lock, self.engine.batch():
             now = self.clock.now()
             accounts: set[str] | None = None
@@ -157,7 +174,12 @@ class Service:
                 at = self._monotonic(row.received_at)
                 if not self._fire_due(at, accounts, limit, done):
                     break  # timers due before this input are left: it waits for them
-                self._apply(row.kind, row.payload, at, f"inbox-{row.seq}")
+                try:
+                    self._apply(row.kind, row.payload, at, f"inbox-{row.seq}")
+                except SQLAlchemyError:
+                    raise  # the database, not the input: the round is tried again
+                except Exception as error:
+                    raise _InputFailed(row.seq, row.kind, error) from error
                 done.inputs += 1
             inbox.settle(self.store, [r.seq for r in rows[:done.inputs]], now)
             if not done.more:
@@ -190,24 +212,20 @@ class Service:
             apply_entry(self.engine, TimelineEntry.model_validate({kind: payload}), at, event_id)
 
 
-def _row(raw: Any, place: str,
-         given_key: str | None = None) -> tuple[dict[str, Any] | None, list[Problem]]:
-    if not isinstance(raw, dict) or len(raw) != 1:
-        return None, [Problem(place, "an input is a mapping with one kind, e.g. {event: {...}}")]
+class _InputFailed(Exception):
+    def __init__(self, seq: int, kind: str, error: Exception) -> None:
+        super().__init__(seq, kind, error)
+        self.seq, self.kind, self.error = seq, kind, error
+
+
+def _row(raw: dict[str, Any], given_key: str | None = None) -> dict[str, Any]:
+    """The inbox row of a checked input: its kind, the account it concerns (for sharing the
+    work by account), its idempotency key and its payload."""
     ((kind, payload),) = raw.items()
-    try:
-        if kind in _SERVICE_KINDS:
-            _SERVICE_KINDS[kind].model_validate(payload)
-        else:
-            TimelineEntry.model_validate({kind: payload})
-    except ValidationError as error:
-        if kind in _SERVICE_KINDS:
-            return None, shape_problems(error, payload, f"{place}.{kind}")
-        return None, shape_problems(error, {kind: payload}, place)
     key = account = None
     if kind == "event":
         key = f"event:{payload['id']}" if payload.get("id") else None
         account = payload.get("account")
     elif isinstance(payload, dict) and kind.startswith("upsert_"):
         account = payload.get("account") if kind == "upsert_person" else payload.get("id")
-    return {"kind": kind, "account": account, "key": given_key or key, "payload": payload}, []
+    return {"kind": kind, "account": account, "key": given_key or key, "payload": payload}

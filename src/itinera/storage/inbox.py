@@ -21,7 +21,7 @@ from itinera.storage import schema as t
 from itinera.storage.sql import SqlStore
 from itinera.timeutil import as_utc
 
-__all__ = ["InboxRow", "JournalEntry", "journal", "pending_count", "put", "settle", "take"]
+__all__ = ["InboxRow", "JournalEntry", "journal", "pending_count", "put", "reject", "settle", "take"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,18 @@ def settle(store: SqlStore, seqs: list[int], applied_at: datetime) -> None:
         [c.name for c in moved] + ["applied_at"],
         sa.select(*moved, applied).where(t.inbox.c.seq.in_(seqs))))
     store.conn.execute(sa.delete(t.inbox).where(t.inbox.c.seq.in_(seqs)))
+
+
+def reject(store: SqlStore, seq: int, reason: str, now: datetime) -> bool:
+    """Move the row ``seq``, which the worker could not apply, to the rejected messages (source
+    ``worker``) with the reason; whether it was still there (another worker may have done it)."""
+    gone = store.conn.execute(sa.delete(t.inbox).where(t.inbox.c.seq == seq).returning(
+        t.inbox.c.kind, t.inbox.c.payload)).first()
+    if gone is None:
+        return False
+    store.conn.execute(sa.insert(t.rejected).values(
+        source="worker", reason=reason, payload={gone.kind: gone.payload}, received_at=now))
+    return True
 
 
 def journal(connection: sa.Connection, before: datetime) -> list[JournalEntry]:
