@@ -222,7 +222,8 @@ class CsvSource:
         if not header:
             self.problems.append(Problem(self.name, "empty file: the first line must name the columns"))
             return
-        self.header = [cell.strip() for cell in header]
+        # A byte-order mark read with --encoding utf-8 (not utf-8-sig) is no part of a name.
+        self.header = [cell.lstrip("\ufeff").strip() for cell in header]
         self.width = max((i + 1 for i, name in enumerate(self.header) if name), default=0)
         self._plan(self.header)
 
@@ -245,7 +246,7 @@ class CsvSource:
         claimed: dict[str, str] = {}
         for index, name in enumerate(header):
             if not name:
-                continue  # a trailing delimiter; cells there must be empty (see _cells)
+                continue  # a trailing delimiter; cells there must be empty (see _entry)
             if name in seen:
                 self.problems.append(Problem(f"{self.name} line 1", f"column {name!r} appears twice"))
                 continue
@@ -316,7 +317,7 @@ class CsvSource:
             if prefix != self.bag:
                 return None, None, f"{self.kind.value} have {self.bag}, not {prefix}: write {self.bag}.{rest}"
             if not rest.strip():
-                return None, None, f"name the {self.bag[:-1] if self.bag else ''}: {prefix}.<name>"
+                return None, None, f"name it: {prefix}.<name>"
             return None, rest.strip(), None
         builtin = self._field(target)
         if builtin is None:
