@@ -225,3 +225,48 @@ def test_without_a_goal_there_is_no_conversion(tmp_path: Path, database_url: str
     (experiment,) = report.experiments
     assert sum(v.enrolled for v in experiment.variants) == 3
     assert all(v.rate is None and v.comparison is None for v in experiment.variants)
+
+
+VERSIONS = """
+start: 2026-01-05T09:00:00Z
+until: 5d
+data:
+  accounts: [{id: a, attributes: {tier: gold}}]
+  segments: [{id: all, when: {account.tier: {exists: true}}}]
+journeys:
+  - id: j
+    entry: {segments: [all], existing: true}
+    start: w
+    nodes:
+      w: {wait: 2d, next: v1-step}
+      v1-step: {do: [{set: {account.seen: v1}}]}
+timeline:
+  - {at: 0s, enable: j}
+  - at: 1d
+    publish:
+      id: j
+      entry: {segments: [all], existing: true}
+      start: w
+      nodes:
+        w: {wait: 10d, next: v2-step}
+        v2-step: {do: [{set: {account.seen: v2}}]}
+  - {at: 1d, upsert_account: {id: b, attributes: {tier: gold}}}
+"""
+
+
+def test_versions(tmp_path: Path, database_url: str) -> None:
+    # a runs version 1 to its end at 2d; b enrolls on version 2 at 1d and waits at w.
+    run(tmp_path, database_url, VERSIONS)
+    engine = sa.create_engine(database_url)
+    with engine.connect() as connection:
+        every = node_counts(connection, "j")
+        first = node_counts(connection, "j", version=1)
+        second = journey_report(connection, "j", version=2)
+    engine.dispose()
+    # The latest version's nodes first, then those only older versions have.
+    assert every == {"w": NodeCounts(2, 1, 0), "v2-step": NodeCounts(0, 0, 0),
+                     "v1-step": NodeCounts(1, 0, 1)}
+    assert first == {"w": NodeCounts(1, 0, 0), "v1-step": NodeCounts(1, 0, 1)}
+    assert [(n.node, n.entered, n.waiting) for n in second.nodes] == [("w", 1, 1), ("v2-step", 0, 0)]
+    assert (second.version, second.summary.enrolled, second.summary.active) == (2, 1, 1)
+    assert second.summary.conversion_rate is None and second.experiments == []
