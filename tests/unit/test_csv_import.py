@@ -172,7 +172,7 @@ def test_reading_problems_name_their_line(tmp_path: Path) -> None:
     bom = source(tmp_path, "\ufeffid;name\nada;Ada\n".encode(), delimiter=";")
     assert entries(bom) == [{"upsert_person": {"id": "ada", "attributes": {"name": "Ada"}}}]
     plain_utf8 = source(tmp_path, "\ufeffid,name\nada,Ada\n".encode(), encoding="utf-8")
-    assert entries(plain_utf8) == entries(bom)
+    assert entries(plain_utf8) == [{"upsert_person": {"id": "ada", "attributes": {"name": "Ada"}}}]
     unclosed = source(tmp_path, 'id,name\nada,"Ada\nbob,Bob\n')
     assert messages(unclosed)[0].startswith("people.csv line 3: not readable as CSV")
     assert [str(p) for p in source(tmp_path, "").problems] == [
