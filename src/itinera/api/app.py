@@ -28,6 +28,7 @@ from itinera.api.context import ApiContext, Ctx
 from itinera.api.problems import ApiProblem, install_handlers
 from itinera.api.schemas import component_schemas
 from itinera.runtime.service import Service
+from itinera.web import install_ui
 
 __all__ = ["create_app"]
 
@@ -89,6 +90,7 @@ def create_app(service: Service, unsubscribe_secret: str | None = None) -> FastA
     for module in (routes_segment, routes_ingest, routes_journeys, routes_analytics, routes_work,
                    routes_unsubscribe):
         app.include_router(module.router)
+    install_ui(app)  # the web UI at /ui (signs in with an API key too)
 
     @app.get("/health", tags=["service"])
     def health(context: Ctx) -> dict[str, str]:

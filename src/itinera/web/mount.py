@@ -1,0 +1,34 @@
+"""Serving the UI from the API's FastAPI application: templates, static files, routes, and
+sending browsers without a valid key to the login page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import Response
+
+from itinera.web import routes_accounts, routes_journeys, routes_login, routes_tasks, routes_templates
+from itinera.web.auth import LoginRequired
+from itinera.web.pages import make_templates
+
+__all__ = ["install_ui"]
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def install_ui(app: FastAPI) -> None:
+    """Serve the UI from ``app`` (an app made by ``itinera.api.create_app``)."""
+    app.state.itinera_ui = make_templates()
+    app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
+    for module in (routes_login, routes_journeys, routes_accounts, routes_tasks, routes_templates):
+        app.include_router(module.router)
+
+    @app.exception_handler(LoginRequired)
+    def to_login(request: Request, error: LoginRequired) -> Response:
+        if request.headers.get("hx-request"):  # htmx: reload the whole page, to the login form
+            return Response(status_code=204, headers={"HX-Redirect": "/ui/login"})
+        return RedirectResponse(f"/ui/login?next={quote(error.next, safe='/')}", status_code=303)

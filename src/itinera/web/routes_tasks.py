@@ -1,0 +1,66 @@
+"""The CSMs' inbox of Human Intervention Tasks: filter by assignee and status, complete a task
+(with an optional note) or give it to someone else — the same writes as the REST API's
+``POST /api/tasks/{id}/complete`` and ``/reassign``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from itinera.api.context import Ctx
+from itinera.api.problems import ApiProblem
+from itinera.storage import queries
+from itinera.web import reads
+from itinera.web.auth import CsrfForm, UiUser, ui_user
+from itinera.web.pages import render
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/ui/tasks", include_in_schema=False)
+User = Annotated[UiUser, Depends(ui_user)]
+
+
+def _back(status: str, assignee: str, done: str) -> str:
+    query = urlencode([(k, v) for k, v in (("status", status), ("assignee", assignee), ("done", done)) if v])
+    return "/ui/tasks" + (f"?{query}" if query else "")
+
+
+@router.get("")
+def tasks_page(request: Request, context: Ctx, user: User, status: str = "open",
+               assignee: str = "", done: str = "") -> Response:
+    with context.read() as connection:
+        tasks = queries.tasks(connection, status=status or None, assignee=assignee or None,
+                              limit=500)
+        csms = reads.csms(connection)
+        counts = reads.task_counts(connection)
+    return render(request, "tasks.html", user, section="tasks", tasks=tasks, csms=csms,
+                  status=status, assignee=assignee, done=done, counts=counts)
+
+
+@router.post("/{task_id}/complete")
+def complete(context: Ctx, user: CsrfForm, task_id: int, note: Annotated[str, Form()] = "",
+             status: Annotated[str, Form()] = "open",
+             assignee: Annotated[str, Form()] = "") -> RedirectResponse:
+    with context.write() as connection:
+        found = queries.complete_task(connection, task_id, context.service.clock.now(),
+                                      note.strip() or None)
+    if found is None:
+        raise ApiProblem(404, "not-found", f"no task {task_id}")
+    return RedirectResponse(_back(status, assignee, f"completed:{task_id}"), status_code=303)
+
+
+@router.post("/{task_id}/reassign")
+def reassign(context: Ctx, user: CsrfForm, task_id: int, to: Annotated[str, Form()] = "",
+             status: Annotated[str, Form()] = "open",
+             assignee: Annotated[str, Form()] = "") -> RedirectResponse:
+    if not to.strip():
+        raise ApiProblem(422, "invalid-input", "reassign: say to whom (to)")
+    with context.write() as connection:
+        found = queries.reassign_task(connection, task_id, to.strip(), context.service.clock.now())
+    if found is None:
+        raise ApiProblem(404, "not-found", f"no task {task_id}")
+    return RedirectResponse(_back(status, assignee, f"reassigned:{task_id}"), status_code=303)
