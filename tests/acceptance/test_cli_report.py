@@ -94,6 +94,10 @@ def test_unusable_input_is_named(tmp_path: Path) -> None:
     assert (code, out) == (2, "")
     assert f"--database: no SQLite database at {missing}" in err
     assert not missing.exists()
+    code, _, err = report("trial", "--database", "mysql://host/db")
+    assert (code, err.strip()) == (2, "--database: a store is SQLite or PostgreSQL, not 'mysql'")
+    code, _, err = report("trial", "--database", "no url")
+    assert code == 2 and err.startswith("--database: database error: Could not parse")
     code, _, err = report("nope", "--scenario", str(SCENARIO))
     assert (code, err.strip()) == (2, "JOURNEY: no journey 'nope' was published")
     code, _, err = report("trial", "--scenario", str(SCENARIO), "--version", "2")

@@ -46,10 +46,16 @@ def _store_engine(url: str) -> sa.Engine:
     """An engine on an existing store: a SQLite file that is not there is an error (SQLite
     would create an empty one)."""
     parsed = sa.engine.make_url(url)
-    local = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise Unusable(f"--database: a store is SQLite or PostgreSQL, not {backend!r}")
+    local = backend == "sqlite" and parsed.database not in (None, "", ":memory:")
     if local and not Path(str(parsed.database)).is_file():
         raise Unusable(f"--database: no SQLite database at {parsed.database}")
-    return create_engine(url)
+    try:
+        return create_engine(url)
+    except ImportError as error:  # a driver named in the URL that is not installed
+        raise Unusable(f"--database: {error}") from None
 
 
 @contextmanager
