@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from itinera import __version__
 from itinera.api import (
     routes_analytics,
+    routes_deliveries,
     routes_ingest,
     routes_journeys,
     routes_segment,
@@ -28,7 +29,7 @@ from itinera.api.context import ApiContext, Ctx
 from itinera.api.problems import ApiProblem, install_handlers
 from itinera.api.schemas import component_schemas
 from itinera.runtime.service import Service
-from itinera.web import install_ui
+from itinera.web.mount import install_ui
 
 __all__ = ["create_app"]
 
@@ -40,7 +41,8 @@ _DESCRIPTION = """Account-journey orchestration, live.
   `/api/events` and `/api/inputs`. Writes are stored durably and applied by the worker within
   moments (`202`); add `?wait=true` to answer once they are applied.
 * **Journeys**: validate, publish versions, enable, pause, resume, disable.
-* **Results**: enrollments with their history, tasks, rejected messages.
+* **Results**: enrollments with their history, tasks, rejected messages, and deliveries: every
+  effect with its delivery state, dead letters included (`?status=dead`), which can be retried.
 
 Authenticate with an API key (`itinera keys create NAME`): HTTP Basic with the key as the user
 name and an empty password, or `Authorization: Bearer <key>`. Errors are
@@ -88,7 +90,7 @@ def create_app(service: Service, unsubscribe_secret: str | None = None) -> FastA
     app.state.unsubscribe_secret = unsubscribe_secret
     install_handlers(app)
     for module in (routes_segment, routes_ingest, routes_journeys, routes_analytics, routes_work,
-                   routes_unsubscribe):
+                   routes_deliveries, routes_unsubscribe):
         app.include_router(module.router)
     install_ui(app)  # the web UI at /ui (signs in with an API key too)
 

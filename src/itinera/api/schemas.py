@@ -17,6 +17,9 @@ from itinera.definitions.scenario import AccountData, BuyingGroupData, EventData
 
 __all__ = [
     "Accepted",
+    "DeliveryDetail",
+    "DeliveryOut",
+    "DeliveryPage",
     "EnrollmentDetail",
     "EnrollmentOut",
     "EnrollmentPage",
@@ -106,6 +109,32 @@ class TaskPage(BaseModel):
 class Reassign(BaseModel):
     model_config = ConfigDict(extra="forbid")
     assignee: str
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    key: str
+    channel: str
+    status: str  # pending | sending | delivered | skipped | dead | sent (sandbox) | completed (task)
+    journey: str | None
+    node: str | None
+    account: str | None
+    person: str | None
+    at: str
+    attempts: int
+    next_attempt_at: str | None
+    last_error: str | None
+    delivered_at: str | None
+    target: str | None
+
+
+class DeliveryDetail(DeliveryOut):
+    payload: dict[str, Any]
+
+
+class DeliveryPage(BaseModel):
+    items: list[DeliveryOut]
+    next: int | None
 
 
 class RejectedOut(BaseModel):

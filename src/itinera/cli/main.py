@@ -13,6 +13,7 @@ from rich.console import Console
 from itinera.cli import (
     backtest_cmd,
     db_cmd,
+    deliveries_cmd,
     demo_cmd,
     import_cmd,
     journeys_cmd,
@@ -44,6 +45,7 @@ demo_cmd.register(app)
 backtest_cmd.register(app)
 worker_cmd.register(app)
 tasks_cmd.register(app)
+deliveries_cmd.register(app)
 report_cmd.register(app)
 journeys_cmd.register(app)
 import_cmd.register(app)

@@ -1,5 +1,6 @@
-"""The outbox as the dispatcher sees it: claiming effects due for delivery and recording the
-outcome of each attempt.
+"""The outbox as the dispatcher sees it — claiming effects due for delivery and recording the
+outcome of each attempt — and as operators see it: deliveries listed by status (the dead letters
+among them) and a dead one sent back for another round of attempts.
 
 A claim marks effects ``sending`` with a lease (their ``next_attempt_at`` moves to the end of
 the lease) and commits before anything is sent; a dispatcher that dies mid-delivery leaves them
@@ -17,9 +18,9 @@ import sqlalchemy as sa
 from itinera.storage import schema as t
 from itinera.storage.sql import SqlStore
 from itinera.storage.store import Effect
-from itinera.timeutil import as_utc
+from itinera.timeutil import as_utc, format_instant
 
-__all__ = ["claim", "counts", "record"]
+__all__ = ["claim", "counts", "deliveries", "delivery", "record", "retry"]
 
 DUE_STATUSES = ("pending", "sending")  # "sending" rows are due again when their lease ends
 
@@ -61,3 +62,53 @@ def counts(store: SqlStore) -> dict[str, int]:
     rows = store.conn.execute(sa.select(t.effects.c.status, sa.func.count().label("n"))
                               .group_by(t.effects.c.status))
     return {row.status: int(row.n) for row in rows}
+
+
+def _delivery(row: Any, full: bool = False) -> dict[str, Any]:
+    payload = dict(row.payload)
+    found = {
+        "id": row.id, "key": row.key, "channel": row.channel, "status": row.status,
+        "journey": row.journey, "node": row.node, "account": row.account, "person": row.person,
+        "at": format_instant(as_utc(row.at)), "attempts": row.attempts,
+        "next_attempt_at": _instant(row.next_attempt_at), "last_error": row.last_error,
+        "delivered_at": _instant(row.delivered_at),
+        # What it is, in a word: whom or where it goes to.
+        "target": payload.get("to") or payload.get("url") or payload.get("campaign")
+        or payload.get("assignee")}
+    if full:
+        found["payload"] = payload
+    return found
+
+
+def _instant(value: datetime | None) -> str | None:
+    return None if value is None else format_instant(as_utc(value))
+
+
+def deliveries(conn: sa.Connection, *, status: str | None = None, channel: str | None = None,
+               account: str | None = None, journey: str | None = None, limit: int = 100,
+               after: int | None = None) -> list[dict[str, Any]]:
+    """Effects matching every filter given, by id (those after ``after``)."""
+    c = t.effects.c
+    query = sa.select(t.effects).order_by(c.id).limit(limit)
+    for column, value in ((c.status, status), (c.channel, channel), (c.account, account),
+                          (c.journey, journey)):
+        if value is not None:
+            query = query.where(column == value)
+    if after is not None:
+        query = query.where(c.id > after)
+    return [_delivery(row) for row in conn.execute(query)]
+
+
+def delivery(conn: sa.Connection, id: int) -> dict[str, Any] | None:
+    """One effect with its whole payload (the email's subject and text, the webhook's body)."""
+    row = conn.execute(sa.select(t.effects).where(t.effects.c.id == id)).first()
+    return None if row is None else _delivery(row, full=True)
+
+
+def retry(conn: sa.Connection, id: int, now: datetime) -> dict[str, Any] | None:
+    """Send a dead effect back to ``pending``, due now, with a fresh count of attempts (its
+    last error is kept until the next attempt). None when there is no dead effect ``id``."""
+    done = conn.execute(sa.update(t.effects).where(t.effects.c.id == id,
+                                                   t.effects.c.status == "dead")
+                        .values(status="pending", attempts=0, next_attempt_at=now))
+    return delivery(conn, id) if done.rowcount else None
