@@ -74,7 +74,7 @@ class Service:
         # statements may see part of it), the version is then older and work() reloads it
         # under its locks.
         with self.store.transaction():
-            self._config_version = self.store.config_version()
+            self._config_version: int | None = self.store.config_version()
         self.engine = Engine(self.store, load_workspace(self.store), sandbox=sandbox)
         self._latest: datetime | None = None  # the engine's clock never goes back
         self._lock = threading.Lock()
