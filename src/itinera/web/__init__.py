@@ -4,11 +4,9 @@ Node at build or run time) over the same service, queries and analytics as the R
 Pages: journeys (status, counts, goal conversion), a journey's graph with live per-node counts,
 its rules in words, lifecycle controls and report charts; accounts and their timelines of
 events and decisions; the CSMs' task inbox; template previews. See docs/ui.md.
+
+``web.mount.install_ui`` wires it into the API's application. This package module imports
+nothing, so that the pure parts (``web.graph``, ``web.words``) load without the API.
 """
 
-from __future__ import annotations
-
-from itinera.web.auth import login_link
-from itinera.web.mount import install_ui
-
-__all__ = ["install_ui", "login_link"]
+__all__: list[str] = []

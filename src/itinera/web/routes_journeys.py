@@ -24,7 +24,7 @@ from itinera.web import charts, reads
 from itinera.web.auth import CsrfForm, UiUser, ui_user
 from itinera.web.graph import ENTRY, journey_graph, layout
 from itinera.web.pages import render
-from itinera.web.words import entry_words, exit_words, goal_words
+from itinera.web.words import entry_brief, entry_words, exit_words, goal_words
 
 __all__ = ["router"]
 
@@ -78,7 +78,7 @@ def _live(connection: sa.Connection, journey: dict[str, Any]) -> dict[str, Any]:
     definition = journey["definition"]
     summary = journey_summary(connection, journey["id"])
     counts = node_counts(connection, journey["id"], journey["shown"])
-    nodes, edges = journey_graph(definition, entry_words(definition.get("entry") or {}))
+    nodes, edges = journey_graph(definition, entry_brief(definition.get("entry") or {}))
     # The entry shows how many of this version's enrollments set off from it.
     enrolled = counts[definition["start"]].entered if definition.get("start") in counts else 0
     return {"summary": summary, "counts": counts, "graph": layout(nodes, edges), "entry": ENTRY,

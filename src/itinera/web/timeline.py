@@ -35,7 +35,7 @@ class Fact:
 @dataclass(frozen=True)
 class TimelineItem:
     at: str
-    kind: str  # event | enrolled | decision | ended | goal | effect
+    kind: str  # event | score | enrolled | decision | ended | goal | effect
     title: str
     journey: str | None = None
     enrollment: int | None = None
@@ -44,7 +44,7 @@ class TimelineItem:
 
 
 # At one instant, the events come first, then enrollments, then what they did.
-_FIRST = {"event": 0, "enrolled": 1}
+_FIRST = {"event": 0, "score": 0, "enrolled": 1}
 
 
 def _field_value(path: tuple[str, ...], view: AccountView, person: Person | None) -> tuple[str, Any]:
@@ -192,14 +192,24 @@ def _effect(effect: Mapping[str, Any]) -> TimelineItem:
                         facts)
 
 
+def _event(event: Mapping[str, Any]) -> TimelineItem:
+    who = f" by {event['person']}" if event.get("person") else ""
+    properties = event["properties"]
+    if event["type"] == "person.score_changed":  # the engine's own note: one quiet line
+        by = properties.get("by")
+        change = f"{by:+g}" if isinstance(by, int | float) else value_words(by)
+        return TimelineItem(event["at"], "score", f"score of {event.get('person')} {change} → "
+                            f"{value_words(properties.get('score'))}")
+    return TimelineItem(event["at"], "event", event["type"] + who,
+                        facts=[Fact(k, value_words(v)) for k, v in properties.items()])
+
+
 def account_timeline(view: AccountView, events: Sequence[Mapping[str, Any]],
                      enrollments: Sequence[tuple[Mapping[str, Any], Sequence[Mapping[str, Any]]]],
                      definitions: Mapping[tuple[str, int], Mapping[str, Any]],
                      effects: Sequence[Mapping[str, Any]]) -> list[TimelineItem]:
     """Every item, oldest first; at one instant, events before what they caused."""
-    items = [TimelineItem(e["at"], "event", e["type"] + (f" by {e['person']}" if e.get("person") else ""),
-                          facts=[Fact(k, value_words(v)) for k, v in e["properties"].items()])
-             for e in events]
+    items = [_event(e) for e in events]
     for enrollment, history in enrollments:
         definition = definitions.get((enrollment["journey"], enrollment["version"]))
         items += _history(enrollment, history, definition, view)

@@ -28,7 +28,7 @@ from itinera.conditions.tree import (
 )
 from itinera.timeutil import format_instant
 
-__all__ = ["condition_paths", "describe", "duration_words", "entry_words", "exit_words",
+__all__ = ["condition_paths", "describe", "duration_words", "entry_brief", "entry_words", "exit_words",
            "goal_words", "value_words"]
 
 _OPERATORS = {
@@ -168,6 +168,18 @@ def condition_paths(raw: Any, scope: Scope = Scope.ACCOUNT) -> list[tuple[str, .
 
     walk(tree, None)
     return list(found)
+
+
+def entry_brief(entry: Mapping[str, Any]) -> str:
+    """Who enters, in a few words (``segment bodea-targets``, ``on trial.started``)."""
+    parts = []
+    segments = entry.get("segments") or []
+    if segments:
+        parts.append(f"segment{'s' if len(segments) > 1 else ''} {', '.join(segments)}")
+    event = entry.get("event")
+    if isinstance(event, Mapping):
+        parts.append(f"on {event.get('type')}")
+    return " or ".join(parts) or "no entry rule"
 
 
 def entry_words(entry: Mapping[str, Any]) -> str:
