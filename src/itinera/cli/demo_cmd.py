@@ -20,6 +20,7 @@ from itinera.runtime.demo import AcceleratedClock, DemoFeed, demo_inputs, exampl
 from itinera.runtime.service import Service
 from itinera.storage import queries
 from itinera.timeutil import format_instant, parse_duration
+from itinera.web.auth import login_link
 
 __all__ = ["demo", "register"]
 
@@ -54,6 +55,7 @@ def demo(
     thread.start()
     out.print(f"API on http://127.0.0.1:{port} (key: {key}); try "
               f"`curl -H 'Authorization: Bearer {key}' http://127.0.0.1:{port}/api/enrollments`")
+    out.print(f"Web UI: {login_link(f'http://127.0.0.1:{port}', key)}")
     feed = DemoFeed(service, accounts, rng)
     began = time.monotonic()
     try:

@@ -96,6 +96,8 @@ def serve(
     # handler it found: by then the worker has stopped, so that handler just lets us finish.
     previous = signal.signal(signal.SIGTERM, lambda *_: None)
     try:
+        errors.print(f"web UI: http://{host}:{port}/ui/ (sign in with an API key, or open "
+                     f"http://{host}:{port}/ui/login?key=<key>)", markup=False)
         uvicorn.run(app, host=host, port=port)
     except KeyboardInterrupt:
         pass
