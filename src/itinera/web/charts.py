@@ -124,7 +124,7 @@ def lift_chart(experiment: ExperimentReport) -> LiftChart | None:
         return None
     scale = max(max(abs(v.comparison.ci_low), abs(v.comparison.ci_high))
                 for v in compared if v.comparison is not None) or 0.01
-    half = PLOT_W / 2 - 40
+    half = PLOT_W / 2 - 40  # the axis runs from 40 to 600
 
     def x(value: float) -> float:
         return PLOT_W / 2 + half * value / scale

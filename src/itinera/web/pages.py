@@ -4,7 +4,6 @@ use, and the context every page gets (who is signed in, the form token, the curr
 
 from __future__ import annotations
 
-from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -12,24 +11,12 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-from itinera.timeutil import parse_instant
 from itinera.web.auth import UiUser
-from itinera.web.words import value_words
+from itinera.web.words import instant_words, value_words
 
 __all__ = ["TEMPLATES_DIR", "make_templates", "render"]
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
-
-
-def _when(value: Any) -> str:
-    """``Jan 5 2026, 09:00`` (UTC) from an ISO instant; empty for none."""
-    if not value:
-        return ""
-    try:
-        instant = parse_instant(value).astimezone(UTC)
-    except ValueError:
-        return str(value)
-    return instant.strftime("%b %-d %Y, %H:%M")
 
 
 def _percent(value: float | None, digits: int = 1) -> str:
@@ -44,7 +31,7 @@ def _short(value: Any, size: int = 28) -> str:
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=TEMPLATES_DIR)
     filters = templates.env.filters
-    filters["when"] = _when
+    filters["when"] = instant_words
     filters["percent"] = _percent
     filters["short"] = _short
     filters["words"] = value_words

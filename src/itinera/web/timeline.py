@@ -17,7 +17,7 @@ from itinera.conditions.parse import Scope
 from itinera.domain.model import BuyingGroup, Person
 from itinera.timeutil import parse_instant
 from itinera.web.reads import AccountView
-from itinera.web.words import condition_paths, describe, value_words
+from itinera.web.words import condition_paths, describe, instant_words, value_words
 
 __all__ = ["Fact", "TimelineItem", "account_timeline"]
 
@@ -125,7 +125,7 @@ def _decision(entry: Mapping[str, Any], definition: Mapping[str, Any] | None,
     if decision in ("wait_for", "wait_until"):
         facts = [Fact("why", str(entry.get("why")))]
         if entry.get("due"):
-            facts.append(Fact("due", str(entry["due"])))
+            facts.append(Fact("due", instant_words(entry["due"])))
         return f"went on at once → {entry.get('next')}", facts
     return str(decision), [Fact(k, value_words(v)) for k, v in entry.items()
                            if k not in ("at", "node", "decision")]
@@ -184,7 +184,7 @@ def _effect(effect: Mapping[str, Any]) -> TimelineItem:
             facts.append(Fact("reason", str(payload["reason"])))
     elif channel == "task":
         title = f"task for {payload.get('assignee')}: {payload.get('title')}"
-        facts = [Fact("status", effect["status"]), Fact("due", str(payload.get("due")))]
+        facts = [Fact("status", effect["status"]), Fact("due", instant_words(payload.get("due")))]
     else:
         title = f"{channel} for {who}"
         facts = [Fact(k, value_words(v)) for k, v in payload.items() if v is not None][:4]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from itinera.conditions.parse import Scope, parse_condition
@@ -26,10 +26,10 @@ from itinera.conditions.tree import (
     PeopleCount,
     Performed,
 )
-from itinera.timeutil import format_instant
+from itinera.timeutil import format_instant, parse_instant
 
 __all__ = ["condition_paths", "describe", "duration_words", "entry_brief", "entry_words", "exit_words",
-           "goal_words", "value_words"]
+           "goal_words", "instant_words", "value_words"]
 
 _OPERATORS = {
     "eq": "is", "ne": "is not", "gt": "is over", "gte": "is at least", "lt": "is under",
@@ -55,6 +55,17 @@ def duration_words(value: timedelta | str) -> str:
             count = seconds // size
             return f"{count} {unit}{'s' if count != 1 else ''}"
     return f"{seconds} seconds"
+
+
+def instant_words(value: Any) -> str:
+    """``Jan 5 2026, 09:00`` (UTC) from an instant or its ISO text; empty for none."""
+    if not value:
+        return ""
+    try:
+        instant = parse_instant(value) if not isinstance(value, datetime) else value
+    except ValueError:
+        return str(value)
+    return instant.astimezone(UTC).strftime("%b %-d %Y, %H:%M")
 
 
 def value_words(value: Any) -> str:

@@ -59,6 +59,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     database = tmp_path_factory.mktemp("ui") / "ui.db"
     with open_world(f"sqlite:///{database}") as world:
         world.progress(3)
+        world.run_trial()
         app = create_app(world.service)
         app.router.lifespan_context = with_worker(world.service, 0.05)
         port = _free_port()
@@ -91,6 +92,7 @@ def test_journeys_graph_counts_refresh_and_lifecycle_controls(site: Site) -> Non
     expect(page).to_have_url(f"{site.base}/ui/journeys")
     row = page.locator('tr[data-journey="bodea-x"]')
     expect(row.locator('[data-count="completed"]')).not_to_have_text("0")
+    expect(page.locator('tr[data-journey="trial-test"]')).to_contain_text("Trial subject lines")
     _shot(page, "journeys.png", full=False)
 
     page.get_by_role("link", name="Bodea-Product X — large accounts").click()
@@ -119,6 +121,17 @@ def test_journeys_graph_counts_refresh_and_lifecycle_controls(site: Site) -> Non
     page.locator('button[data-command="resume"]').click()
     expect(page.locator("#status")).to_have_text("enabled")
     assert site.api("/api/journeys/bodea-x")["status"] == "enabled"
+
+
+def test_experiment_results_with_their_interval(site: Site) -> None:
+    page = site.page()
+    page.get_by_role("link", name="Trial subject lines").click()
+    expect(page.locator('g[data-node="pick"]')).to_contain_text("experiment subject")
+    report = page.locator("section.report")
+    expect(report).to_contain_text("Experiment subject")
+    expect(report.locator("line.interval")).to_have_count(1)
+    report.scroll_into_view_if_needed()
+    _shot(page, "journey-experiment.png")
 
 
 def test_account_timeline_shows_decisions_with_their_values(site: Site) -> None:

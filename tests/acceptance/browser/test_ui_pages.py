@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from ui_world import World, open_world
 
-from itinera.analytics.report import journey_summary, node_counts
+from itinera.analytics.report import journey_report, journey_summary, node_counts
 from itinera.api import create_app
 from itinera.storage import queries
 from itinera.web import reads
@@ -221,3 +221,28 @@ def test_template_preview_fills_in_the_personalization(ui: tuple[World, TestClie
 
     missing = client.get("/ui/templates", params={"template": "dm-intro", "person": "nobody"}).text
     assert "no person &#39;nobody&#39;" in missing
+
+
+def test_journey_report_shows_experiments_with_lift_and_p_value(ui: tuple[World, TestClient]) -> None:
+    world, client = ui
+    _sign_in(world, client)
+    world.run_trial()
+    with world.service.intake.engine.connect() as connection:
+        report = journey_report(connection, "trial-test")
+    (experiment,) = report.experiments
+    b = next(v for v in experiment.variants if v.name == "B")
+    assert b.comparison is not None and experiment.control == "A"
+
+    page = client.get("/ui/journeys/trial-test").text
+    assert 'class="node kind-experiment"' in page
+    assert re.search(r">A \(1(\.0)?\) / B \(1(\.0)?\)<", page)  # both variants lead to hold
+    section = page[page.index("Experiment subject"):]
+    for variant in experiment.variants:
+        row = section[section.index(f"<td>{variant.name}"):]
+        cells = re.findall(r'<td class="num">(.*?)</td>', row, re.S)[:3]
+        assert cells == [str(variant.enrolled), str(variant.converted), f"{variant.rate * 100:.1f}%"]
+    c = b.comparison
+    assert (f"{c.difference * 100:+.1f} pts [{c.ci_low * 100:+.1f}, {c.ci_high * 100:+.1f}]"
+            in section)
+    assert f"{c.p_value:.3g} <span class=\"muted small\">{c.test}</span>" in section
+    assert section.count('class="interval"') == 1  # B's interval around the control

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -21,9 +22,23 @@ from itinera.runtime.demo import demo_inputs, example_scenario
 from itinera.storage import queries
 from itinera.storage import schema as t
 
-__all__ = ["START", "World", "open_world"]
+__all__ = ["START", "TRIAL", "World", "open_world"]
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+# A second journey, with an experiment: trials see subject line A or B; the goal is a
+# conversion flag on the account.
+TRIAL: dict[str, Any] = {
+    "id": "trial-test", "name": "Trial subject lines", "entry": {"event": {"type": "trial.started"}},
+    "goal": {"when": {"account.converted": True}}, "start": "pick",
+    "nodes": {
+        "pick": {"experiment": {"name": "subject", "variants": [
+            {"name": "A", "weight": 1, "next": "hold"}, {"name": "B", "weight": 1, "next": "hold"}]}},
+        "hold": {"wait": "7d", "next": "fin"},
+        "fin": {"end": True},
+    },
+}
 
 
 @dataclass
@@ -74,6 +89,18 @@ class World:
         batch += [self.event("email.opened", p) for p in opens]
         if batch:
             self.service.submit(batch)
+        self.apply()
+
+    def run_trial(self) -> None:
+        """Every account starts a trial; an hour later every third one converts."""
+        accounts = [f"acct-{n:04d}" for n in range(self.accounts)]
+        self.service.submit([{"publish": TRIAL}, {"enable": "trial-test"}])
+        self.service.submit([{"event": {"id": f"trial-{a}", "type": "trial.started", "account": a}}
+                             for a in accounts])
+        self.apply()
+        self.clock.advance(timedelta(hours=1))
+        self.service.submit([{"upsert_account": {"id": a, "attributes": {"converted": True}}}
+                             for a in accounts[::3]])
         self.apply()
 
     def progress(self, days: int, engaged: int = 3, seed: int = 7) -> None:
