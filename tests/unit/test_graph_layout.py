@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from itinera.conditions.parse import Scope
-from itinera.web.graph import ENTRY, NODE_HEIGHT, GraphEdge, GraphNode, Layout, journey_graph, layout
+from itinera.web.graph import ENTRY, NODE_HEIGHT, GraphEdge, GraphNode, Layout, layout
+from itinera.web.journey_map import journey_graph
 from itinera.web.words import describe, entry_brief, entry_words, exit_words, goal_words
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

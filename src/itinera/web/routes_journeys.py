@@ -22,7 +22,8 @@ from itinera.api.problems import ApiProblem
 from itinera.storage import queries
 from itinera.web import charts, reads
 from itinera.web.auth import CsrfForm, UiUser, ui_user
-from itinera.web.graph import ENTRY, journey_graph, layout
+from itinera.web.graph import ENTRY, layout
+from itinera.web.journey_map import journey_graph
 from itinera.web.pages import render
 from itinera.web.words import entry_brief, entry_words, exit_words, goal_words
 
