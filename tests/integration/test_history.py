@@ -60,9 +60,13 @@ def test_history_records_each_decision_with_its_values(tmp_path: Path, database_
         (None, "goal_achieved"), (None, "ended")]
     split = history[1]
     assert (split["branch"], split["next"]) == ("else", "who")
+    assert split["values"] == {"account.state": "CA"}  # what the NY branch read
     people = history[2]
     assert people["branches"] == [{"next": "mail", "people": ["p1"]},
                                   {"next": "m", "people": ["p2"]}]
+    assert people["values"] == {"p1": {"person.title": "CEO"}, "p2": {"person.title": "Dev"}}
+    goal = history[7]
+    assert goal["when"] == {"account.done": True} and goal["values"] == {"account.done": True}
     assert history[4]["people"] == ["p1", "p2"]
     assert history[5]["why"] == "wait over" and history[5]["at"].day == 6
     assert history[-1]["reason"] == "goal"

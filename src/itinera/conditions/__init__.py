@@ -1,6 +1,7 @@
 """The condition language: parse, evaluate in Python, compile to SQL, find the next flip."""
 
 from itinera.conditions.evaluate import Facts, evaluate, next_flip
+from itinera.conditions.explain import explain
 from itinera.conditions.parse import TRUE, Scope, parse_condition, referenced_segments
 from itinera.conditions.sql import compile_condition
 from itinera.conditions.tree import Condition
@@ -12,6 +13,7 @@ __all__ = [
     "Scope",
     "compile_condition",
     "evaluate",
+    "explain",
     "next_flip",
     "parse_condition",
     "referenced_segments",

@@ -33,7 +33,7 @@ from itinera.conditions.tree import (
 from itinera.domain.model import Account, BuyingGroup, Event, Person
 from itinera.timeutil import parse_data_instant
 
-__all__ = ["MISSING", "Facts", "compare", "evaluate", "next_flip", "read_path"]
+__all__ = ["MISSING", "Facts", "compare", "evaluate", "next_flip", "performed_events", "read_path"]
 
 
 class _Missing:
@@ -233,6 +233,11 @@ def evaluate(tree: Condition, facts: Facts, now: datetime, person: Person | None
     """The truth of ``tree`` for the facts' account (and ``person``, in people contexts; and
     ``event``, for ``properties.*`` in ``where`` clauses)."""
     return _Evaluator(facts, now).run(tree, person, event)
+
+
+def performed_events(tree: Performed, facts: Facts, now: datetime) -> list[Event]:
+    """The events a ``performed`` condition counts at ``now``."""
+    return _Evaluator(facts, now).performed_events(tree)
 
 
 def _flip_candidates(op: str, instant: datetime, value: Any) -> tuple[datetime, ...]:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from itinera.conditions import evaluate, next_flip
+from itinera.conditions import evaluate, explain, next_flip
 from itinera.conditions.parse import is_clock_dependent
 from itinera.domain.model import Account, Enrollment, Event, Person
 from itinera.engine.actions import score_event
@@ -186,6 +186,10 @@ class EngineCore:
         """Apply exit criteria then the goal; True when the enrollment ended."""
         facts = step.world.facts(account)
         if journey.exit is not None and evaluate(journey.exit, facts, step.now):
+            if self.record_history:
+                self.history(enrollment.id, step.now, None, {
+                    "event": "exit_criteria_met", "when": journey.definition.exit.when,
+                    "values": explain(journey.exit, facts, step.now)})
             self.end_enrollment(step, enrollment, "unenrolled", "exit_criteria")
             return True
         goal = journey.definition.goal
@@ -193,8 +197,9 @@ class EngineCore:
                 and evaluate(journey.goal, facts, step.now)):
             enrollment.goal_achieved, enrollment.goal_at = True, step.now
             step.world.touch_enrollment(enrollment)
-            self.history(enrollment.id, step.now, None,
-                         {"event": "goal_achieved", "when": goal.when})
+            self.history(enrollment.id, step.now, None, {
+                "event": "goal_achieved", "when": goal.when,
+                "values": explain(journey.goal, facts, step.now) if self.record_history else {}})
             if goal.on_met == "exit":
                 self.end_enrollment(step, enrollment, "exited", "goal")
                 return True

@@ -12,9 +12,9 @@ from collections import deque
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from itinera.conditions import evaluate
+from itinera.conditions import Condition, evaluate, explain
 from itinera.definitions.models import Node
-from itinera.domain.model import Account, Enrollment, Event, Token
+from itinera.domain.model import Account, Enrollment, Event, Person, Token
 from itinera.engine.actions import ActionContext, run_action
 from itinera.storage.store import Timer
 from itinera.timeutil import format_instant, parse_data_instant, parse_duration, parse_instant
@@ -164,16 +164,31 @@ class PathRunner:
 
     def split(self, token: Token, node: Node) -> str | None:
         facts = self.step.world.facts(self.account)
+        tested: list[Condition] = []  # the branches' conditions read before the decision
         for i, branch in enumerate(node.split or []):
             if branch.else_ is not None:
-                self.history(token.node, decision="split", branch="else", next=branch.else_)
+                self.history(token.node, decision="split", branch="else", next=branch.else_,
+                             values=self.values(tested))
                 return branch.else_
-            if evaluate(self.journey.branch_conditions[(token.node, i)], facts, self.step.now):
+            condition = self.journey.branch_conditions[(token.node, i)]
+            tested.append(condition)
+            if evaluate(condition, facts, self.step.now):
                 self.history(token.node, decision="split", branch=i, when=branch.when,
-                             next=branch.next)
+                             next=branch.next, values=self.values(tested))
                 return branch.next
-        self.history(token.node, decision="split", branch=None, why="no branch matched")
+        self.history(token.node, decision="split", branch=None, why="no branch matched",
+                     values=self.values(tested))
         return None
+
+    def values(self, conditions: list[Condition], person: Person | None = None) -> dict[str, Any]:
+        """What ``conditions`` read, for the history; nothing when no history is kept."""
+        if not self.engine.record_history:
+            return {}
+        facts = self.step.world.facts(self.account)
+        seen: dict[str, Any] = {}
+        for condition in conditions:
+            seen.update(explain(condition, facts, self.step.now, person))
+        return seen
 
     def split_people(self, token: Token, node: Node) -> None:
         facts = self.step.world.facts(self.account)
@@ -188,9 +203,14 @@ class PathRunner:
                 ):
                     groups[i].append(person.id)
                     break
+        conditions = [self.journey.branch_conditions[(token.node, i)]
+                      for i, b in enumerate(branches) if b.else_ is None]
         self.history(token.node, decision="split_people",
                      branches=[{"next": b.else_ or b.next, "people": g}
-                               for b, g in zip(branches, groups, strict=True)])
+                               for b, g in zip(branches, groups, strict=True)],
+                     values={p.id: self.values(conditions, p)
+                             for p in self.step.world.people(self.account.id)
+                             if p.id in token.people} if self.engine.record_history else {})
         self.enrollment.tokens.remove(token)
         fork = self.enrollment.next_fork
         self.enrollment.next_fork += 1
@@ -220,7 +240,7 @@ class PathRunner:
             condition, self.step.world.facts(self.account), self.step.now
         ):
             self.history(token.node, decision="wait_for", why="condition already holds",
-                         next=node.next)
+                         next=node.next, values=self.values([condition]))
             return node.next
         token.state, token.since = "listen", self.step.now
         if spec.timeout is not None:
