@@ -80,6 +80,36 @@ def _write_order(write: tuple[str, dict[str, Any]]) -> tuple[str, int]:
     return _order_of(write[0])
 
 
+def _among(column: sa.ColumnElement[str], dialect: str) -> sa.ColumnElement[bool]:
+    """``column`` is one of the ids bound as ``:ids`` — one parameter whatever their number (a
+    JSON array on SQLite, an array on PostgreSQL), so the statement compiles once; an
+    expanding ``IN`` is re-rendered for every call, which cost more than running it."""
+    if dialect == "postgresql":
+        return column == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.String)))
+    values = sa.select(sa.column("value", sa.String)).select_from(
+        sa.func.json_each(sa.bindparam("ids", type_=sa.String)))
+    return column.in_(values)
+
+
+@lru_cache(maxsize=2)
+def _load_queries(dialect: str) -> tuple[sa.Select[Any], ...]:
+    """The queries of ``load_accounts``, built once per dialect."""
+    # Active enrollments, and each journey's latest one (for re-enrollment rules).
+    latest = (sa.select(sa.func.max(t.enrollments.c.id))
+              .where(_among(t.enrollments.c.account, dialect))
+              .group_by(t.enrollments.c.account, t.enrollments.c.journey))
+    return (
+        sa.select(t.accounts).where(_among(t.accounts.c.id, dialect)),
+        sa.select(t.people).where(_among(t.people.c.account, dialect)).order_by(t.people.c.seq),
+        sa.select(t.buying_groups).where(_among(t.buying_groups.c.account, dialect))
+        .order_by(t.buying_groups.c.seq),
+        sa.select(t.segment_members).where(_among(t.segment_members.c.account, dialect)),
+        sa.select(t.enrollments).where(sa.or_(
+            sa.and_(_among(t.enrollments.c.account, dialect), t.enrollments.c.status == "active"),
+            t.enrollments.c.id.in_(latest))).order_by(t.enrollments.c.id),
+    )
+
+
 class SqlStore:
     """A store in one SQL database. Not thread-safe: one store per worker thread."""
 
@@ -470,29 +500,21 @@ class SqlStore:
         """Accounts with their people, buying groups, segments and active enrollments, for
         many accounts in a few queries (``ids`` in chunks)."""
         records = AccountRecords()
+        accounts, people, groups, segments, enrollments = _load_queries(self.dialect)
+        self._flush()
         for start in range(0, len(ids), 500):
-            chunk = list(ids[start:start + 500])
-            for row in self._exec(sa.select(t.accounts).where(t.accounts.c.id.in_(chunk))):
+            chunk: dict[str, Any] = {"ids": list(ids[start:start + 500])}
+            if self.dialect != "postgresql":
+                chunk["ids"] = _json_text(chunk["ids"])
+            for row in self.conn.execute(accounts, chunk):
                 records.accounts[row.id] = self._account(row)
-            for row in self._exec(sa.select(t.people).where(t.people.c.account.in_(chunk))
-                                  .order_by(t.people.c.seq)):
+            for row in self.conn.execute(people, chunk):
                 records.people.setdefault(row.account, []).append(self._person(row))
-            for row in self._exec(sa.select(t.buying_groups)
-                                  .where(t.buying_groups.c.account.in_(chunk))
-                                  .order_by(t.buying_groups.c.seq)):
+            for row in self.conn.execute(groups, chunk):
                 records.groups.setdefault(row.account, []).append(self._group(row))
-            for row in self._exec(sa.select(t.segment_members)
-                                  .where(t.segment_members.c.account.in_(chunk))):
+            for row in self.conn.execute(segments, chunk):
                 records.segments.setdefault(row.account, set()).add(row.segment)
-            # Active enrollments, and each journey's latest one (for re-enrollment rules).
-            latest = (sa.select(sa.func.max(t.enrollments.c.id))
-                      .where(t.enrollments.c.account.in_(chunk))
-                      .group_by(t.enrollments.c.account, t.enrollments.c.journey))
-            for row in self._exec(sa.select(t.enrollments).where(
-                    sa.or_(sa.and_(t.enrollments.c.account.in_(chunk),
-                                   t.enrollments.c.status == "active"),
-                           t.enrollments.c.id.in_(latest)))
-                    .order_by(t.enrollments.c.id)):
+            for row in self.conn.execute(enrollments, chunk):
                 records.enrollments.setdefault(row.account, []).append(self._enrollment(row))
         return records
 

@@ -73,6 +73,17 @@ class TimerIndex:
 
     def due(self, until: datetime, limit: int) -> list[Timer]:
         """The first ``limit`` timers not held, due at or before ``until``, in (due, id) order."""
+        while self._heap:  # the common question, "the next one?", answered from the top
+            due_at, id = self._heap[0]
+            first = self._timers.get(id)
+            if first is None or first.due_at != due_at:
+                heapq.heappop(self._heap)  # removed: drop lazily
+                continue
+            if due_at > until:
+                return []
+            if limit == 1 and not first.held:
+                return [first]
+            break
         result: list[Timer] = []
         skipped: list[tuple[datetime, int]] = []
         while self._heap and len(result) < limit:
