@@ -282,7 +282,7 @@ class EngineCore:
     def end_enrollment(self, step: Step, enrollment: Enrollment, status: str, reason: str) -> None:
         enrollment.status, enrollment.reason, enrollment.ended_at = status, reason, step.now
         enrollment.tokens = []
-        self.store.delete_timers(enrollment=enrollment.id)
+        self.store.delete_timers(enrollment=enrollment.id, account=enrollment.account)
         step.world.touch_enrollment(enrollment)
         self.history(enrollment.id, step.now, None,
                      {"event": "ended", "status": status, "reason": reason})
@@ -333,7 +333,12 @@ class EngineCore:
                     flip = next_flip(condition, facts, now)
                     if flip is not None and (best is None or flip < best):
                         best = flip
-            self.store.delete_timers(account=account_id, kind="reeval")
+            # Most steps leave the instant as it was (or there is none): the timer stays.
+            current = self.store.timers_of(account_id, "reeval")
+            if [c.due_at for c in current] == ([] if best is None else [best]):
+                continue
+            if current:
+                self.store.delete_timers(ids=[c.id for c in current])
             if best is not None:
                 self.store.add_timer(Timer(id=0, due_at=best, kind="reeval", account=account_id))
 

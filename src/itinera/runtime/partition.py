@@ -25,6 +25,8 @@ from itinera.storage.sql import SqlStore
 __all__ = ["Claim", "claim", "lock_key"]
 
 _GLOBAL = "itinera:workspace"
+_TRY_MANY = sa.text("SELECT n, pg_try_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) "
+                    "WITH ORDINALITY AS u(k, n) ORDER BY n")
 
 
 def lock_key(name: str) -> int:
@@ -46,6 +48,15 @@ class _Locks:
         function = "pg_try_advisory_xact_lock_shared" if shared else "pg_try_advisory_xact_lock"
         return bool(self.store.conn.execute(sa.text(f"SELECT {function}(:key)"),
                                             {"key": lock_key(f"{self.schema}/{name}")}).scalar())
+
+    def take_accounts(self, accounts: list[str]) -> set[str]:
+        """Try the locks of ``accounts`` (exclusive, without waiting) in one round trip; the
+        accounts whose lock was granted."""
+        if not accounts:
+            return set()
+        keys = [lock_key(f"{self.schema}/account:{a}") for a in accounts]
+        granted = self.store.conn.execute(_TRY_MANY, {"keys": keys}).all()
+        return {accounts[n - 1] for n, ok in granted if ok}
 
 
 @dataclass
@@ -73,26 +84,35 @@ def claim(store: SqlStore, limit: int, now: datetime) -> Claim:
     if not locks.take(_GLOBAL, shared=True):
         return Claim()
     owners = _owners(store, candidates)
-    chosen: list[InboxRow] = []
-    held: set[str] = set()
-    refused: set[str] = set()
+    usable: list[tuple[InboxRow, str]] = []
     for row in candidates:
         owner = owners.get(row.seq)
         if owner is None:  # a workspace-wide row: what follows it waits for it
             break
-        if owner in refused:
-            continue
-        if owner not in held:
-            if not locks.take(f"account:{owner}"):
-                refused.add(owner)
-                continue
-            held.add(owner)
-        chosen.append(row)
-        if len(chosen) >= limit:
-            break
-    for account in _due_accounts(store, limit, now):
-        if account not in held and account not in refused and locks.take(f"account:{account}"):
-            held.add(account)
+        usable.append((row, owner))
+    chosen: list[InboxRow] = []
+    held: set[str] = set()
+    refused: set[str] = set()
+    # The locks of the next rows' accounts, a window at a time in one round trip each: the
+    # window is what is left to fill, so the claim never holds more than it will work on.
+    position = 0
+    while position < len(usable) and len(chosen) < limit:
+        window = usable[position:position + limit - len(chosen)]
+        position += len(window)
+        undecided = list(dict.fromkeys(o for _, o in window if o not in held and o not in refused))
+        granted = locks.take_accounts(undecided)
+        held |= granted
+        refused.update(o for o in undecided if o not in granted)
+        chosen += [row for row, owner in window if owner in held]
+    # Accounts with timers due: more candidates than wanted, since other workers are taking
+    # the oldest ones at the same moment (each would otherwise find them all refused).
+    due = [a for a in _due_accounts(store, limit * 4, now) if a not in held and a not in refused]
+    timers_held = 0
+    while due and timers_held < limit:
+        batch, due = due[:limit - timers_held], due[limit - timers_held:]
+        granted = locks.take_accounts(batch)
+        held |= granted
+        timers_held += len(granted)
     return Claim(_still_there(store, chosen), held)
 
 

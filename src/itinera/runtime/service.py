@@ -161,6 +161,8 @@ class Service:
             if self.shared:
                 claimed = partition.claim(self.store, limit, now)
                 rows, accounts = claimed.rows, claimed.accounts
+                if accounts is not None:  # held until the round ends: their timers in memory
+                    self.store.scope_timers(accounts)
             else:
                 rows = inbox.take(self.store, limit)
             # Read after the claim took its locks: no one can change the workspace until this

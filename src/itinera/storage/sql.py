@@ -110,6 +110,11 @@ def _load_queries(dialect: str) -> tuple[sa.Select[Any], ...]:
     )
 
 
+@lru_cache(maxsize=2)
+def _timers_of_query(dialect: str) -> sa.Select[Any]:
+    return sa.select(t.timers).where(_among(t.timers.c.account, dialect)).order_by(t.timers.c.id)
+
+
 class SqlStore:
     """A store in one SQL database. Not thread-safe: one store per worker thread."""
 
@@ -129,6 +134,9 @@ class SqlStore:
         self._blocks: dict[str, list[int]] = {}
         self._committed: list[Callable[[], None]] = []
         self._timers = TimerIndex() if exclusive else None
+        # Shared: the timers of the accounts a transaction holds (``scope_timers``).
+        self._scoped: TimerIndex | None = None
+        self._scope: frozenset[str] = frozenset()
         # An exclusive store that started on an empty events table knows every event id, so
         # a new id needs no query (the common case of ingestion).
         self._event_ids: set[str] | None = None
@@ -186,6 +194,8 @@ class SqlStore:
             if self._timers is not None:
                 self._timers.invalidate()
             raise
+        finally:
+            self._scoped = None
         callbacks, self._committed = self._committed, []
         for callback in callbacks:
             callback()
@@ -591,6 +601,27 @@ class SqlStore:
             self._timers.load([self._timer(r) for r in rows])
         return self._timers
 
+    def scope_timers(self, accounts: Collection[str]) -> None:
+        """Keep the timers of ``accounts`` in memory until the transaction ends.
+
+        For a shared store whose transaction holds these accounts (``runtime.partition``): no
+        one else changes their timers meanwhile, so questions about them are answered as an
+        exclusive store answers all, without a query per timer. An exclusive store has every
+        timer in memory already."""
+        if self._timers is not None or not accounts:
+            return
+        ids = list(accounts)
+        found: list[Timer] = []
+        self._flush()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            found += [self._timer(r) for r in self.conn.execute(
+                _timers_of_query(self.dialect),
+                {"ids": chunk if self.dialect == "postgresql" else _json_text(chunk)})]
+        index = TimerIndex()
+        index.load(found)
+        self._scoped, self._scope = index, frozenset(ids)
+
     def add_timer(self, timer: Timer) -> None:
         timer.id = self.next_value("seq:timer")
         index = self._timer_index()
@@ -600,6 +631,8 @@ class SqlStore:
             "held": timer.held, "payload": timer.payload})
         if index is not None:
             index.add(timer)
+        elif self._scoped is not None and timer.account in self._scope:
+            self._scoped.add(timer)
 
     def delete_timers(self, *, enrollment: int | None = None, account: str | None = None,
                       kind: str | None = None, ids: Iterable[int] = ()) -> None:
@@ -607,11 +640,17 @@ class SqlStore:
         if enrollment is None and account is None and kind is None and not ids:
             raise StoreError("delete_timers needs a filter")
         index = self._timer_index()
+        if index is None and self._scoped is not None and (
+                account in self._scope or (ids and all(id in self._scoped for id in ids))):
+            index = self._scoped
         if index is not None:
             for id in index.matching(enrollment, account, kind, ids):
                 index.remove(id)
                 self._write("delete:timers", {"k_id": id})
             return
+        if self._scoped is not None:  # some outside the scope: the table decides, and the
+            for id in self._scoped.matching(enrollment, account, kind, ids):  # scope follows
+                self._scoped.remove(id)
         conditions: list[Any] = []
         if enrollment is not None:
             conditions.append(t.timers.c.enrollment == enrollment)
@@ -623,6 +662,18 @@ class SqlStore:
             conditions.append(t.timers.c.id.in_(ids))
         self._exec(sa.delete(t.timers).where(*conditions))
 
+    def timers_of(self, account: str, kind: str) -> list[Timer]:
+        """The account's timers of ``kind``, in the order they were set."""
+        index = self._timer_index()
+        if index is None and self._scoped is not None and account in self._scope:
+            index = self._scoped
+        if index is not None:
+            return [index.get(id) for id in index.matching(None, account, kind, [])]
+        rows = self._exec(sa.select(t.timers).where(t.timers.c.account == account,
+                                                    t.timers.c.kind == kind)
+                          .order_by(t.timers.c.id))
+        return [self._timer(r) for r in rows]
+
     def due_timers(self, until: datetime, limit: int,
                    accounts: Collection[str] | None = None) -> list[Timer]:
         """Timers not held, due at or before ``until``, in (due, set) order; with ``accounts``,
@@ -630,6 +681,9 @@ class SqlStore:
         index = self._timer_index()
         if index is not None and accounts is None:
             return index.due(until, limit)
+        if (self._scoped is not None and accounts is not None and len(accounts) == len(self._scope)
+                and self._scope.issuperset(accounts)):
+            return self._scoped.due(until, limit)
         query = sa.select(t.timers).where(t.timers.c.due_at <= until, t.timers.c.held.is_(False))
         if accounts is not None:
             if not accounts:
@@ -642,6 +696,8 @@ class SqlStore:
         index = self._timer_index()
         if index is not None:
             index.hold(id)
+        elif self._scoped is not None:
+            self._scoped.hold(id)
         self._write("update:timers", {"k_id": id, "held": True})
 
     def held_timers(self, journey: str) -> list[Timer]:

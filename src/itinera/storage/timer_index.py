@@ -67,6 +67,12 @@ class TimerIndex:
                 found.append(id)
         return found
 
+    def get(self, id: int) -> Timer:
+        return self._timers[id]
+
+    def __contains__(self, id: int) -> bool:
+        return id in self._timers
+
     def hold(self, id: int) -> None:
         if id in self._timers:
             self._timers[id].held = True
