@@ -16,7 +16,12 @@ from rich.console import Console
 
 from itinera.api import create_app
 from itinera.cli.serve_cmd import with_worker
-from itinera.runtime.demo import AcceleratedClock, DemoFeed, demo_inputs, example_scenario
+from itinera.runtime.demo import (
+    AcceleratedClock,
+    DemoFeed,
+    demo_inputs,
+    example_scenario,
+)
 from itinera.runtime.service import Service
 from itinera.storage import queries
 from itinera.timeutil import format_instant, parse_duration
@@ -45,7 +50,8 @@ def demo(
     rng = random.Random(2026)
     out.print(f"[bold]Itinera demo[/] — {accounts} accounts, the AJO Bodea-Product X journey, "
               f"one virtual day every {seconds_per_day:g} s; channels in sandbox.")
-    service.submit(demo_inputs(example_scenario(), accounts, rng))
+    inputs = demo_inputs(example_scenario(), accounts, rng)
+    service.submit(inputs)
     with service.intake.engine.begin() as connection:
         _, key = queries.create_api_key(connection, "demo", datetime.now(UTC))
     app = create_app(service)
@@ -56,7 +62,7 @@ def demo(
     out.print(f"API on http://127.0.0.1:{port} (key: {key}); try "
               f"`curl -H 'Authorization: Bearer {key}' http://127.0.0.1:{port}/api/enrollments`")
     out.print(f"Web UI: {login_link(f'http://127.0.0.1:{port}', key)}")
-    feed = DemoFeed(service, accounts, rng)
+    feed = DemoFeed(service, inputs, rng)
     began = time.monotonic()
     try:
         while limit is None or time.monotonic() - began < limit:

@@ -212,7 +212,7 @@ class EngineCore:
             if not enrollment.active or token not in enrollment.tokens:
                 continue
             node = journey.node(token.node)
-            why = None
+            why, values = None, None
             matched = next((e for e in events if runner.event_matches(token, node, e)), None)
             if matched is not None:
                 why = f"event {matched.type} ({matched.id})"
@@ -220,11 +220,11 @@ class EngineCore:
                 condition = journey.wait_for_conditions.get(token.node)
                 if condition is not None and evaluate(condition, step.world.facts(account),
                                                       step.now):
-                    why = "condition holds"
+                    why, values = "condition holds", runner.values([condition])
             if why is not None:
                 if token.timer is not None:
                     self.store.delete_timers(ids=[token.timer])
-                runner.resume(token, node.next, why)
+                runner.resume(token, node.next, why, values)
 
     def _entry_trigger(self, step: Step, journey: CompiledJourney, account_id: str,
                        change: Change) -> dict[str, Any] | None:

@@ -76,10 +76,15 @@ class PathRunner:
         self.queue.append(token)
         self.run()
 
-    def resume(self, token: Token, next_node: str | None, why: str) -> None:
-        """Continue a waiting path on ``next_node`` (ending it when there is none)."""
+    def resume(self, token: Token, next_node: str | None, why: str,
+               values: dict[str, Any] | None = None) -> None:
+        """Continue a waiting path on ``next_node`` (ending it when there is none);
+        ``values``: what the condition that woke it read."""
         token.state, token.timer, token.since = "run", None, None
-        self.history(token.node, event="resumed", why=why, next=next_node)
+        if values:
+            self.history(token.node, event="resumed", why=why, next=next_node, values=values)
+        else:
+            self.history(token.node, event="resumed", why=why, next=next_node)
         if next_node is None:
             self.end_token(token, why)
         else:

@@ -21,6 +21,8 @@ _TITLES = ["CEO", "CFO", "Product SME", "Product Analyst", "Developer"]
 _STATES = ["CA", "NY", "TX", "WA"]
 _NAMES = ["Sunrise", "Pacific", "Hudson", "Lone Star", "Evergreen", "Summit", "Harbor", "Mesa",
           "Aurora", "Cedar", "Granite", "Beacon"]
+_SOLUTION = "Bodea-Product X"
+_CRM_ROLES = ("Product SME", "Product Analyst")  # titles that are also the role's name
 _KINDS = ["Foods", "Tools", "Bank", "Health", "Logistics", "Labs", "Energy", "Media"]
 
 
@@ -54,6 +56,7 @@ def demo_inputs(example: Path, accounts: int, rng: random.Random) -> list[dict[s
                for j in loaded.journeys]
     for n in range(accounts):
         account = f"acct-{n:04d}"
+        known: list[tuple[str, str]] = []  # (person, the buying-group role the CRM knows)
         for i, title in enumerate(_TITLES):
             if i and rng.random() < 0.25:
                 continue
@@ -61,28 +64,52 @@ def demo_inputs(example: Path, accounts: int, rng: random.Random) -> list[dict[s
                 "id": f"{account}-{i}", "account": account, "email": f"p{i}@{account}.test",
                 "attributes": {"title": title, "first_name": rng.choice(
                     ["Maya", "Leo", "Ada", "Raj", "Ines", "Omar", "Zoe", "Kim", "Sam"])}}})
+            if title in _CRM_ROLES:
+                known.append((f"{account}-{i}", title))
         name = f"{rng.choice(_NAMES)} {rng.choice(_KINDS)}"
         inputs.append({"upsert_account": {
             "id": account, "csm": rng.choice(["ann", "bob"]),
             "attributes": {"name": name, "size": "Large" if rng.random() < 0.8 else "Small",
                            "state": rng.choice(_STATES), "interest": "Bodea-Product X"}}})
+        # The CRM already knows the product SME and the analyst of the buying group; the
+        # journey adds the decision makers (in New York).
+        inputs += [{"add_to_buying_group": {"account": account, "person": person,
+                                            "solution": _SOLUTION, "role": role,
+                                            "template": "enterprise"}}
+                   for person, role in known]
     inputs += [{"enable": j.id} for j in loaded.journeys]
     return inputs
 
 
 class DemoFeed:
-    """Opens and clicks by the demo's people, at a plausible rate of virtual time."""
+    """Opens and clicks by the demo's people, at a plausible rate of virtual time. A third of
+    the New York accounts (where the journey builds the buying group's decision makers) are in
+    an active buying cycle and make most of the noise, so some buying groups pass the journey's
+    engagement bar — and open a sales task — within a minute of the demo."""
 
-    def __init__(self, service: Service, accounts: int, rng: random.Random) -> None:
-        self.service, self.accounts, self.rng = service, accounts, rng
+    def __init__(self, service: Service, inputs: list[dict[str, Any]],
+                 rng: random.Random) -> None:
+        self.service, self.rng = service, rng
+        self.people: dict[str, list[str]] = {}
+        new_york: list[str] = []
+        for entry in inputs:
+            if "upsert_person" in entry:
+                person = entry["upsert_person"]
+                self.people.setdefault(person["account"], []).append(person["id"])
+            elif "upsert_account" in entry and entry["upsert_account"]["attributes"].get(
+                    "state") == "NY":
+                new_york.append(entry["upsert_account"]["id"])
+        self.accounts = sorted(self.people)
+        self.hot = new_york[: max(1, len(new_york) // 3)] or self.accounts
         self.sent = 0
 
     def tick(self, events: int) -> None:
         batch = []
         for _ in range(events):
-            account = f"acct-{self.rng.randrange(self.accounts):04d}"
+            pool = self.hot if self.rng.random() < 0.8 else self.accounts
+            account = self.rng.choice(pool)
             kind = self.rng.choice(["email.opened", "email.opened", "email.clicked"])
             self.sent += 1
-            batch.append({"event": {"id": f"demo-{self.sent}", "type": kind,
-                                    "person": f"{account}-0", "account": account}})
+            batch.append({"event": {"id": f"demo-{self.sent}", "type": kind, "account": account,
+                                    "person": self.rng.choice(self.people[account])}})
         self.service.submit(batch)

@@ -64,8 +64,9 @@ def _field_value(path: tuple[str, ...], view: AccountView, person: Person | None
 
 def _values(conditions: Sequence[Any], view: AccountView, recorded: Mapping[str, Any] | None,
             scope: Scope = Scope.ACCOUNT, person: Person | None = None) -> list[Fact]:
-    if recorded:
-        return [Fact(name, value_words(value)) for name, value in recorded.items()]
+    if recorded:  # the values the decision read, as the history kept them
+        return [Fact(_recorded_name(name), "not set" if value is None else value_words(value))
+                for name, value in recorded.items()]
     paths: dict[tuple[str, ...], None] = {}
     for raw in conditions:
         paths.update(dict.fromkeys(condition_paths(raw, scope)))
@@ -74,6 +75,13 @@ def _values(conditions: Sequence[Any], view: AccountView, recorded: Mapping[str,
         name, value = _field_value(path, view, person)
         facts.append(Fact(name, "not set" if value is None else value_words(value), now=True))
     return facts
+
+
+def _recorded_name(name: str) -> str:
+    """``account.state`` → ``account state`` (as the fields read now are named);
+    ``in_segment.trial`` → ``in segment trial``."""
+    scope, _, rest = name.partition(".")
+    return f"{scope.replace('_', ' ')} {rest}" if rest else name
 
 
 def _branches(definition: Mapping[str, Any] | None, node: str | None, kind: str) -> list[Any]:
@@ -99,12 +107,13 @@ def _decision(entry: Mapping[str, Any], definition: Mapping[str, Any] | None,
         branches = _branches(definition, node, "split_people")
         conditions = [b.get("when") for b in branches if isinstance(b, Mapping) and b.get("when")]
         people = {p.id: p for p in view.people}
+        recorded = entry.get("values") or {}
         facts = []
         for branch in entry.get("branches", []):
             who = []
             for id in branch.get("people", []):
                 found = people.get(id)
-                values = _values(conditions, view, None, Scope.PERSON, found)
+                values = _values(conditions, view, recorded.get(id), Scope.PERSON, found)
                 shown = ", ".join(f.value for f in values if f.name.startswith("person "))
                 who.append(f"{id} ({shown})" if shown else id)
             facts.append(Fact(f"→ {branch.get('next')}", ", ".join(who) or "nobody", now=bool(who)))

@@ -146,7 +146,7 @@ def test_account_timeline_shows_decisions_with_their_values(site: Site) -> None:
     decision = timeline.locator("li", has_text="by-state: took branch 2 → ny-decision-makers")
     expect(decision).to_contain_text("account state is NY")
     expect(decision.locator("dt", has_text="account state")).to_be_visible()  # the value read
-    expect(decision.locator("dd").last).to_have_text("NY now")
+    expect(decision.locator("dd").last).to_have_text("NY")  # as recorded when it decided
     expect(timeline.locator("li", has_text="listen: heard → mark-engaged")).to_contain_text(
         "engagement score is over 80")
     expect(timeline).to_contain_text("reached the goal of bodea-x")
