@@ -63,6 +63,29 @@ def create_engine(url: str) -> sa.Engine:
     return engine
 
 
+def _remembering(type_: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    """The bind processor of ``type_``; for instants on SQLite (formatted as text, about a
+    microsecond each), one that remembers what it formatted: the instants of one batch of
+    steps repeat (the step's instant is in its history, effects and timers)."""
+    process: Callable[[Any], Any] | None = type_.dialect_impl(dialect).bind_processor(dialect)
+    if process is None or dialect.name != "sqlite" or not isinstance(type_, sa.DateTime):
+        return process
+    formatted: dict[tuple[datetime, Any], Any] = {}
+
+    def remembered(value: datetime | None) -> Any:
+        if value is None:
+            return None
+        key = (value, value.utcoffset())  # equal instants in other offsets format otherwise
+        text = formatted.get(key)
+        if text is None:
+            if len(formatted) >= 10_000:
+                formatted.clear()
+            text = formatted[key] = process(value)
+        return text
+
+    return remembered
+
+
 def _utc(value: datetime | None) -> datetime | None:
     return None if value is None else as_utc(value)
 
@@ -247,8 +270,7 @@ class SqlStore:
             statement = self._statement(key).compile(dialect=dialect, column_keys=list(names))
             order = list(statement.positiontup or []) if statement.positional else list(
                 statement.binds)
-            processors = [statement.binds[n].type.dialect_impl(dialect).bind_processor(dialect)
-                          for n in order]
+            processors = [_remembering(statement.binds[n].type, dialect) for n in order]
             compiled = self._compiled[cache_key] = (str(statement), order, processors,
                                                     statement.positional)
         sql, order, processors, positional = compiled

@@ -50,6 +50,8 @@ class TimerIndex:
 
     def matching(self, enrollment: int | None, account: str | None, kind: str | None,
                  ids: list[int]) -> list[int]:
+        if ids and enrollment is None and account is None and kind is None:
+            return [i for i in dict.fromkeys(ids) if i in self._timers]
         if ids:
             candidates = {i for i in ids if i in self._timers}
         elif enrollment is not None:
