@@ -61,3 +61,29 @@ def test_an_input_failing_when_applied_is_rejected_and_the_others_go_on(database
                                                  ("upsert_account", {"id": "a2"})]
     finally:
         service.close()
+
+
+JOURNEY = {"id": "j", "entry": {"event": {"type": "signed_up"}}, "start": "a",
+           "nodes": {"a": {"end": True}}}
+
+
+def test_lifecycle_commands_that_would_change_nothing_are_refused(database_url: str) -> None:
+    service = Service(database_url, ManualClock(T0))
+    try:
+        with pytest.raises(DefinitionError) as raised:  # a draft cannot be paused or resumed
+            service.submit([{"publish": JOURNEY}, {"pause": "j"}, {"resume": "j"}])
+        assert [str(p) for p in raised.value.problems] == [
+            "inputs[1].pause: journey 'j' is draft: only an enabled journey can be paused",
+            "inputs[2].resume: journey 'j' is draft: only a paused journey can be resumed "
+            "(enable it instead)"]
+        # Inputs waiting in the inbox count: enabled there, so pausing is fine.
+        service.submit([{"publish": JOURNEY}, {"enable": "j"}])
+        assert service.submit([{"pause": "j"}, {"resume": "j"}, {"disable": "j"}]) == 3
+        with pytest.raises(DefinitionError, match="journey 'j' is disabled: only a paused"):
+            service.submit([{"resume": "j"}])
+        service.work()
+        with service.intake.engine.connect() as connection:
+            assert queries.journey_statuses(connection) == {"j": "disabled"}
+        assert service.submit([{"enable": "j"}, {"disable": "j"}, {"disable": "j"}]) == 3
+    finally:
+        service.close()

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from itinera.definitions._shape import shape_problems
 from itinera.definitions.scenario import ScenarioData, TimelineEntry, WorkspaceData
 from itinera.definitions.validate import validate_journey
+from itinera.domain.journey_status import after, refusal
 from itinera.errors import Problem
 from itinera.storage import queries
 from itinera.timeutil import parse_instant
@@ -41,7 +42,7 @@ class Refs:
         self.connection = connection
         self.accounts: set[str] = set()
         self.people: set[str] = set()
-        self._journeys: set[str] | None = None
+        self._statuses: dict[str, str] | None = None
         self._raw_workspace: dict[str, Any] | None = None
         self._workspace: WorkspaceData | None = None
 
@@ -51,9 +52,14 @@ class Refs:
 
     @property
     def journeys(self) -> set[str]:
-        if self._journeys is None:
-            self._journeys = queries.known_journeys(self.connection)
-        return self._journeys
+        return set(self.statuses)
+
+    @property
+    def statuses(self) -> dict[str, str]:
+        """Each journey's status once the inbox and this request's inputs so far apply."""
+        if self._statuses is None:
+            self._statuses = queries.journey_statuses(self.connection)
+        return self._statuses
 
     def _raw(self) -> dict[str, Any]:
         if self._raw_workspace is None:
@@ -125,9 +131,14 @@ def input_problems(refs: Refs, entries: list[Any], place: str = "") -> list[Prob
         elif kind == "publish":
             journey_id = refs.check_journey(payload, here, out)
             if journey_id is not None:
-                refs.journeys.add(journey_id)
-        elif kind in LIFECYCLE and payload not in refs.journeys:
-            out.append(Problem(here, f"no journey {payload!r}"))
+                refs.statuses.setdefault(journey_id, "draft")
+        elif kind in LIFECYCLE:
+            status = refs.statuses.get(payload)
+            refused = f"no journey {payload!r}" if status is None else refusal(kind, payload, status)
+            if refused is not None:
+                out.append(Problem(here, refused))
+            elif status is not None:
+                refs.statuses[payload] = after(kind, status) or status
         elif kind == "add_to_buying_group":
             if payload["account"] not in refs.accounts:
                 out.append(Problem(f"{here}.account", f"no account {payload['account']!r}"))

@@ -19,6 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from itinera.domain.journey_status import after
 from itinera.storage import schema as t
 from itinera.timeutil import format_instant
 
@@ -296,6 +297,25 @@ def known_people(conn: sa.Connection, ids: set[str]) -> set[str]:
     found = set(conn.execute(sa.select(t.people.c.id).where(
         t.people.c.id.in_(sorted(ids)))).scalars())
     return found | _pending_ids(conn, "upsert_person", ids - found)
+
+
+def journey_statuses(conn: sa.Connection) -> dict[str, str]:
+    """Each journey's status once the inbox is applied: as stored, then each publish and
+    lifecycle command waiting in the inbox in arrival order (``after``: the status a command
+    leaves, None when it changes nothing)."""
+    statuses = {j: s.get("status", "draft") for j, s in _states(conn).items()}
+    statuses |= {j: "draft" for j in conn.execute(sa.select(t.journeys.c.id).distinct()).scalars()
+                 if j not in statuses}
+    pending = conn.execute(sa.select(t.inbox.c.kind, t.inbox.c.payload).where(
+        t.inbox.c.kind.in_(["publish", "enable", "pause", "resume", "disable"]))
+        .order_by(t.inbox.c.seq))
+    for kind, payload in pending:
+        if kind == "publish":
+            if isinstance(payload, dict) and isinstance(payload.get("id"), str):
+                statuses.setdefault(payload["id"], "draft")
+        elif payload in statuses:
+            statuses[payload] = after(kind, statuses[payload]) or statuses[payload]
+    return statuses
 
 
 def known_journeys(conn: sa.Connection) -> set[str]:
