@@ -27,3 +27,16 @@ def test_demo_runs_for_a_while_and_stops(tmp_path: Path) -> None:
     assert re.search(r"enrollments: .*\d+ (active|completed)", lines[-1])
     assert "email" in lines[-1]
     assert (tmp_path / "itinera-demo.db").exists()
+
+
+def test_demo_refuses_a_taken_port_and_keeps_a_running_demos_database(tmp_path: Path) -> None:
+    itinera = Path(sys.executable).with_name("itinera")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = subprocess.run([str(itinera), "demo", "--for", "5s", "--port", str(port)],
+                             cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2
+    assert f"port {port} is in use" in run.stderr
+    assert not (tmp_path / "itinera-demo.db").exists()  # nothing was done

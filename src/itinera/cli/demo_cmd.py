@@ -4,12 +4,14 @@ events, so journeys visibly progress. Creates ``./itinera-demo.db`` afresh."""
 from __future__ import annotations
 
 import random
+import socket
 import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
+import sqlalchemy as sa
 import typer
 import uvicorn
 from rich.console import Console
@@ -23,12 +25,12 @@ from itinera.runtime.demo import (
     example_scenario,
 )
 from itinera.runtime.service import Service
+from itinera.runtime.worker_lock import WorkerLock, WorkerLockError
 from itinera.storage import queries
 from itinera.timeutil import format_instant, parse_duration
 from itinera.web.auth import login_link
 
 __all__ = ["demo", "register"]
-
 
 
 def demo(
@@ -43,6 +45,10 @@ def demo(
     out = Console(highlight=False, soft_wrap=True)
     limit = parse_duration(run_for).total_seconds() if run_for else None
     database = Path("itinera-demo.db")
+    problem = _port_taken(port) or _demo_running(database)
+    if problem:  # before the old demo's database is replaced
+        Console(stderr=True, highlight=False).print(problem, markup=False)
+        raise typer.Exit(2)
     for leftover in (database, Path("itinera-demo.db-wal"), Path("itinera-demo.db-shm")):
         leftover.unlink(missing_ok=True)
     clock = AcceleratedClock(datetime.now(UTC).replace(microsecond=0), 86400 / seconds_per_day)
@@ -59,6 +65,13 @@ def demo(
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
+    while not server.started and thread.is_alive():  # a port taken meanwhile ends the thread
+        time.sleep(0.05)
+    if not server.started:
+        service.close()
+        Console(stderr=True, highlight=False).print(
+            f"the API could not listen on port {port}", markup=False)
+        raise typer.Exit(2)
     out.print(f"API on http://127.0.0.1:{port} (key: {key}); try "
               f"`curl -H 'Authorization: Bearer {key}' http://127.0.0.1:{port}/api/enrollments`")
     out.print(f"Web UI: {login_link(f'http://127.0.0.1:{port}', key)}")
@@ -87,6 +100,24 @@ def _report(out: Console, service: Service, now: datetime) -> None:
     sent = ", ".join(f"{n} {c}" for c, n in sorted(effects.items())) or "nothing yet"
     day = (format_instant(now) or "")[:16]
     out.print(f"{day}  enrollments: {summary}; effects: {sent}")
+
+
+def _port_taken(port: int) -> str | None:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return f"port {port} is in use: stop what uses it, or choose another with --port"
+    return None
+
+
+def _demo_running(database: Path) -> str | None:
+    """Whether a demo (or a server) works on ``database`` here: it holds the worker lock."""
+    try:
+        WorkerLock(sa.create_engine(f"sqlite:///{database}"), shared=False).release()
+    except WorkerLockError:
+        return f"another demo (or server) is running on ./{database}: stop it first"
+    return None
 
 
 def register(app: typer.Typer) -> None:
