@@ -190,6 +190,13 @@ def test_quiet_hours_problems_name_their_places() -> None:
         "data.quiet_hours.email.start", "data.quiet_hours.email.days[0]",
         "data.quiet_hours.email.time_zone"]
     assert "unknown time zone 'Mars/Olympus'" in found[2]
+    assert found[0] == ("data.quiet_hours.email.start: a time of day as \"HH:MM\" (00:00 to 23:59), "
+                        "got '9pm'")
+    raw = scenario(data=data(quiet_hours={"email": {"start": 1260, "end": "8:00"}}))
+    assert problems(raw) == [
+        "data.quiet_hours.email.start: a time of day as \"HH:MM\", in quotes: YAML reads 21:00 "
+        "unquoted as the number 1260",
+        "data.quiet_hours.email.end: a time of day as \"HH:MM\" (00:00 to 23:59), got '8:00'"]
     every_day = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
     raw = scenario(data=data(quiet_hours={"email": {"start": "21:00", "end": "08:00",
                                                     "days": every_day}}))

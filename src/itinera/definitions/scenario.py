@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -97,17 +98,30 @@ class FrequencyCap(Model):
     per: Duration
 
 
+_TIME_OF_DAY = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
+
+
 class QuietHoursData(Model):
     """Local times at which email waits (or is skipped): ``start``–``end`` daily, wrapping past
     midnight when ``end`` is earlier, and whole ``days``; read in the account's time zone."""
 
-    start: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["21:00"])
-    end: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["08:00"])
+    start: str = Field(examples=["21:00"])
+    end: str = Field(examples=["08:00"])
     days: list[Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
                        "sunday"]] = Field(default_factory=list)
     time_zone: str = "UTC"  # for accounts without a (valid) zone of their own
     time_zone_attribute: str = "time_zone"
     then: Literal["defer", "skip"] = "defer"
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _time_of_day(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):  # YAML 1.1 read 21:00 as 1260
+            raise ValueError(f"a time of day as \"HH:MM\", in quotes: YAML reads "
+                             f"{value // 60}:{value % 60:02d} unquoted as the number {value}")
+        if not isinstance(value, str) or not _TIME_OF_DAY.fullmatch(value):
+            raise ValueError(f"a time of day as \"HH:MM\" (00:00 to 23:59), got {value!r}")
+        return value
 
     @field_validator("time_zone")
     @classmethod
