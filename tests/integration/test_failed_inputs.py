@@ -87,3 +87,23 @@ def test_lifecycle_commands_that_would_change_nothing_are_refused(database_url: 
         assert service.submit([{"enable": "j"}, {"disable": "j"}, {"disable": "j"}]) == 3
     finally:
         service.close()
+
+
+def test_workspace_configuration_is_checked_before_it_is_stored(database_url: str) -> None:
+    service = Service(database_url, ManualClock(T0))
+    try:
+        service.submit([{"configure": {"segments": [{"id": "gold", "when": {"account.tier": "gold"}}]}}])
+        with pytest.raises(DefinitionError) as raised:
+            service.submit([{"configure": {
+                "segments": [{"id": "vip", "when": {"in_segment": "platinum"}},
+                             {"id": "big", "when": {"account.size": {"between": 1}}},
+                             {"id": "gold-too", "when": {"in_segment": "gold"}}],
+                "templates": [{"id": "t", "subject": "Hi {{ account.name"}]}}])
+        places = [p.place for p in raised.value.problems]
+        assert places == ["inputs[0].configure.templates[0].subject",
+                          "inputs[0].configure.segments[0].when.in_segment",
+                          "inputs[0].configure.segments[1].when.account.size.between"]
+        with service.intake.transaction():
+            assert inbox.pending_count(service.intake) == 1  # only the first configure
+    finally:
+        service.close()

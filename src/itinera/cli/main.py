@@ -23,6 +23,7 @@ from itinera.cli import (
     tasks_cmd,
     validate_cmd,
     worker_cmd,
+    workspace_cmd,
 )
 from itinera.cli.report import print_report
 from itinera.definitions.loader import load_scenario
@@ -46,6 +47,7 @@ backtest_cmd.register(app)
 worker_cmd.register(app)
 tasks_cmd.register(app)
 deliveries_cmd.register(app)
+workspace_cmd.register(app)
 report_cmd.register(app)
 journeys_cmd.register(app)
 import_cmd.register(app)

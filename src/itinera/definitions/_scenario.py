@@ -28,7 +28,7 @@ from itinera.definitions._shape import describe, join
 from itinera.errors import DefinitionError, Problem
 from itinera.timeutil import parse_instant
 
-__all__ = ["JourneySource", "check_scenario", "journey_ids", "journey_sources"]
+__all__ = ["JourneySource", "check_scenario", "check_workspace", "journey_ids", "journey_sources"]
 
 # (raw journey, place) -> its problems; used for the journeys the timeline publishes.
 JourneyCheck = Callable[[Any, str], list[Problem]]
@@ -166,12 +166,13 @@ def check_scenario(raw: dict[str, Any], sources: list[JourneySource], known: Kno
     _check_expect(raw, world, out)
 
 
-def _duplicates(data: dict[str, Any], key: str, what: str, out: list[Problem]) -> None:
+def _duplicates(data: dict[str, Any], key: str, what: str, out: list[Problem],
+                prefix: str = "data") -> None:
     seen: set[str] = set()
     for i, item in _items(data, key):
         if (item_id := _str(item, "id")) is not None:
             if item_id in seen:
-                out.append(Problem(f"data.{key}[{i}].id", f"duplicate {what} {item_id!r}"))
+                out.append(Problem(join(prefix, f"{key}[{i}].id"), f"duplicate {what} {item_id!r}"))
             seen.add(item_id)
 
 
@@ -193,11 +194,31 @@ def _check_account_record(account: dict[str, Any], here: str, known: Known,
             out.append(Problem(join(here, "created_at"), str(error)))
 
 
-def _check_data(data: dict[str, Any], known: Known, world: _World, out: list[Problem]) -> None:
-    for key, what in (("accounts", "account"), ("people", "person"), ("segments", "segment"),
-                      ("templates", "template"), ("csms", "CSM"),
+def check_workspace(data: dict[str, Any], prefix: str, known: Known, out: list[Problem]) -> None:
+    """What the shape of workspace data does not say: duplicate ids, roles named twice in a
+    role template, template text that does not parse, segment conditions (and segments defined
+    through themselves). Places start with ``prefix``."""
+    for key, what in (("segments", "segment"), ("templates", "template"), ("csms", "CSM"),
                       ("role_templates", "role template")):
+        _duplicates(data, key, what, out, prefix)
+    for i, template in _items(data, "role_templates"):
+        roles: set[str] = set()
+        for j, role in _items(template, "roles"):
+            if (name := _str(role, "name")) is not None:
+                if name in roles:
+                    out.append(Problem(join(prefix, f"role_templates[{i}].roles[{j}].name"),
+                                       f"duplicate role {name!r}"))
+                roles.add(name)
+    for i, template in _items(data, "templates"):
+        for key in ("subject", "preheader", "text", "html"):
+            check_template_text(template.get(key), join(prefix, f"templates[{i}].{key}"), out)
+    _check_segments(data, known, out, prefix)
+
+
+def _check_data(data: dict[str, Any], known: Known, world: _World, out: list[Problem]) -> None:
+    for key, what in (("accounts", "account"), ("people", "person")):
         _duplicates(data, key, what, out)
+    check_workspace(data, "data", known, out)
     accounts = {a["id"] for _, a in _items(data, "accounts") if _str(a, "id")}
     for i, account in _items(data, "accounts"):
         _check_account_record(account, f"data.accounts[{i}]", known, out)
@@ -206,19 +227,7 @@ def _check_data(data: dict[str, Any], known: Known, world: _World, out: list[Pro
             out.append(Problem(f"data.people[{i}]", "a person needs an 'account'"))
         _check_reference(person.get("account"), accounts, "account",
                          f"data.people[{i}].account", out)
-    for i, template in _items(data, "role_templates"):
-        roles: set[str] = set()
-        for j, role in _items(template, "roles"):
-            if (name := _str(role, "name")) is not None:
-                if name in roles:
-                    out.append(Problem(f"data.role_templates[{i}].roles[{j}].name",
-                                       f"duplicate role {name!r}"))
-                roles.add(name)
-    for i, template in _items(data, "templates"):
-        for key in ("subject", "preheader", "text", "html"):
-            check_template_text(template.get(key), f"data.templates[{i}].{key}", out)
     _check_buying_groups(data, known, world, accounts, out)
-    _check_segments(data, known, out)
 
 
 def _check_buying_groups(data: dict[str, Any], known: Known, world: _World, accounts: set[str],
@@ -255,11 +264,12 @@ def _check_buying_groups(data: dict[str, Any], known: Known, world: _World, acco
                 check_role(member.get("role"), template, join(place, "role"), known, out)
 
 
-def _check_segments(data: dict[str, Any], known: Known, out: list[Problem]) -> None:
+def _check_segments(data: dict[str, Any], known: Known, out: list[Problem],
+                    prefix: str = "data") -> None:
     uses: dict[str, list[str]] = {}
     places: dict[str, str] = {}
     for i, segment in _items(data, "segments"):
-        here = f"data.segments[{i}].when"
+        here = join(prefix, f"segments[{i}].when")
         if not isinstance(segment.get("when"), dict):
             continue
         problems: list[Problem] = []

@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from itinera.definitions._documents import read_document
+from itinera.definitions._references import Known
+from itinera.definitions._scenario import check_workspace
 from itinera.definitions._shape import describe, plain, shape_problems
 from itinera.definitions.models import Journey
 from itinera.definitions.scenario import ScenarioData, WorkspaceData
@@ -50,11 +52,15 @@ def load_workspace(path: Path) -> WorkspaceData:
     if not isinstance(raw, dict):
         problem = Problem("", f"a workspace is a mapping of keys, got {describe(raw)}")
         raise DefinitionError([problem])
+    data, prefix = (raw["data"], "data") if "data" in raw else (raw, "")
+    problems: list[Problem] = []
+    workspace: WorkspaceData | None = None
     try:
-        if "data" in raw:
-            return ScenarioData.model_validate(raw["data"])
-        return WorkspaceData.model_validate(raw)
+        workspace = (ScenarioData if "data" in raw else WorkspaceData).model_validate(data)
     except ValidationError as error:
-        if "data" in raw:
-            raise DefinitionError(shape_problems(error, raw["data"], "data")) from None
-        raise DefinitionError(shape_problems(error, raw, "")) from None
+        problems += shape_problems(error, data, prefix)
+    if isinstance(data, dict):  # every problem at once: the deeper checks read leniently
+        check_workspace(data, prefix, Known.from_raw(data), problems)
+    if problems or workspace is None:
+        raise DefinitionError(problems)
+    return workspace

@@ -12,6 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import ValidationError
 
+from itinera.definitions._references import Known
+from itinera.definitions._scenario import check_workspace
 from itinera.definitions._shape import shape_problems
 from itinera.definitions.scenario import ScenarioData, TimelineEntry, WorkspaceData
 from itinera.definitions.validate import validate_journey
@@ -125,6 +127,7 @@ def input_problems(refs: Refs, entries: list[Any], place: str = "") -> list[Prob
             refs.people.add(payload["id"])
         elif kind == "configure":
             refs.configure(payload)
+            check_workspace(payload, here, Known.from_workspace(refs.workspace), out)
         elif kind == "load_world":
             refs.accounts |= {a["id"] for a in payload.get("accounts", [])}
             refs.people |= {p["id"] for p in payload.get("people", [])}
