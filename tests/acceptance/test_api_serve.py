@@ -65,6 +65,9 @@ def server(database_url: str) -> Iterator[tuple[str, str]]:
         output, _ = process.communicate(timeout=30)
         assert process.returncode == 0, output
         assert "Traceback" not in output, output
+        # No SMTP or webhook settings in this environment: the server said so at start.
+        assert "warning: email is not configured" in output, output
+        assert "warning: webhook is not configured" in output, output
     finally:
         if process.poll() is None:
             process.kill()

@@ -93,3 +93,17 @@ def test_keys_create_list_revoke(database_url: str) -> None:
     assert _invoke("keys", "revoke", id, *db)[0] == 0
     assert _invoke("keys", "list", *db)[1].split("\t")[3].startswith("revoked")
     assert _invoke("keys", "revoke", id, *db)[0] == 1
+
+
+def test_reading_a_database_that_is_not_there_creates_nothing(tmp_path: object) -> None:
+    from pathlib import Path
+
+    typo = Path(str(tmp_path)) / "typo.db"
+    for command in (["tasks", "list"], ["journeys", "list"], ["enrollments", "list"],
+                    ["deliveries", "list"], ["keys", "list"]):
+        result = runner.invoke(app, [*command, "--database", f"sqlite:///{typo}"])
+        assert result.exit_code == 2 and "no database at" in result.stderr, command
+    assert not typo.exists()
+    assert _invoke("tasks", "list", "--database", "not a url")[0] == 2
+    assert _invoke("keys", "create", "first", "--database", f"sqlite:///{typo}")[0] == 0
+    assert typo.exists()  # creating a key before the first `itinera serve` makes the store

@@ -7,6 +7,7 @@ opening it brings its schema up to date. A database error is printed and exits w
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import sqlalchemy as sa
@@ -31,8 +32,22 @@ def stderr() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def in_transaction(database: str, action: Callable[[sa.Connection], _T]) -> _T:
-    """Run ``action`` in one transaction on ``database`` and return what it returns."""
+def in_transaction(database: str, action: Callable[[sa.Connection], _T], *,
+                   create: bool = False) -> _T:
+    """Run ``action`` in one transaction on ``database`` and return what it returns. A SQLite
+    file that does not exist is an error (a typo would otherwise make an empty database and
+    answer from it) unless ``create``."""
+    try:
+        url = sa.engine.make_url(database)
+    except sa.exc.ArgumentError:
+        stderr().print(f"--database: {database!r} is not a database URL (sqlite:///file.db, "
+                       "postgresql+psycopg://user@host/db)", markup=False)
+        raise typer.Exit(2) from None
+    if (not create and url.get_backend_name() == "sqlite"
+            and url.database not in (None, "", ":memory:") and not Path(url.database).exists()):
+        stderr().print(f"no database at {url.database} (`itinera serve` or `itinera db upgrade` "
+                       "creates one)", markup=False)
+        raise typer.Exit(2)
     try:
         store = SqlStore(database, exclusive=False)
         try:

@@ -26,7 +26,8 @@ keys_app = typer.Typer(name="keys", no_args_is_help=True, add_completion=False,
 def create(name: Annotated[str, typer.Argument(help="Who or what the key is for.")],
            database: Database = DEFAULT_DATABASE) -> None:
     """Create a key and print it (only this once)."""
-    id, key = in_transaction(database, lambda c: queries.create_api_key(c, name, datetime.now(UTC)))
+    id, key = in_transaction(database, lambda c: queries.create_api_key(c, name, datetime.now(UTC)),
+                             create=True)  # before the first `itinera serve`
     typer.echo(key)
     stderr().print(f"created key {id} ({name}); keep it now: it is not shown again",
                     markup=False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Any
 
@@ -30,7 +30,7 @@ from itinera.runtime.worker import run_worker
 from itinera.storage import queries
 from itinera.storage.sql import SqlStore
 
-__all__ = ["register", "serve", "with_worker"]
+__all__ = ["register", "serve", "unconfigured", "with_worker"]
 
 
 def with_worker(service: Service, interval: float, dispatcher: Dispatcher | None = None,
@@ -53,6 +53,16 @@ def with_worker(service: Service, interval: float, dispatcher: Dispatcher | None
             await anyio.to_thread.run_sync(worker.join)
 
     return lifespan
+
+
+def unconfigured(channels: Mapping[str, Any]) -> list[str]:
+    """A warning for each channel that sends and is not configured: its effects would wait
+    in the outbox, retried, until it is."""
+    missing = {"email": "ITINERA_SMTP_* and ITINERA_UNSUBSCRIBE_*",
+               "webhook": "ITINERA_WEBHOOK_*"}
+    return [f"warning: {name} is not configured ({variables}, docs/runtime.md): {name}s wait in "
+            "the outbox until it is; --sandbox records them without sending"
+            for name, variables in missing.items() if name not in channels]
 
 
 def serve(
@@ -84,8 +94,11 @@ def serve(
     try:  # channels from ITINERA_SMTP_*, ITINERA_WEBHOOK_*, ITINERA_UNSUBSCRIBE_*
         settings = ChannelSettings.from_env()
         if not sandbox:
+            channels = build_channels(settings)
             dispatcher = Dispatcher(SqlStore(database, create=False, exclusive=False),
-                                    build_channels(settings), service.clock)
+                                    channels, service.clock)
+            for missing in unconfigured(channels):
+                errors.print(missing, markup=False)
     except ChannelError as error:
         errors.print(f"channel settings: {error}", markup=False)
         raise typer.Exit(2) from None

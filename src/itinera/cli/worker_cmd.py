@@ -16,6 +16,7 @@ from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
 from itinera.channels import ChannelError, ChannelSettings, build_channels, close_channels
+from itinera.cli.serve_cmd import unconfigured
 from itinera.errors import ItineraError
 from itinera.runtime.dispatcher import Dispatcher
 from itinera.runtime.service import Service
@@ -47,8 +48,11 @@ def worker(
     try:
         dispatcher = None
         if not sandbox:  # channels from ITINERA_SMTP_*, ITINERA_WEBHOOK_*, ITINERA_UNSUBSCRIBE_*
+            channels = build_channels(ChannelSettings.from_env())
             dispatcher = Dispatcher(SqlStore(database, create=False, exclusive=False),
-                                    build_channels(ChannelSettings.from_env()), service.clock)
+                                    channels, service.clock)
+            for missing in unconfigured(channels):
+                errors.print(missing, markup=False)
     except ChannelError as error:
         service.close()
         errors.print(f"channel settings: {error}", markup=False)
