@@ -18,9 +18,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.pool import StaticPool
 
-from itinera.domain.model import Account, BuyingGroup, Enrollment, Event, Member, Person, Token
+from itinera.domain.model import Account, BuyingGroup, Enrollment, Event, Person, Token
 from itinera.errors import StoreError
 from itinera.storage import schema as t
+from itinera.storage.rows import account_from_row, group_from_row, person_from_row
 from itinera.storage.store import AccountRecords, Effect, Timer
 from itinera.storage.timer_index import TimerIndex
 from itinera.timeutil import as_utc
@@ -377,11 +378,7 @@ class SqlStore:
         return int(self._exec(statement).scalar_one())
 
     # -- accounts, people, groups, segments, events -----------------------------------------
-    @staticmethod
-    def _account(row: Any) -> Account:
-        return Account(id=row.id, attributes=dict(row.attributes), created_at=_at(row.created_at),
-                       csm=row.csm, playbooks=list(row.playbooks), moments=list(row.moments),
-                       seq=row.seq)
+    _account = staticmethod(account_from_row)
 
     def account(self, id: str) -> Account | None:
         row = self._exec(sa.select(t.accounts).where(t.accounts.c.id == id)).first()
@@ -401,11 +398,7 @@ class SqlStore:
             "csm": account.csm, "created_at": account.created_at,
             "playbooks": account.playbooks, "moments": account.moments})
 
-    @staticmethod
-    def _person(row: Any) -> Person:
-        return Person(id=row.id, account=row.account, email=row.email,
-                      attributes=dict(row.attributes), score=row.score,
-                      unsubscribed=row.unsubscribed, seq=row.seq)
+    _person = staticmethod(person_from_row)
 
     def person(self, id: str) -> Person | None:
         row = self._exec(sa.select(t.people).where(t.people.c.id == id)).first()
@@ -430,13 +423,7 @@ class SqlStore:
     def delete_person(self, id: str) -> None:
         self._write("delete:people", {"k_id": id})
 
-    @staticmethod
-    def _group(row: Any) -> BuyingGroup:
-        return BuyingGroup(account=row.account, solution=row.solution, template=row.template,
-                           status=row.status,
-                           members=[Member(m["person"], m["role"]) for m in row.members],
-                           engagement_score=row.engagement_score,
-                           completeness_score=row.completeness_score, seq=row.seq)
+    _group = staticmethod(group_from_row)
 
     def buying_groups_of(self, account: str) -> list[BuyingGroup]:
         rows = self._exec(sa.select(t.buying_groups).where(t.buying_groups.c.account == account)

@@ -11,8 +11,7 @@ from starlette.responses import Response
 from itinera.analytics import queries as analytics_queries
 from itinera.api.context import Ctx
 from itinera.api.problems import ApiProblem
-from itinera.storage import queries
-from itinera.web import reads
+from itinera.storage import queries, views
 from itinera.web.auth import UiUser, ui_user
 from itinera.web.pages import render
 from itinera.web.timeline import account_timeline
@@ -26,25 +25,25 @@ User = Annotated[UiUser, Depends(ui_user)]
 @router.get("")
 def accounts_page(request: Request, context: Ctx, user: User, q: str = "") -> Response:
     with context.read() as connection:
-        found = reads.find_accounts(connection, q.strip())
+        found = views.find_accounts(connection, q.strip())
     return render(request, "accounts.html", user, section="accounts", q=q, accounts=found)
 
 
 @router.get("/{account_id}")
 def account_page(request: Request, context: Ctx, user: User, account_id: str) -> Response:
     with context.read() as connection:
-        view = reads.account_view(connection, account_id)
+        view = views.account_view(connection, account_id)
         if view is None:
             raise ApiProblem(404, "not-found", f"no account {account_id!r}")
-        events = reads.events_of(connection, account_id, [p.id for p in view.people])
+        events = views.events_of(connection, account_id)
         enrollments = queries.enrollments(connection, account=account_id, limit=1000)
         histories = [(e, queries.history(connection, e["id"])) for e in enrollments]
         definitions: dict[tuple[str, int], dict[str, Any]] = {}
         for journey in {e["journey"] for e in enrollments}:
             for version, definition in analytics_queries.definitions(connection, journey).items():
                 definitions[(journey, version)] = definition
-        effects = reads.effects_of(connection, account_id)
-        csm = next((c for c in reads.csms(connection) if c.id == view.account.csm), None)
+        effects = views.effects_of(connection, account_id)
+        csm = next((c for c in views.csms(connection) if c.id == view.account.csm), None)
     timeline = account_timeline(view, events, histories, definitions, effects)
     roles = {m.person: (g.solution, m.role) for g in view.groups for m in g.members}
     return render(request, "account.html", user, section="accounts", view=view, csm=csm,

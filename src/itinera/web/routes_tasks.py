@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from itinera.api.context import Ctx
 from itinera.api.problems import ApiProblem
-from itinera.storage import queries
+from itinera.storage import queries, views
 from itinera.web import reads
 from itinera.web.auth import CsrfForm, UiUser, ui_user
 from itinera.web.pages import render
@@ -35,7 +35,7 @@ def tasks_page(request: Request, context: Ctx, user: User, status: str = "open",
     with context.read() as connection:
         tasks = queries.tasks(connection, status=status or None, assignee=assignee or None,
                               limit=500)
-        csms = reads.csms(connection)
+        csms = views.csms(connection)
         counts = reads.task_counts(connection)
     return render(request, "tasks.html", user, section="tasks", tasks=tasks, csms=csms,
                   status=status, assignee=assignee, done=done, counts=counts)

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from itinera.api.context import Ctx
 from itinera.domain.model import Person, Template
 from itinera.engine.render import Renderer, RenderError, account_context, csm_context, person_context
-from itinera.web import reads
+from itinera.storage import views
 from itinera.web.auth import UiUser, ui_user
 from itinera.web.pages import render
 
@@ -26,10 +26,10 @@ User = Annotated[UiUser, Depends(ui_user)]
 def preview(connection: sa.Connection, template: Template, person: Person) -> dict[str, Any]:
     """The rendered parts of ``template`` for ``person`` (``error`` when it cannot render)."""
     values: dict[str, Any] = {"person": person_context(person), "buying_group": {"role": None}}
-    view = reads.account_view(connection, person.account) if person.account else None
+    view = views.account_view(connection, person.account) if person.account else None
     if view is not None:
         values["account"] = account_context(view.account)
-        csm = next((c for c in reads.csms(connection) if c.id == view.account.csm), None)
+        csm = next((c for c in views.csms(connection) if c.id == view.account.csm), None)
         values["csm"] = csm_context(csm)
         values["buying_group"]["role"] = next(
             (m.role for g in view.groups for m in g.members if m.person == person.id), None)
@@ -48,10 +48,10 @@ def preview(connection: sa.Connection, template: Template, person: Person) -> di
 def templates_page(request: Request, context: Ctx, user: User, template: str = "",
                    person: str = "") -> Response:
     with context.read() as connection:
-        templates = reads.templates(connection)
-        people = reads.find_people(connection)
+        templates = views.templates(connection)
+        people = views.find_people(connection)
         chosen = next((t for t in templates if t.id == template), templates[0] if templates else None)
-        who = reads.person(connection, person) if person else (people[0] if people else None)
+        who = views.person(connection, person) if person else (people[0] if people else None)
         result = preview(connection, chosen, who) if chosen and who else None
     missing = f"no person {person!r}" if person and who is None else None
     return render(request, "templates.html", user, section="templates", templates=templates,

@@ -15,8 +15,8 @@ from typing import Any
 
 from itinera.conditions.parse import Scope
 from itinera.domain.model import BuyingGroup, Person
+from itinera.storage.views import AccountView
 from itinera.timeutil import parse_instant
-from itinera.web.reads import AccountView
 from itinera.web.words import condition_paths, describe, instant_words, value_words
 
 __all__ = ["Fact", "TimelineItem", "account_timeline"]

@@ -15,8 +15,7 @@ from ui_world import World, open_world
 
 from itinera.analytics.report import journey_report, journey_summary, node_counts
 from itinera.api import create_app
-from itinera.storage import queries
-from itinera.web import reads
+from itinera.storage import queries, views
 from itinera.web.auth import login_link
 
 
@@ -213,7 +212,7 @@ def test_template_preview_fills_in_the_personalization(ui: tuple[World, TestClie
     _sign_in(world, client)
     engaged = world.engaging(1)[0]
     with world.service.intake.engine.connect() as connection:
-        name = reads.account_view(connection, engaged).account.attributes["name"]  # type: ignore[union-attr]
+        name = views.account_view(connection, engaged).account.attributes["name"]  # type: ignore[union-attr]
     page = client.get("/ui/templates", params={"template": "dm-intro", "person": f"{engaged}-0"}).text
     assert f"{name}: Bodea-Product X for leaders" in page
     assert re.search(r"Dear \w+, as Decision Maker \.\.\.", page)

@@ -1,0 +1,31 @@
+"""Rows of the world's tables as domain records: the one mapping, shared by the store
+(``SqlStore``) and the read views (``storage.views``).
+
+SQLite returns instants naive; they are UTC.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from itinera.domain.model import Account, BuyingGroup, Member, Person
+from itinera.timeutil import as_utc
+
+__all__ = ["account_from_row", "group_from_row", "person_from_row"]
+
+
+def account_from_row(row: Any) -> Account:
+    return Account(id=row.id, attributes=dict(row.attributes), created_at=as_utc(row.created_at),
+                   csm=row.csm, playbooks=list(row.playbooks), moments=list(row.moments), seq=row.seq)
+
+
+def person_from_row(row: Any) -> Person:
+    return Person(id=row.id, account=row.account, email=row.email, attributes=dict(row.attributes),
+                  score=row.score, unsubscribed=row.unsubscribed, seq=row.seq)
+
+
+def group_from_row(row: Any) -> BuyingGroup:
+    return BuyingGroup(account=row.account, solution=row.solution, template=row.template,
+                       status=row.status, members=[Member(m["person"], m["role"]) for m in row.members],
+                       engagement_score=row.engagement_score,
+                       completeness_score=row.completeness_score, seq=row.seq)
