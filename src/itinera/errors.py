@@ -26,6 +26,14 @@ class Problem:
     def __str__(self) -> str:
         return f"{self.place}: {self.message}" if self.place else self.message
 
+    def in_file(self, file: object) -> str:
+        """``<file>: <place>: <message>``; a problem of reading the file (``<file>:<line>``)
+        names it already."""
+        name = str(file)
+        if self.place == name or self.place.startswith(f"{name}:"):
+            return str(self)
+        return f"{name}: {self}"
+
 
 class DefinitionError(ItineraError):
     """A journey, scenario or workspace definition that cannot run; lists every problem."""

@@ -102,7 +102,11 @@ def test_bad_files_and_unknown_journeys_store_nothing(database_url: str, tmp_pat
                                                                             "id: other"))
     code, _, err = _invoke("journeys", "publish", str(journey_file), str(bad), *db)
     assert code == 2
-    assert "publish[1].publish.nodes.hello.next" in err and "nothing was stored" in err
+    assert f"{bad}: nodes.hello.next: " in err and "nothing was stored" in err
+    code, _, err = _invoke("journeys", "publish", str(bad), "--enable", *db)
+    assert code == 2 and "enable" not in err  # not a second problem: it fails for the first
+    code, _, err = _invoke("journeys", "publish", str(tmp_path / "nope.yaml"), *db)
+    assert code == 2 and err.count("nope.yaml") == 1
     assert json.loads(_invoke("journeys", "list", "--json", *db)[1]) == []
     code, _, err = _invoke("journeys", "enable", "ghost", *db)
     assert code == 2 and "no journey 'ghost'" in err

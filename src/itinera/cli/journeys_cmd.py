@@ -11,6 +11,7 @@ each node visit and decision with the values that decided it.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from itinera.cli.database import DEFAULT_DATABASE, Database, in_transaction, stderr
 from itinera.definitions.loader import read_document
-from itinera.errors import DefinitionError, ItineraError
+from itinera.errors import DefinitionError, ItineraError, Problem
 from itinera.runtime.checks import LIFECYCLE
 from itinera.runtime.handoff import hand_over
 from itinera.storage import queries
@@ -41,12 +42,14 @@ def _out() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
-def _hand_over(database: str, entries: list[dict[str, Any]], place: str, wait: float) -> None:
+def _hand_over(database: str, entries: list[dict[str, Any]], place: str, wait: float,
+               files: list[Path] | None = None) -> None:
+    """``files``: the file each entry came from, to say where its problems are."""
     try:
         done = hand_over(database, entries, place=place, wait=wait)
     except DefinitionError as error:
-        for problem in error.problems:
-            stderr().print(str(problem), markup=False)
+        for line in _in_files(error.problems, files) if files else map(str, error.problems):
+            stderr().print(line, markup=False)
         stderr().print("nothing was stored", markup=False)
         raise typer.Exit(2) from None
     except (ItineraError, SQLAlchemyError, ValueError) as error:
@@ -58,6 +61,24 @@ def _hand_over(database: str, entries: list[dict[str, Any]], place: str, wait: f
         stderr().print(f"stored; {done.by} has not applied it yet (it will)", markup=False)
 
 
+def _in_files(problems: list[Problem], files: list[Path]) -> list[str]:
+    """``publish[3].publish.nodes.a.next: ...`` → ``b.yaml: nodes.a.next: ...``; an ``enable``
+    of a journey whose file has problems is left out: it fails only because of them."""
+    lines, broken = [], set()
+    for problem in problems:
+        found = re.fullmatch(r"publish\[(\d+)\]\.(publish|enable)\.?(.*)", problem.place)
+        if found is None:
+            lines.append(str(problem))
+            continue
+        file = files[int(found[1])]
+        if found[2] == "publish":
+            broken.add(file)
+            lines.append(Problem(found[3], problem.message).in_file(file))
+        elif file not in broken:
+            lines.append(Problem("enable", problem.message).in_file(file))
+    return lines
+
+
 @journeys_app.command("publish")
 def publish(
     files: Annotated[list[Path], typer.Argument(help="Journey files (YAML or JSON).")],
@@ -67,18 +88,20 @@ def publish(
 ) -> None:
     """Publish a new version of each journey (running enrollments keep theirs); all or none."""
     entries: list[dict[str, Any]] = []
+    origins: list[Path] = []  # the file of each entry
     for path in files:
         try:
             raw = read_document(path)
-        except (DefinitionError, OSError) as error:
-            problems = error.problems if isinstance(error, DefinitionError) else [error]
-            for problem in problems:
-                stderr().print(f"{path}: {problem}", markup=False)
+        except DefinitionError as error:  # cannot read it, or not YAML
+            for problem in error.problems:
+                stderr().print(problem.in_file(path), markup=False)
             raise typer.Exit(2) from None
         entries.append({"publish": raw})
+        origins.append(path)
         if enable and isinstance(raw, dict):
             entries.append({"enable": raw.get("id")})
-    _hand_over(database, entries, "publish", wait)
+            origins.append(path)
+    _hand_over(database, entries, "publish", wait, origins)
     for entry in entries:
         kind, payload = next(iter(entry.items()))
         typer.echo(f"{'published' if kind == 'publish' else 'enabled'} "

@@ -69,7 +69,7 @@ def simulate(
         loaded = load_scenario(scenario)
     except DefinitionError as error:
         for problem in error.problems:
-            errors.print(f"{scenario}: {problem}", markup=False)
+            errors.print(problem.in_file(scenario), markup=False)
         raise typer.Exit(2) from None
     except (ValueError, OSError) as error:
         errors.print(f"{scenario}: {error}", markup=False)

@@ -71,7 +71,7 @@ def _connection(database: str, scenario: Path | None) -> Iterator[sa.Connection]
     try:
         simulation = simulate(load_scenario(scenario))
     except DefinitionError as error:
-        raise Unusable("\n".join(f"{scenario}: {p}" for p in error.problems)) from None
+        raise Unusable("\n".join(p.in_file(scenario) for p in error.problems)) from None
     except (ValueError, OSError, ItineraError) as error:
         raise Unusable(f"{scenario}: {error}") from None
     try:  # the simulation's in-memory database lives as long as its store's connection

@@ -43,7 +43,7 @@ def apply(
         raw: Any = read_document(file)
     except DefinitionError as error:
         for problem in error.problems:
-            stderr().print(f"{file}: {problem}", markup=False)
+            stderr().print(problem.in_file(file), markup=False)
         raise typer.Exit(2) from None
     except OSError as error:
         stderr().print(f"{file}: cannot read: {error.strerror or error}", markup=False)
