@@ -136,3 +136,11 @@ def test_beside_a_running_worker_the_worker_applies(database_url: str, journey_f
     assert "applied by a running worker" in err
     (listed,) = json.loads(_invoke("journeys", "list", "--json", "--database", database_url)[1])
     assert listed["status"] == "enabled"
+
+
+def test_list_filters_are_checked(database_url: str) -> None:
+    _configure(database_url)
+    code, _, err = _invoke("enrollments", "list", "--status", "bogus", "--database", database_url)
+    assert code == 2 and "'bogus' is not one of active, completed, exited, unenrolled" in err
+    code, _, err = _invoke("deliveries", "list", "--channel", "sms", "--database", database_url)
+    assert code == 2 and "'sms' is not one of" in err

@@ -17,14 +17,21 @@ from itinera.definitions.scenario import AccountData, BuyingGroupData, EventData
 
 __all__ = [
     "Accepted",
+    "AccountDetail",
+    "AccountOut",
+    "AccountPage",
+    "BuyingGroupOut",
     "DeliveryDetail",
     "DeliveryOut",
     "DeliveryPage",
     "EnrollmentDetail",
     "EnrollmentOut",
     "EnrollmentPage",
+    "EventOut",
     "JourneyDetail",
     "JourneyOut",
+    "MemberOut",
+    "PersonOut",
     "ProblemOut",
     "Reassign",
     "RejectedOut",
@@ -126,6 +133,7 @@ class DeliveryOut(BaseModel):
     last_error: str | None
     delivered_at: str | None
     target: str | None
+    reason: str | None  # why a skipped one was skipped (unsubscribed, frequency_cap...)
 
 
 class DeliveryDetail(DeliveryOut):
@@ -161,6 +169,71 @@ class JourneyOut(BaseModel):
 
 class JourneyDetail(JourneyOut):
     definition: dict[str, Any] | None
+
+
+class AccountOut(BaseModel):
+    """An account: its attributes, CSM, playbooks and moments."""
+
+    id: str
+    attributes: dict[str, Any]
+    csm: str | None
+    playbooks: list[str]
+    moments: list[dict[str, Any]]
+    created_at: str
+
+
+class AccountPage(BaseModel):
+    """A page of accounts; ``next`` is the ``after`` of the following page."""
+
+    items: list[AccountOut]
+    next: str | None
+
+
+class PersonOut(BaseModel):
+    """A person, with the account they belong to."""
+
+    id: str
+    account: str | None
+    email: str | None
+    attributes: dict[str, Any]
+    score: float
+    unsubscribed: bool
+
+
+class MemberOut(BaseModel):
+    person: str
+    role: str
+
+
+class BuyingGroupOut(BaseModel):
+    """An account's buying group for a solution: its members with their roles, and scores."""
+
+    solution: str
+    template: str | None
+    status: str | None
+    members: list[MemberOut]
+    engagement_score: float
+    completeness_score: float
+
+
+class AccountDetail(AccountOut):
+    """An account with its people, buying groups, segments and enrollments."""
+
+    people: list[PersonOut]
+    buying_groups: list[BuyingGroupOut]
+    segments: list[str]
+    enrollments: list[EnrollmentOut]
+
+
+class EventOut(BaseModel):
+    """An event as recorded."""
+
+    id: str
+    type: str
+    account: str | None
+    person: str | None
+    at: str
+    properties: dict[str, Any]
 
 
 def array_body(model: type[BaseModel]) -> dict[str, Any]:

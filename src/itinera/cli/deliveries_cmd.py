@@ -21,6 +21,8 @@ from itinera.storage import outbox
 
 __all__ = ["register"]
 
+_STATUSES = ("pending", "sending", "delivered", "skipped", "dead", "sent", "completed")
+_CHANNELS = ("email", "webhook", "task", "campaign")
 deliveries_app = typer.Typer(name="deliveries", no_args_is_help=True, add_completion=False,
                              help="List deliveries (dead letters too), show one, retry dead ones.")
 
@@ -37,18 +39,25 @@ def list_deliveries(
     database: Database = DEFAULT_DATABASE,
 ) -> None:
     """Deliveries matching every filter given, oldest first."""
+    for option, value, allowed in (("--status", status, _STATUSES), ("--channel", channel, _CHANNELS)):
+        if value is not None and value not in allowed:
+            stderr().print(f"{option}: {value!r} is not one of {', '.join(allowed)}", markup=False)
+            raise typer.Exit(2)
     found = in_transaction(database, lambda c: outbox.deliveries(
         c, status=status, channel=channel, account=account, journey=journey, limit=limit))
     if as_json:
         for item in found:
             typer.echo(json.dumps(item, ensure_ascii=False))
         return
-    table = Table("id", "channel", "status", "to", "account", "journey", "at", "attempts",
-                  "last error")
+    table = Table(show_lines=False)
+    for name in ("id", "channel", "status", "to", "account", "journey", "at", "attempts",
+                 "why"):
+        table.add_column(name, overflow="fold")
     for d in found:
+        why = d["reason"] if d["status"] == "skipped" else d["last_error"]
         table.add_row(str(d["id"]), d["channel"], d["status"], d["target"] or "",
                       d["account"] or "", d["journey"] or "", d["at"], str(d["attempts"]),
-                      (d["last_error"] or "")[:60])
+                      (why or "")[:80])
     Console(highlight=False, soft_wrap=True).print(table)
 
 

@@ -33,6 +33,7 @@ journeys_app = typer.Typer(name="journeys", no_args_is_help=True, add_completion
                            help="Publish, enable, pause, resume, disable and list live journeys.")
 enrollments_app = typer.Typer(name="enrollments", no_args_is_help=True, add_completion=False,
                               help="List enrollments and show one with its decision history.")
+_STATUSES = ("active", "completed", "exited", "unenrolled")
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 Wait = Annotated[float, typer.Option(
     help="Seconds to wait for a running server to apply the change.")]
@@ -156,12 +157,16 @@ def show_journey(journey: Annotated[str, typer.Argument(help="The journey's id."
 def list_enrollments(
     journey: Annotated[str | None, typer.Option(help="Only this journey's.")] = None,
     account: Annotated[str | None, typer.Option(help="Only this account's.")] = None,
-    status: Annotated[str | None, typer.Option(help="active, completed or exited.")] = None,
+    status: Annotated[str | None, typer.Option(
+        help="active, completed, exited or unenrolled.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 100,
     as_json: Json = False,
     database: Database = DEFAULT_DATABASE,
 ) -> None:
     """Enrollments matching every filter given, oldest first."""
+    if status is not None and status not in _STATUSES:
+        stderr().print(f"--status: {status!r} is not one of {', '.join(_STATUSES)}", markup=False)
+        raise typer.Exit(2)
     found = in_transaction(database, lambda c: queries.enrollments(
         c, journey=journey, account=account, status=status, limit=limit))
     if as_json:

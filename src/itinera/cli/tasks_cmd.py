@@ -48,7 +48,9 @@ def list_tasks(
     if not found:
         stderr().print(f"no {'' if status == 'all' else status + ' '}tasks", markup=False)
         return
-    table = Table("id", "status", "title", "assignee", "due", "account", "journey")
+    table = Table()
+    for name in ("id", "status", "title", "assignee", "due", "account", "journey"):
+        table.add_column(name, overflow="fold")
     for task in found:
         table.add_row(str(task["id"]), _status(task), task["title"] or "", task["assignee"] or "",
                       str(task["due"] or ""), task["account"] or "", task["journey"] or "")
