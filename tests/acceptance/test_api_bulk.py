@@ -79,6 +79,15 @@ def test_a_bad_record_rejects_the_batch_with_its_index_and_reason(api: Api) -> N
         {"account": "nope", "solution": "X", "status": "Engaged", "members": []}])
     assert {e["place"] for e in groups.json()["errors"]} == {
         "[0].account", "[0].members[0].person", "[1].account", "[1].status", "[1].members"}
+    people = api.post("/api/people", [{"id": "ada", "email": "ada@acme.test"},
+                                      {"id": "bob", "email": "not-an-email"},
+                                      {"id": "cy", "email": "cy @acme.test"}])
+    assert [(e["place"], e["message"]) for e in people.json()["errors"]] == [
+        ("[1].email", "not an email address: 'not-an-email'"),
+        ("[2].email", "not an email address: 'cy @acme.test'")]
+    untyped = api.post("/api/events", [{"id": "e9", "type": "", "account": "acme"}])
+    assert [e["place"] for e in untyped.json()["errors"]] == ["[0].type"]
+    assert count(api, t.inbox) == 0
     not_a_list = api.post("/api/people", {"id": "ada"})
     assert not_a_list.status_code == 422 and not_a_list.json()["errors"][0]["place"] == ""
 

@@ -29,6 +29,9 @@ __all__ = [
     "WorkspaceData",
 ]
 
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_TIME_OF_DAY = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
+
 
 class CSMData(Model):
     id: str
@@ -61,6 +64,14 @@ class PersonData(Model):
     attributes: dict[str, Any] = Field(default_factory=dict)
     unsubscribed: bool = False
     score: float = 0
+
+    @field_validator("email")
+    @classmethod
+    def _an_address(cls, value: str | None) -> str | None:
+        # Loose on purpose (RFC 5322 allows much): one @, something either side, no spaces.
+        if value is not None and not _EMAIL.fullmatch(value):
+            raise ValueError(f"not an email address: {value!r}")
+        return value
 
 
 class MemberData(Model):
@@ -98,7 +109,6 @@ class FrequencyCap(Model):
     per: Duration
 
 
-_TIME_OF_DAY = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 
 
 class QuietHoursData(Model):
@@ -159,7 +169,7 @@ class ScenarioData(WorkspaceData):
 
 class EventData(Model):
     id: str | None = None
-    type: str
+    type: str = Field(min_length=1)
     account: str | None = None
     person: str | None = None
     at: str | None = None
