@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from itinera.api import create_app
 from itinera.runtime import Service
+from itinera.runtime.clock import Clock
 from itinera.storage import queries
 
 __all__ = ["ONBOARDING", "WORKSPACE", "Api", "basic", "open_api"]
@@ -76,8 +77,8 @@ class Api:
 
 
 @contextmanager
-def open_api(database_url: str) -> Iterator[Api]:
-    service = Service(database_url)
+def open_api(database_url: str, clock: Clock | None = None) -> Iterator[Api]:
+    service = Service(database_url, clock)
     try:
         client = TestClient(create_app(service))
         with service.intake.engine.begin() as connection:

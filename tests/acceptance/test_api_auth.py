@@ -41,6 +41,8 @@ def test_every_endpoint_but_health_needs_a_key(api: Api) -> None:
                          ("post", "/api/journeys/validate"), ("get", "/api/journeys"),
                          ("get", "/api/enrollments"), ("get", "/api/tasks"),
                          ("post", "/api/tasks/1/complete"), ("get", "/api/rejected"),
+                         ("get", "/api/accounts"), ("get", "/api/accounts/acme"),
+                         ("get", "/api/accounts/acme/events"), ("get", "/api/people/p1"),
                          ("get", "/openapi.json")]:
         assert_unauthorized(client.request(method, path))
         assert_unauthorized(client.request(method, path, headers=basic("itk_nope_nope")))
@@ -86,7 +88,8 @@ def test_openapi_is_served(api: Api) -> None:
                  "/api/journeys", "/api/journeys/validate", "/api/journeys/{journey_id}/enable",
                  "/api/enrollments", "/api/enrollments/{enrollment_id}", "/api/tasks",
                  "/api/tasks/{task_id}/complete", "/api/tasks/{task_id}/reassign",
-                 "/api/rejected", "/health"]:
+                 "/api/rejected", "/api/accounts/{account_id}", "/api/accounts/{account_id}/events",
+                 "/api/people/{person_id}", "/health"]:
         assert path in paths, path
     assert set(document["components"]["securitySchemes"]) == {"apiKeyBasic", "apiKeyBearer"}
     assert paths["/health"]["get"]["security"] == []

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from itinera import __version__
 from itinera.api import (
+    routes_accounts,
     routes_analytics,
     routes_deliveries,
     routes_ingest,
@@ -40,6 +41,10 @@ _DESCRIPTION = """Account-journey orchestration, live.
   write key) and Itinera's bulk API at `/api/accounts`, `/api/people`, `/api/buying-groups`,
   `/api/events` and `/api/inputs`. Writes are stored durably and applied by the worker within
   moments (`202`); add `?wait=true` to answer once they are applied.
+* **Accounts**: read back what was ingested: `/api/accounts?q=` finds accounts by id prefix or
+  name (paged), `/api/accounts/{id}` gives one with its people, buying groups, segments and
+  enrollments, `/api/accounts/{id}/events` its latest events, `/api/people/{id}` a person.
+  Reads show what the worker has applied: write with `?wait=true` to read it back at once.
 * **Journeys**: validate, publish versions, enable, pause, resume, disable.
 * **Results**: enrollments with their history, tasks, rejected messages, and deliveries: every
   effect with its delivery state, dead letters included (`?status=dead`), which can be retried.
@@ -90,7 +95,7 @@ def create_app(service: Service, unsubscribe_secret: str | None = None) -> FastA
     app.state.unsubscribe_secret = unsubscribe_secret
     install_handlers(app)
     for module in (routes_segment, routes_ingest, routes_journeys, routes_analytics, routes_work,
-                   routes_deliveries, routes_unsubscribe):
+                   routes_deliveries, routes_unsubscribe, routes_accounts):
         app.include_router(module.router)
     install_ui(app)  # the web UI at /ui (signs in with an API key too)
 

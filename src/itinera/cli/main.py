@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from itinera.cli import (
+    accounts_cmd,
     backtest_cmd,
     db_cmd,
     deliveries_cmd,
@@ -51,6 +52,7 @@ workspace_cmd.register(app)
 report_cmd.register(app)
 journeys_cmd.register(app)
 import_cmd.register(app)
+accounts_cmd.register(app)
 
 
 @app.command()

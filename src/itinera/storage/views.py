@@ -27,6 +27,7 @@ from itinera.timeutil import as_utc, format_instant
 __all__ = [
     "ACCOUNT_ENROLLMENTS",
     "AccountView",
+    "account",
     "account_document",
     "account_record",
     "account_view",
@@ -56,21 +57,25 @@ class AccountView:
 
 def find_accounts(conn: sa.Connection, text: str = "", limit: int = 50,
                   after: str | None = None) -> list[Account]:
-    """Accounts whose id starts with ``text`` or whose name contains it (any case), in the
+    """Accounts whose id starts with ``text`` or whose name contains it (in any case), in the
     order they were added; with ``after`` (an account's id), those added after it.
     Raises StoreError when ``after`` names no account."""
     c = t.accounts.c
     query = sa.select(t.accounts).order_by(c.seq).limit(limit)
-    if text:
-        name = sa.func.lower(c.attributes["name"].as_string())
-        query = query.where(sa.or_(c.id.startswith(text, autoescape=True),
-                                   name.contains(text.lower(), autoescape=True)))
+    if text:  # in any case on both backends (SQLite's LIKE ignores case, PostgreSQL's does not)
+        query = query.where(sa.or_(c.id.istartswith(text, autoescape=True),
+                                   c.attributes["name"].as_string().icontains(text, autoescape=True)))
     if after is not None:
         seq = conn.execute(sa.select(c.seq).where(c.id == after)).scalar()
         if seq is None:
             raise StoreError(f"no account {after!r}")
         query = query.where(c.seq > seq)
     return [account_from_row(r) for r in conn.execute(query)]
+
+
+def account(conn: sa.Connection, id: str) -> Account | None:
+    row = conn.execute(sa.select(t.accounts).where(t.accounts.c.id == id)).first()
+    return None if row is None else account_from_row(row)
 
 
 def account_view(conn: sa.Connection, id: str) -> AccountView | None:
