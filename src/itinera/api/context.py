@@ -20,6 +20,7 @@ from itinera.api.problems import ApiProblem
 from itinera.errors import ItineraError
 from itinera.runtime.service import Service
 from itinera.storage import queries
+from itinera.storage.sql import READER
 
 __all__ = ["ApiContext", "Ctx", "Wait", "accepted", "get_context"]
 
@@ -33,9 +34,10 @@ class ApiContext:
 
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:
-        """A connection of its own for reads (the pool is thread-safe)."""
+        """A connection of its own for reads (the pool is thread-safe); on SQLite it does not
+        take the write lock, so reads never queue behind the worker."""
         with self.service.intake.engine.connect() as connection:
-            yield connection
+            yield connection.execution_options(**{READER: True})
 
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:

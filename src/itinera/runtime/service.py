@@ -172,6 +172,9 @@ class Service:
                 self.engine.replace_workspace(load_workspace(self.store))
                 self._config_version = version
             done = Round(more=len(rows) >= limit)
+            world = self.engine.world
+            if world is not None:  # the inputs' accounts in a few queries, not several each
+                world.prefetch(list(dict.fromkeys(r.account for r in rows if r.account)))
             for row in rows:
                 at = self._monotonic(row.received_at)
                 if not self._fire_due(at, accounts, limit, done):

@@ -29,7 +29,9 @@ from itinera.timeutil import as_utc
 _BLOCK = 1000  # ids reserved per round trip for seq: counters
 _MAX_PENDING = 5000  # buffered writes sent at the latest when this many have gathered
 
-__all__ = ["SqlStore", "create_engine"]
+__all__ = ["READER", "SqlStore", "create_engine"]
+
+READER = "itinera_reader"  # execution option of a connection that only reads
 
 
 def _json_text(value: Any) -> str:
@@ -49,7 +51,9 @@ def create_engine(url: str) -> sa.Engine:
 
     # SQLite's driver would begin transactions lazily and as readers; a writer must take the
     # write lock at BEGIN (IMMEDIATE) so that concurrent writers queue instead of deadlocking,
-    # and a file database runs in WAL mode so readers never block the writer.
+    # and a file database runs in WAL mode so readers never block the writer. A connection
+    # that only reads (execution option READER) begins as a reader: it neither waits for the
+    # writer nor holds it up.
     @sa.event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _: Any) -> None:
         dbapi_connection.isolation_level = None
@@ -59,7 +63,8 @@ def create_engine(url: str) -> sa.Engine:
 
     @sa.event.listens_for(engine, "begin")
     def _begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        reader = connection.get_execution_options().get(READER, False)
+        connection.exec_driver_sql("BEGIN" if reader else "BEGIN IMMEDIATE")
 
     return engine
 
