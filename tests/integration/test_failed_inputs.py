@@ -107,3 +107,14 @@ def test_workspace_configuration_is_checked_before_it_is_stored(database_url: st
             assert inbox.pending_count(service.intake) == 1  # only the first configure
     finally:
         service.close()
+
+
+def test_an_account_names_a_configured_csm(database_url: str) -> None:
+    service = Service(database_url, ManualClock(T0))
+    try:
+        with pytest.raises(DefinitionError, match=r"inputs\[0\].upsert_account.csm: no CSM 'ann'"):
+            service.submit([{"upsert_account": {"id": "acme", "csm": "ann"}}])
+        assert service.submit([{"configure": {"csms": [{"id": "ann"}]}},
+                               {"upsert_account": {"id": "acme", "csm": "ann"}}]) == 2
+    finally:
+        service.close()

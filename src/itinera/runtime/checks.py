@@ -122,6 +122,10 @@ def input_problems(refs: Refs, entries: list[Any], place: str = "") -> list[Prob
             check_instant(payload.get("at"), f"{here}.at", out)
         elif kind == "upsert_account":
             check_instant(payload.get("created_at"), f"{here}.created_at", out)
+            csm = payload.get("csm")
+            if csm is not None and csm not in {c.id for c in refs.workspace.csms}:
+                out.append(Problem(f"{here}.csm", f"no CSM {csm!r} (configure the workspace's "
+                                                  "csms first)"))
             refs.accounts.add(payload["id"])
         elif kind == "upsert_person":
             refs.people.add(payload["id"])
