@@ -241,9 +241,12 @@ def report(run: Run, args: argparse.Namespace, backend: str) -> list[str]:
                      f"max {max(decided):.0f} ms")
     lines += [f"- POST answered (202, stored durably): p50 {percentile(answers, 50):.0f} ms, "
               f"p99 {percentile(answers, 99):.0f} ms",
-              f"- {len(latencies):,} of {len(counted):,} counted events delivered"
-              f"{f', {missing:,} not within {args.drain:.0f} s' if missing else ''}; "
-              f"{run.repeats} repeated deliveries; {len(run.failures)} failed requests"]
+              f"- {len(decided):,} of {len(counted):,} counted events' effects seen committed; "
+              + ("nothing delivered (sandbox); " if args.sandbox else
+                 f"{len(latencies):,} delivered"
+                 f"{f', {missing:,} not within {args.drain:.0f} s' if missing else ''}, "
+                 f"{run.repeats} twice; ")
+              + f"{len(run.failures)} failed requests"]
     return lines
 
 
@@ -273,12 +276,14 @@ def main() -> None:
                 lines = _one_run(url, "PostgreSQL", log, args)
     print("\n".join(lines))
     if args.write:
-        name = f"latency_{args.database}"
+        name = f"latency_{args.database}" + ("_sandbox" if args.sandbox else "")
         command = (f"    .venv/bin/python bench/latency.py --database {args.database} "
-                   f"--rate {args.rate:g} --seconds {args.seconds:g} --batch {args.batch}")
+                   f"--rate {args.rate:g} --seconds {args.seconds:g} --batch {args.batch}"
+                   + (" --sandbox" if args.sandbox else ""))
+        backend = "SQLite" if args.database == "sqlite" else "PostgreSQL"
+        what = ", nothing delivered (`--sandbox`)" if args.sandbox else ""
         record(name, "\n".join([
-            f"#### Event → action latency, {'SQLite' if args.database == 'sqlite' else 'PostgreSQL'}"
-            " — `bench/latency.py`", "", command, "",
+            f"#### Event → action latency, {backend}{what} — `bench/latency.py`", "", command, "",
             machine(POSTGRES_URL if args.database == "postgresql" else None), "", *lines]))
 
 
