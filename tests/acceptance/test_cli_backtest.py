@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from itinera.cli.main import app
 from itinera.runtime import ManualClock, Service
 from itinera.storage import schema as t
-from itinera.storage.sql import create_engine
+from itinera.storage.engine import create_engine
 from itinera.timeutil import parse_instant
 
 START = parse_instant("2026-03-02T09:00:00Z")

@@ -19,8 +19,9 @@ from typer.testing import CliRunner
 from itinera.cli.main import app
 from itinera.domain.model import Account
 from itinera.storage import migrate
+from itinera.storage.engine import create_engine
 from itinera.storage.schema import metadata
-from itinera.storage.sql import SqlStore, create_engine
+from itinera.storage.sql import SqlStore
 
 T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
 

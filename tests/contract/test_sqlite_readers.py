@@ -8,7 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from itinera.storage import schema as t
-from itinera.storage.sql import READER, create_engine
+from itinera.storage.engine import READER, create_engine
 
 
 def test_a_reader_reads_while_a_writer_holds_the_lock(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from itinera.simulate.backtest import (
 )
 from itinera.simulate.runner import simulate
 from itinera.storage import schema as t
-from itinera.storage.sql import create_engine
+from itinera.storage.engine import create_engine
 from itinera.timeutil import parse_instant
 
 from .test_live_equivalence import run_live

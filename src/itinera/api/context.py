@@ -20,7 +20,7 @@ from itinera.api.problems import ApiProblem
 from itinera.errors import ItineraError
 from itinera.runtime.service import Service
 from itinera.storage import queries
-from itinera.storage.sql import READER
+from itinera.storage.engine import READER
 
 __all__ = ["ApiContext", "Ctx", "Wait", "accepted", "get_context"]
 

@@ -16,6 +16,7 @@ from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
 from itinera.cli.db_cmd import DEFAULT_DATABASE
+from itinera.errors import StoreError
 from itinera.storage.sql import SqlStore
 
 __all__ = ["DEFAULT_DATABASE", "Database", "in_transaction", "stderr"]
@@ -55,6 +56,6 @@ def in_transaction(database: str, action: Callable[[sa.Connection], _T], *,
                 return action(connection)
         finally:
             store.close()
-    except SQLAlchemyError as error:
+    except (SQLAlchemyError, StoreError) as error:
         stderr().print(f"database error: {error}", markup=False)
         raise typer.Exit(2) from None

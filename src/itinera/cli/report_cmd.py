@@ -30,7 +30,7 @@ from itinera.cli.database import DEFAULT_DATABASE, Database
 from itinera.definitions.loader import load_scenario
 from itinera.errors import DefinitionError, ItineraError
 from itinera.simulate.runner import simulate
-from itinera.storage.sql import create_engine
+from itinera.storage.engine import create_engine
 
 __all__ = ["CSV_COLUMNS", "csv_rows", "register"]
 

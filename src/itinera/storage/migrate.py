@@ -22,8 +22,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from itinera.storage.engine import create_engine
 from itinera.storage.schema import metadata
-from itinera.storage.sql import create_engine
 
 __all__ = ["INITIAL", "check", "config", "current", "head", "upgrade", "upgrade_connection"]
 

@@ -1,95 +1,30 @@
 """``SqlStore``: the Store on SQLAlchemy Core, for SQLite (embedded) and PostgreSQL.
 
-All SQL of the store lives here. The dialects differ only in upsert syntax, JSON storage
-(JSONB on PostgreSQL) and how instants come back (SQLite returns naive UTC).
+The store's SQL lives in three modules: this one (configuration, accounts and what hangs off
+them, enrollments, effects, history), ``sql_timers`` (timers) and ``sql_base`` (connection,
+transactions, buffered writes, counters). The dialects differ only in upsert syntax, JSON
+storage (JSONB on PostgreSQL) and how instants come back (SQLite returns naive UTC).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from functools import lru_cache
-from operator import itemgetter
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.pool import StaticPool
 
 from itinera.domain.model import Account, BuyingGroup, Enrollment, Event, Person, Token
-from itinera.errors import StoreError
 from itinera.storage import schema as t
+from itinera.storage.engine import json_text
 from itinera.storage.rows import account_from_row, group_from_row, person_from_row
-from itinera.storage.store import AccountRecords, Effect, Timer
-from itinera.storage.timer_index import TimerIndex
+from itinera.storage.sql_base import among
+from itinera.storage.sql_timers import TimerRows
+from itinera.storage.store import AccountRecords, Effect
 from itinera.timeutil import as_utc
 
-_BLOCK = 1000  # ids reserved per round trip for seq: counters
-_MAX_PENDING = 5000  # buffered writes sent at the latest when this many have gathered
-
-__all__ = ["READER", "SqlStore", "create_engine"]
-
-READER = "itinera_reader"  # execution option of a connection that only reads
-
-
-def _json_text(value: Any) -> str:
-    return orjson.dumps(value).decode()
-
-
-def create_engine(url: str) -> sa.Engine:
-    """An engine for ``url``; ``sqlite://`` (memory) shares one connection. JSON columns go
-    through orjson, several times faster than the standard library on bulk writes."""
-    options: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
-    if not url.startswith("sqlite"):
-        return sa.create_engine(url, **options)
-    memory = url in ("sqlite://", "sqlite:///:memory:")
-    if memory:
-        options["poolclass"] = StaticPool
-    engine = sa.create_engine(url, connect_args={"check_same_thread": False}, **options)
-
-    # SQLite's driver would begin transactions lazily and as readers; a writer must take the
-    # write lock at BEGIN (IMMEDIATE) so that concurrent writers queue instead of deadlocking,
-    # and a file database runs in WAL mode so readers never block the writer. A connection
-    # that only reads (execution option READER) begins as a reader: it neither waits for the
-    # writer nor holds it up.
-    @sa.event.listens_for(engine, "connect")
-    def _connect(dbapi_connection: Any, _: Any) -> None:
-        dbapi_connection.isolation_level = None
-        if not memory:
-            dbapi_connection.execute("PRAGMA journal_mode=WAL")
-        dbapi_connection.execute("PRAGMA busy_timeout=30000")
-
-    @sa.event.listens_for(engine, "begin")
-    def _begin(connection: sa.Connection) -> None:
-        reader = connection.get_execution_options().get(READER, False)
-        connection.exec_driver_sql("BEGIN" if reader else "BEGIN IMMEDIATE")
-
-    return engine
-
-
-def _remembering(type_: Any, dialect: Any) -> Callable[[Any], Any] | None:
-    """The bind processor of ``type_``; for instants on SQLite (formatted as text, about a
-    microsecond each), one that remembers what it formatted: the instants of one batch of
-    steps repeat (the step's instant is in its history, effects and timers)."""
-    process: Callable[[Any], Any] | None = type_.dialect_impl(dialect).bind_processor(dialect)
-    if process is None or dialect.name != "sqlite" or not isinstance(type_, sa.DateTime):
-        return process
-    formatted: dict[tuple[datetime, Any], Any] = {}
-
-    def remembered(value: datetime | None) -> Any:
-        if value is None:
-            return None
-        key = (value, value.utcoffset())  # equal instants in other offsets format otherwise
-        text = formatted.get(key)
-        if text is None:
-            if len(formatted) >= 10_000:
-                formatted.clear()
-            text = formatted[key] = process(value)
-        return text
-
-    return remembered
+__all__ = ["SqlStore"]
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -99,231 +34,27 @@ def _utc(value: datetime | None) -> datetime | None:
 _at = as_utc
 
 
-@lru_cache(maxsize=64)
-def _order_of(key: str) -> tuple[str, int]:
-    verb, table = key.split(":")
-    return table, (1 if verb == "delete" else 0) if table == "timers" else 0
-
-
-def _write_order(write: tuple[str, dict[str, Any]]) -> tuple[str, int]:
-    return _order_of(write[0])
-
-
-def _among(column: sa.ColumnElement[str], dialect: str) -> sa.ColumnElement[bool]:
-    """``column`` is one of the ids bound as ``:ids`` — one parameter whatever their number (a
-    JSON array on SQLite, an array on PostgreSQL), so the statement compiles once; an
-    expanding ``IN`` is re-rendered for every call, which cost more than running it."""
-    if dialect == "postgresql":
-        return column == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.String)))
-    values = sa.select(sa.column("value", sa.String)).select_from(
-        sa.func.json_each(sa.bindparam("ids", type_=sa.String)))
-    return column.in_(values)
-
-
 @lru_cache(maxsize=2)
 def _load_queries(dialect: str) -> tuple[sa.Select[Any], ...]:
     """The queries of ``load_accounts``, built once per dialect."""
     # Active enrollments, and each journey's latest one (for re-enrollment rules).
     latest = (sa.select(sa.func.max(t.enrollments.c.id))
-              .where(_among(t.enrollments.c.account, dialect))
+              .where(among(t.enrollments.c.account, dialect))
               .group_by(t.enrollments.c.account, t.enrollments.c.journey))
     return (
-        sa.select(t.accounts).where(_among(t.accounts.c.id, dialect)),
-        sa.select(t.people).where(_among(t.people.c.account, dialect)).order_by(t.people.c.seq),
-        sa.select(t.buying_groups).where(_among(t.buying_groups.c.account, dialect))
+        sa.select(t.accounts).where(among(t.accounts.c.id, dialect)),
+        sa.select(t.people).where(among(t.people.c.account, dialect)).order_by(t.people.c.seq),
+        sa.select(t.buying_groups).where(among(t.buying_groups.c.account, dialect))
         .order_by(t.buying_groups.c.seq),
-        sa.select(t.segment_members).where(_among(t.segment_members.c.account, dialect)),
+        sa.select(t.segment_members).where(among(t.segment_members.c.account, dialect)),
         sa.select(t.enrollments).where(sa.or_(
-            sa.and_(_among(t.enrollments.c.account, dialect), t.enrollments.c.status == "active"),
+            sa.and_(among(t.enrollments.c.account, dialect), t.enrollments.c.status == "active"),
             t.enrollments.c.id.in_(latest))).order_by(t.enrollments.c.id),
     )
 
 
-@lru_cache(maxsize=2)
-def _timers_of_query(dialect: str) -> sa.Select[Any]:
-    return sa.select(t.timers).where(_among(t.timers.c.account, dialect)).order_by(t.timers.c.id)
-
-
-class SqlStore:
+class SqlStore(TimerRows):
     """A store in one SQL database. Not thread-safe: one store per worker thread."""
-
-    def __init__(self, url: str, *, create: bool = True, exclusive: bool = True) -> None:
-        """``exclusive``: this store object is the only writer of the database (the simulator,
-        a single-process service); timers are then also indexed in memory."""
-        self.engine = create_engine(url)
-        self.dialect = self.engine.dialect.name
-        if create:
-            self.create_schema()
-        self._conn: sa.Connection | None = None
-        # Writes are buffered and sent in executemany batches before the next read or commit.
-        self._pending: list[tuple[str, dict[str, Any]]] = []
-        self._pending_events: set[str] = set()
-        self._statements: dict[str, Any] = {}
-        self._compiled: dict[str, tuple[str, list[str], list[Any], bool]] = {}
-        self._blocks: dict[str, list[int]] = {}
-        self._committed: list[Callable[[], None]] = []
-        self._timers = TimerIndex() if exclusive else None
-        # Shared: the timers of the accounts a transaction holds (``scope_timers``).
-        self._scoped: TimerIndex | None = None
-        self._scope: frozenset[str] = frozenset()
-        # An exclusive store that started on an empty events table knows every event id, so
-        # a new id needs no query (the common case of ingestion).
-        self._event_ids: set[str] | None = None
-        if exclusive:
-            with self.engine.connect() as connection:
-                if connection.execute(sa.select(t.events.c.id).limit(1)).first() is None:
-                    self._event_ids = set()
-
-    def create_schema(self) -> None:
-        """Create the schema, or bring it to the latest migration, and install the SQL functions.
-
-        In-memory SQLite (the simulator) takes ``metadata.create_all``: fast, and nothing
-        outlives the store. A SQLite file or PostgreSQL is upgraded by the Alembic migrations
-        (``storage.migrate``; a database created by ``create_all`` before migrations is stamped
-        at the initial revision first). The functions are (re)installed at every start.
-        """
-        from itinera.conditions import sql as condition_sql
-        from itinera.storage import migrate
-
-        if self.dialect == "sqlite":
-            if self.engine.url.database in (None, "", ":memory:"):
-                t.metadata.create_all(self.engine)
-            else:
-                with self.engine.begin() as connection:
-                    migrate.upgrade_connection(connection)
-            condition_sql.install_sqlite_functions(self.engine)
-        else:
-            with self.engine.begin() as connection:
-                migrate.upgrade_connection(connection)
-                condition_sql.install_postgres_functions(connection)
-
-    # -- connection and transactions ------------------------------------------------------
-    @property
-    def conn(self) -> sa.Connection:
-        if self._conn is None:
-            self._conn = self.engine.connect()
-        return self._conn
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        connection = self.conn
-        if connection.in_transaction():
-            yield
-            return
-        try:
-            with connection.begin():
-                yield
-                self._flush()
-        except BaseException:
-            self._committed.clear()
-            self._pending.clear()
-            self._pending_events.clear()
-            self._event_ids = None
-            self._blocks.clear()
-            if self._timers is not None:
-                self._timers.invalidate()
-            raise
-        finally:
-            self._scoped = None
-        callbacks, self._committed = self._committed, []
-        for callback in callbacks:
-            callback()
-
-    def after_commit(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` once the current transaction has committed (not if it rolls
-        back): to tell others about what they can now read."""
-        self._committed.append(callback)
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-        self.engine.dispose()
-
-    def _exec(self, statement: Any, *, flush: bool = True) -> sa.CursorResult[Any]:
-        if flush:
-            self._flush()
-        return self.conn.execute(statement)
-
-    def _flush(self) -> None:
-        """Send buffered writes in executemany batches.
-
-        Writes are grouped by table, keeping their order within a table (a membership left and
-        re-entered must stay in that order); timers, whose ids are never reused, take all
-        inserts before all deletes.
-        """
-        pending, self._pending = self._pending, []
-        self._pending_events.clear()
-        pending.sort(key=_write_order)
-        start = 0
-        while start < len(pending):
-            key = pending[start][0]
-            end = start
-            while end < len(pending) and pending[end][0] == key:
-                end += 1
-            self._execute_many(key, [p for _, p in pending[start:end]])
-            start = end
-
-    def _execute_many(self, key: str, rows: list[dict[str, Any]]) -> None:
-        """One executemany straight to the driver, with SQL compiled once per statement and
-        the columns' own bind processors (JSON, instants, booleans) applied to the values;
-        SQLAlchemy's per-row work would otherwise dominate bulk writes."""
-        names = tuple(rows[0])
-        cache_key = f"{key}|{','.join(names)}"
-        compiled = self._compiled.get(cache_key)
-        if compiled is None:
-            dialect = self.engine.dialect
-            statement = self._statement(key).compile(dialect=dialect, column_keys=list(names))
-            order = list(statement.positiontup or []) if statement.positional else list(
-                statement.binds)
-            processors = [_remembering(statement.binds[n].type, dialect) for n in order]
-            compiled = self._compiled[cache_key] = (str(statement), order, processors,
-                                                    statement.positional)
-        sql, order, processors, positional = compiled
-        converted = [(i, p) for i, p in enumerate(processors) if p is not None]
-        get = itemgetter(*order)
-        params: list[Any] = []
-        for row in rows:
-            values = get(row)
-            values = list(values) if len(order) > 1 else [values]
-            for i, process in converted:
-                values[i] = process(values[i])
-            params.append(tuple(values) if positional else dict(zip(order, values, strict=True)))
-        self.conn.exec_driver_sql(sql, params)
-
-    def _statement(self, key: str) -> Any:
-        """Statements built once: ``upsert:T``, ``insert:T``, ``ignore:T``, ``delete:T``."""
-        if key not in self._statements:
-            verb, name = key.split(":")
-            table = t.metadata.tables[name]
-            keys = [c.name for c in table.primary_key.columns]
-            dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-            if verb == "upsert":
-                insert = dialect_insert(table)
-                updates = {c.name: insert.excluded[c.name] for c in table.columns
-                           if c.name not in keys}
-                statement: Any = (insert.on_conflict_do_update(index_elements=keys, set_=updates)
-                                  if updates else insert.on_conflict_do_nothing(index_elements=keys))
-            elif verb == "ignore":
-                statement = dialect_insert(table).on_conflict_do_nothing()
-            elif verb == "insert":
-                statement = sa.insert(table)
-            elif verb == "delete":
-                statement = sa.delete(table).where(
-                    *[table.c[k] == sa.bindparam(f"k_{k}") for k in keys])
-            else:
-                statement = sa.update(table).where(
-                    *[table.c[k] == sa.bindparam(f"k_{k}") for k in keys])
-            self._statements[key] = statement
-        return self._statements[key]
-
-    def _write(self, key: str, params: dict[str, Any]) -> None:
-        self._pending.append((key, params))
-        if len(self._pending) >= _MAX_PENDING:
-            self._flush()
-
-    def _upsert(self, table: sa.Table, values: dict[str, Any]) -> None:
-        self._write(f"upsert:{table.name}", values)
 
     # -- configuration --------------------------------------------------------------------
     def config(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
@@ -356,31 +87,6 @@ class SqlStore:
                                     t.journeys.c.definition)
                           .order_by(t.journeys.c.id, t.journeys.c.version))
         return [(r.id, r.version, r.definition) for r in rows]
-
-    def next_value(self, key: str) -> int:
-        """The next value of a counter. ``seq:`` counters (ids, orders) are reserved from the
-        database in blocks, so concurrent workers never share a value; others are exact."""
-        if key.startswith("seq:"):
-            block = self._blocks.get(key)
-            if block is None or block[0] >= block[1]:
-                high = self._increment(key, _BLOCK, apart=True)
-                block = self._blocks[key] = [high - _BLOCK, high]
-            block[0] += 1
-            return block[0]
-        return self._increment(key, 1, apart=True)
-
-    def _increment(self, key: str, by: int, *, apart: bool = False) -> int:
-        # One atomic statement: workers creating the same counter at once must not collide.
-        insert = (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(t.counters)
-        statement = insert.values(key=key, value=by).on_conflict_do_update(
-            index_elements=["key"], set_={"value": t.counters.c.value + insert.excluded.value},
-        ).returning(t.counters.c.value)
-        if apart and self.dialect == "postgresql":
-            # In a transaction of its own: the counter row is not held locked until the step
-            # commits, so workers taking ids from several counters cannot deadlock.
-            with self.engine.begin() as connection:
-                return int(connection.execute(statement).scalar_one())
-        return int(self._exec(statement).scalar_one())
 
     # -- accounts, people, groups, segments, events -----------------------------------------
     _account = staticmethod(account_from_row)
@@ -529,7 +235,7 @@ class SqlStore:
         for start in range(0, len(ids), 500):
             chunk: dict[str, Any] = {"ids": list(ids[start:start + 500])}
             if self.dialect != "postgresql":
-                chunk["ids"] = _json_text(chunk["ids"])
+                chunk["ids"] = json_text(chunk["ids"])
             for row in self.conn.execute(accounts, chunk):
                 records.accounts[row.id] = self._account(row)
             for row in self.conn.execute(people, chunk):
@@ -601,135 +307,6 @@ class SqlStore:
     def enrollments(self) -> Iterator[Enrollment]:
         for row in self._exec(sa.select(t.enrollments).order_by(t.enrollments.c.id)):
             yield self._enrollment(row)
-
-    # -- timers ---------------------------------------------------------------------------
-    @staticmethod
-    def _timer(row: Any) -> Timer:
-        return Timer(id=row.id, due_at=_at(row.due_at), kind=row.kind, account=row.account,
-                     enrollment=row.enrollment, token=row.token, journey=row.journey,
-                     held=row.held, payload=dict(row.payload))
-
-    def _timer_index(self) -> TimerIndex | None:
-        if self._timers is not None and not self._timers.loaded:
-            rows = self._exec(sa.select(t.timers).order_by(t.timers.c.id))
-            self._timers.load([self._timer(r) for r in rows])
-        return self._timers
-
-    def scope_timers(self, accounts: Collection[str]) -> None:
-        """Keep the timers of ``accounts`` in memory until the transaction ends.
-
-        For a shared store whose transaction holds these accounts (``runtime.partition``): no
-        one else changes their timers meanwhile, so questions about them are answered as an
-        exclusive store answers all, without a query per timer. An exclusive store has every
-        timer in memory already."""
-        if self._timers is not None or not accounts:
-            return
-        ids = list(accounts)
-        found: list[Timer] = []
-        self._flush()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            found += [self._timer(r) for r in self.conn.execute(
-                _timers_of_query(self.dialect),
-                {"ids": chunk if self.dialect == "postgresql" else _json_text(chunk)})]
-        index = TimerIndex()
-        index.load(found)
-        self._scoped, self._scope = index, frozenset(ids)
-
-    def add_timer(self, timer: Timer) -> None:
-        timer.id = self.next_value("seq:timer")
-        index = self._timer_index()
-        self._write("insert:timers", {
-            "id": timer.id, "due_at": timer.due_at, "kind": timer.kind, "account": timer.account,
-            "enrollment": timer.enrollment, "token": timer.token, "journey": timer.journey,
-            "held": timer.held, "payload": timer.payload})
-        if index is not None:
-            index.add(timer)
-        elif self._scoped is not None and timer.account in self._scope:
-            self._scoped.add(timer)
-
-    def delete_timers(self, *, enrollment: int | None = None, account: str | None = None,
-                      kind: str | None = None, ids: Iterable[int] = ()) -> None:
-        ids = list(ids)
-        if enrollment is None and account is None and kind is None and not ids:
-            raise StoreError("delete_timers needs a filter")
-        index = self._timer_index()
-        if index is None and self._scoped is not None and (
-                account in self._scope or (ids and all(id in self._scoped for id in ids))):
-            index = self._scoped
-        if index is not None:
-            for id in index.matching(enrollment, account, kind, ids):
-                index.remove(id)
-                self._write("delete:timers", {"k_id": id})
-            return
-        if self._scoped is not None:  # some outside the scope: the table decides, and the
-            for id in self._scoped.matching(enrollment, account, kind, ids):  # scope follows
-                self._scoped.remove(id)
-        conditions: list[Any] = []
-        if enrollment is not None:
-            conditions.append(t.timers.c.enrollment == enrollment)
-        if account is not None:
-            conditions.append(t.timers.c.account == account)
-        if kind is not None:
-            conditions.append(t.timers.c.kind == kind)
-        if ids:
-            conditions.append(t.timers.c.id.in_(ids))
-        self._exec(sa.delete(t.timers).where(*conditions))
-
-    def timers_of(self, account: str, kind: str) -> list[Timer]:
-        """The account's timers of ``kind``, in the order they were set."""
-        index = self._timer_index()
-        if index is None and self._scoped is not None and account in self._scope:
-            index = self._scoped
-        if index is not None:
-            return [index.get(id) for id in index.matching(None, account, kind, [])]
-        rows = self._exec(sa.select(t.timers).where(t.timers.c.account == account,
-                                                    t.timers.c.kind == kind)
-                          .order_by(t.timers.c.id))
-        return [self._timer(r) for r in rows]
-
-    def due_timers(self, until: datetime, limit: int,
-                   accounts: Collection[str] | None = None) -> list[Timer]:
-        """Timers not held, due at or before ``until``, in (due, set) order; with ``accounts``,
-        only theirs (a worker fires the timers of the accounts it holds)."""
-        index = self._timer_index()
-        if index is not None and accounts is None:
-            return index.due(until, limit)
-        if (self._scoped is not None and accounts is not None and len(accounts) == len(self._scope)
-                and self._scope.issuperset(accounts)):
-            return self._scoped.due(until, limit)
-        query = sa.select(t.timers).where(t.timers.c.due_at <= until, t.timers.c.held.is_(False))
-        if accounts is not None:
-            if not accounts:
-                return []
-            query = query.where(t.timers.c.account.in_(list(accounts)))
-        rows = self._exec(query.order_by(t.timers.c.due_at, t.timers.c.id).limit(limit))
-        return [self._timer(r) for r in rows]
-
-    def hold_timer(self, id: int) -> None:
-        index = self._timer_index()
-        if index is not None:
-            index.hold(id)
-        elif self._scoped is not None:
-            self._scoped.hold(id)
-        self._write("update:timers", {"k_id": id, "held": True})
-
-    def held_timers(self, journey: str) -> list[Timer]:
-        index = self._timer_index()
-        if index is not None:
-            return index.held(journey)
-        rows = self._exec(sa.select(t.timers).where(
-            t.timers.c.journey == journey, t.timers.c.held.is_(True))
-            .order_by(t.timers.c.due_at, t.timers.c.id))
-        return [self._timer(r) for r in rows]
-
-    def next_due(self) -> datetime | None:
-        index = self._timer_index()
-        if index is not None:
-            return index.next_due()
-        value = self._exec(sa.select(sa.func.min(t.timers.c.due_at))
-                           .where(t.timers.c.held.is_(False))).scalar()
-        return _utc(value)
 
     # -- effects and history ----------------------------------------------------------------
     def add_effect(self, effect: Effect) -> None:

@@ -1,0 +1,97 @@
+"""The SQLAlchemy engine of a store: SQLite (embedded) or PostgreSQL, chosen by URL.
+
+``postgres://`` and ``postgresql://`` URLs (as hosting providers write them) use psycopg 3;
+other backends are refused with a message that says what is supported. JSON goes through
+orjson; SQLite begins writers with ``BEGIN IMMEDIATE`` in WAL mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.pool import StaticPool
+
+from itinera.errors import StoreError
+
+__all__ = ["READER", "create_engine", "database_url", "json_text", "remembering"]
+
+READER = "itinera_reader"  # execution option of a connection that only reads
+
+
+def database_url(url: str) -> str:
+    """``url`` as SQLAlchemy takes it: ``postgres://`` and ``postgresql://`` use psycopg 3.
+    Raises :class:`StoreError` for a malformed URL or a backend Itinera does not run on."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        raise StoreError(f"{url!r} is not a database URL: write sqlite:///file.db or "
+                         "postgresql+psycopg://user@host/database") from None
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise StoreError(f"Itinera runs on SQLite and PostgreSQL, not {parsed.get_backend_name()}: "
+                         "write sqlite:///file.db or postgresql+psycopg://user@host/database")
+    return parsed.render_as_string(hide_password=False)
+
+
+def json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def create_engine(url: str) -> sa.Engine:
+    """An engine for ``url``; ``sqlite://`` (memory) shares one connection. JSON columns go
+    through orjson, several times faster than the standard library on bulk writes."""
+    url = database_url(url)
+    options: dict[str, Any] = {"json_serializer": json_text, "json_deserializer": orjson.loads}
+    if not url.startswith("sqlite"):
+        return sa.create_engine(url, **options)
+    memory = url in ("sqlite://", "sqlite:///:memory:")
+    if memory:
+        options["poolclass"] = StaticPool
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False}, **options)
+
+    # SQLite's driver would begin transactions lazily and as readers; a writer must take the
+    # write lock at BEGIN (IMMEDIATE) so that concurrent writers queue instead of deadlocking,
+    # and a file database runs in WAL mode so readers never block the writer. A connection
+    # that only reads (execution option READER) begins as a reader: it neither waits for the
+    # writer nor holds it up.
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _: Any) -> None:
+        dbapi_connection.isolation_level = None
+        if not memory:
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+        dbapi_connection.execute("PRAGMA busy_timeout=30000")
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection: sa.Connection) -> None:
+        reader = connection.get_execution_options().get(READER, False)
+        connection.exec_driver_sql("BEGIN" if reader else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+def remembering(type_: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    """The bind processor of ``type_``; for instants on SQLite (formatted as text, about a
+    microsecond each), one that remembers what it formatted: the instants of one batch of
+    steps repeat (the step's instant is in its history, effects and timers)."""
+    process: Callable[[Any], Any] | None = type_.dialect_impl(dialect).bind_processor(dialect)
+    if process is None or dialect.name != "sqlite" or not isinstance(type_, sa.DateTime):
+        return process
+    formatted: dict[tuple[datetime, Any], Any] = {}
+
+    def remembered(value: datetime | None) -> Any:
+        if value is None:
+            return None
+        key = (value, value.utcoffset())  # equal instants in other offsets format otherwise
+        text = formatted.get(key)
+        if text is None:
+            if len(formatted) >= 10_000:
+                formatted.clear()
+            text = formatted[key] = process(value)
+        return text
+
+    return remembered
