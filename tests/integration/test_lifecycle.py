@@ -5,6 +5,8 @@ re-enabling after disable (`existing` applies whenever a journey is enabled)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .helpers import T, by, enrollment, enrollments, run
 
 # Accounts in the segment at start: a (gold, waits 3d) and b (silver, waits 2d).
@@ -241,3 +243,29 @@ def test_a_timeout_falling_due_while_paused_runs_at_the_resume(tmp_path, databas
     result = run(tmp_path, database_url, PAUSED_TIMEOUT)
     e = enrollment(result, "j", "a")
     assert (e["path"], e["status"], e["ended_at"]) == (["listen", "cold"], "completed", T("3d"))
+
+
+def test_enabling_a_paused_journey_resumes_it(tmp_path: Path, database_url: str) -> None:
+    result = run(tmp_path, database_url, """
+start: 2026-01-05T09:00:00Z
+until: 5d
+data:
+  accounts: [{id: acme, attributes: {tier: gold}}]
+  people: [{id: p1, account: acme, email: p1@acme.test}]
+  segments: [{id: gold, when: {account.tier: gold}}]
+  templates: [{id: t, subject: T}]
+journeys:
+  - id: j
+    entry: {segments: [gold], existing: true}
+    start: pause
+    nodes:
+      pause: {wait: 1d, next: mail}
+      mail: {do: [{send_email: {template: t}}]}
+timeline:
+  - {at: 0s, enable: j}
+  - {at: 12h, pause: j}
+  - {at: 2d, enable: j}
+""")
+    # The wait fell due while paused (day 1); enabling runs it then, as resume would.
+    assert [d["at"] for d in result["deliveries"]] == ["2026-01-07T09:00:00Z"]
+    assert result["enrollments"][0]["status"] == "completed"

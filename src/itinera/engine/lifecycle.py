@@ -40,6 +40,9 @@ class Lifecycle(EngineCore):
         state = self._state(journey_id)
         if state.status == "enabled":
             return
+        if state.status == "paused":  # its held timers must run: that is resuming
+            self.resume(journey_id, now)
+            return
         state.status = "enabled"
         state.enabled_seq = self.store.next_value("seq:enable")
         journey = self.workspace.current(journey_id)
