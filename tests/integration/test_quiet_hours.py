@@ -101,3 +101,16 @@ def test_live_the_outbox_holds_a_deferred_email_until_morning(tmp_path: Path,
     finally:
         service.close()
         next(smtp, None)
+
+
+def test_the_readable_report_says_which_sends_waited(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from itinera.cli.main import app
+
+    path = tmp_path / "quiet.yaml"
+    path.write_text(SCENARIO.replace("THEN", "defer"))
+    shown = CliRunner().invoke(app, ["simulate", str(path)])
+    assert shown.exit_code == 0
+    assert ("2026-01-05T13:00:00Z  email   → a@ny.test  Hello ny  (quiet hours: decided "
+            "2026-01-05T02:00:00Z)") in shown.stdout

@@ -46,7 +46,9 @@ def print_report(console: Console, result: dict[str, Any], loaded: LoadedScenari
         for d in sent:
             target = d.get("to") or d.get("url")
             label = d.get("subject") or d.get("method")
-            console.print(f"  {d['at']}  {d['channel']:<7} → {target}  {label}", markup=False)
+            held = f"  (quiet hours: decided {d['deferred_from']})" if d.get("deferred_from") else ""
+            console.print(f"  {d['at']}  {d['channel']:<7} → {target}  {label}{held}",
+                          markup=False)
         for s in skipped:
             console.print(f"  {s['at']}  skipped {s['channel']} to {s['person']}: {s['reason']}",
                           markup=False)
