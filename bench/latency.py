@@ -283,7 +283,7 @@ def main() -> None:
         backend = "SQLite" if args.database == "sqlite" else "PostgreSQL"
         what = ", nothing delivered (`--sandbox`)" if args.sandbox else ""
         record(name, "\n".join([
-            f"#### Event → action latency, {backend}{what} — `bench/latency.py`", "", command, "",
+            f"### Event → action latency, {backend}{what} — `bench/latency.py`", "", command, "",
             machine(POSTGRES_URL if args.database == "postgresql" else None), "", *lines]))
 
 
