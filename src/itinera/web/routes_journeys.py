@@ -9,6 +9,7 @@ inbox, then applied before the page is shown again.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
@@ -19,6 +20,7 @@ from itinera.analytics import queries as analytics_queries
 from itinera.analytics.report import JourneyNotFound, journey_report, journey_summary, node_counts
 from itinera.api.context import Ctx
 from itinera.api.problems import ApiProblem
+from itinera.errors import DefinitionError
 from itinera.storage import queries
 from itinera.web import charts, reads
 from itinera.web.auth import CsrfForm, UiUser, ui_user
@@ -88,7 +90,7 @@ def _live(connection: sa.Connection, journey: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/{journey_id}")
 def journey_page(request: Request, context: Ctx, user: User, journey_id: str,
-                 version: int | None = None) -> Response:
+                 version: int | None = None, refused: str | None = None) -> Response:
     with context.read() as connection:
         journey = _journey(connection, journey_id, version)
         live = _live(connection, journey)
@@ -102,7 +104,7 @@ def journey_page(request: Request, context: Ctx, user: User, journey_id: str,
     return render(request, "journey.html", user, section="journeys", journey=journey, rules=rules,
                   controls=CONTROLS.get(journey["status"], []), report=report,
                   funnel=charts.funnel(report.nodes), days=charts.time_chart(report.days),
-                  experiments=experiments, recent=recent, **live)
+                  experiments=experiments, recent=recent, refused=refused, **live)
 
 
 @router.get("/{journey_id}/live")
@@ -124,6 +126,11 @@ def lifecycle(context: Ctx, user: CsrfForm, journey_id: str, command: str) -> Re
         known = journey_id in queries.known_journeys(connection)
     if not known:
         raise ApiProblem(404, "not-found", f"no journey {journey_id!r}")
-    context.receive([{command: journey_id}])
+    try:
+        context.receive([{command: journey_id}])
+    except DefinitionError as error:  # e.g. a page older than the journey's state
+        reason = "; ".join(p.message for p in error.problems)
+        return RedirectResponse(f"/ui/journeys/{journey_id}?{urlencode({'refused': reason})}",
+                                status_code=303)
     context.drain()
     return RedirectResponse(f"/ui/journeys/{journey_id}", status_code=303)

@@ -143,6 +143,11 @@ def test_lifecycle_controls_go_through_the_inbox(ui: tuple[World, TestClient]) -
 
     client.post("/ui/journeys/bodea-x/resume", data={"csrf": _csrf(page)})
     assert _api(world, client, "/api/journeys/bodea-x")["status"] == "enabled"
+    # A resume from a page older than the journey's state is refused, and the page says why.
+    stale = client.post("/ui/journeys/bodea-x/resume", data={"csrf": _csrf(page)})
+    assert stale.status_code == 200
+    assert "Not done: journey &#39;bodea-x&#39; is enabled: only a paused journey can be resumed" \
+        in stale.text
     assert client.post("/ui/journeys/bodea-x/explode", data={"csrf": _csrf(page)}).status_code == 404
 
 
