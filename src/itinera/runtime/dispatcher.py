@@ -10,6 +10,7 @@ idempotency key (``X-Itinera-Key``) so receivers, and our tests, recognise a rep
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -37,57 +38,73 @@ class RetryPolicy:
         return backoff
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    effect: int
+    status: str
+    error: str | None = None
+    retry_at: datetime | None = None
+
+
 class Dispatcher:
+    """Delivers claimed effects ``concurrency`` at a time (each channel call waits on the
+    network, not on us) and records each group's outcomes in one transaction: a kill repeats
+    at most the deliveries of the group in flight, each with its idempotency key."""
+
     def __init__(self, store: SqlStore, channels: Mapping[str, Channel], clock: Clock,
-                 policy: RetryPolicy | None = None) -> None:
+                 policy: RetryPolicy | None = None, concurrency: int = 8) -> None:
         self.store = store
         self.channels = channels
         self.clock = clock
         self.policy = policy or RetryPolicy()
+        self.concurrency = max(1, concurrency)
+        self._pool = (ThreadPoolExecutor(self.concurrency, thread_name_prefix="itinera-deliver")
+                      if self.concurrency > 1 else None)
+
+    def close(self) -> None:
+        """Stop the delivery threads (after what they are sending)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
 
     def dispatch(self, limit: int = 50) -> int:
         """Claim due effects, deliver them, record each outcome; returns how many were tried."""
         with self.store.transaction():
             claimed = outbox.claim(self.store, self.clock.now(), limit, self.policy.lease)
-        for effect, attempts in claimed:
-            self._deliver(effect, attempts)
+            # People who unsubscribed since their email was decided get nothing.
+            gone = outbox.unsubscribed(self.store, {e.person for e, _ in claimed
+                                                    if e.channel == "email" and e.person})
+        for start in range(0, len(claimed), self.concurrency):
+            group = claimed[start:start + self.concurrency]
+            if self._pool is None or len(group) == 1:
+                outcomes = [self._attempt(effect, attempts, gone) for effect, attempts in group]
+            else:
+                outcomes = list(self._pool.map(lambda c: self._attempt(c[0], c[1], gone), group))
+            now = self.clock.now()
+            with self.store.transaction():
+                for outcome in outcomes:
+                    outbox.record(self.store, outcome.effect, outcome.status, now,
+                                  error=outcome.error, retry_at=outcome.retry_at)
         return len(claimed)
 
-    def _deliver(self, effect: Effect, attempts: int) -> None:
+    def _attempt(self, effect: Effect, attempts: int, gone: set[str]) -> _Outcome:
         channel = self.channels.get(effect.channel)
-        now = self.clock.now()
         if channel is None:  # perhaps configured later: waits like any retryable failure
-            reason = f"no channel {effect.channel!r} is configured"
-            if attempts >= self.policy.max_attempts:
-                self._record(effect, "dead", now, f"gave up after {attempts} attempts: {reason}")
-            else:
-                self._record(effect, "pending", now, reason, now + self.policy.delay(attempts))
-            return
-        if effect.channel == "email" and self._unsubscribed(effect):
-            self._record(effect, "skipped", now, "unsubscribed before it was sent")
-            return
+            return self._failed(effect, attempts, f"no channel {effect.channel!r} is configured")
+        if effect.channel == "email" and effect.person in gone:
+            return _Outcome(effect.id, "skipped", "unsubscribed before it was sent")
         try:
             delivery = channel.deliver(effect)
         except PermanentError as error:
-            self._record(effect, "dead", now, str(error))
+            return _Outcome(effect.id, "dead", str(error))
         except RetryableError as error:
-            if attempts >= self.policy.max_attempts:
-                self._record(effect, "dead", now, f"gave up after {attempts} attempts: {error}")
-            else:
-                retry_at = now + self.policy.delay(attempts, error.retry_after)
-                self._record(effect, "pending", now, str(error), retry_at)
-        else:
-            self._record(effect, "delivered" if delivery.delivered else "skipped", now,
-                         None if delivery.delivered else delivery.detail)
+            return self._failed(effect, attempts, str(error), error.retry_after)
+        if delivery.delivered:
+            return _Outcome(effect.id, "delivered")
+        return _Outcome(effect.id, "skipped", delivery.detail)
 
-    def _unsubscribed(self, effect: Effect) -> bool:
-        if effect.person is None:
-            return False
-        with self.store.transaction():
-            person = self.store.person(effect.person)
-        return person is not None and person.unsubscribed
-
-    def _record(self, effect: Effect, status: str, now: datetime, error: str | None,
-                retry_at: datetime | None = None) -> None:
-        with self.store.transaction():
-            outbox.record(self.store, effect.id, status, now, error=error, retry_at=retry_at)
+    def _failed(self, effect: Effect, attempts: int, reason: str,
+                asked: float | None = None) -> _Outcome:
+        if attempts >= self.policy.max_attempts:
+            return _Outcome(effect.id, "dead", f"gave up after {attempts} attempts: {reason}")
+        retry_at = self.clock.now() + self.policy.delay(attempts, asked)
+        return _Outcome(effect.id, "pending", reason, retry_at)

@@ -51,6 +51,8 @@ def run_worker(service: Service, stop: threading.Event, interval: float = 0.1,
         decided.set()  # a waiting dispatcher sees the stop now
         if delivering is not None:
             delivering.join()
+        if dispatcher is not None:
+            dispatcher.close()
 
 
 def _deliver(dispatcher: Dispatcher, stop: threading.Event, decided: threading.Event,

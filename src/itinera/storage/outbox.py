@@ -20,7 +20,7 @@ from itinera.storage.sql import SqlStore
 from itinera.storage.store import Effect
 from itinera.timeutil import as_utc, format_instant
 
-__all__ = ["claim", "counts", "deliveries", "delivery", "record", "retry"]
+__all__ = ["claim", "counts", "deliveries", "delivery", "record", "retry", "unsubscribed"]
 
 DUE_STATUSES = ("pending", "sending")  # "sending" rows are due again when their lease ends
 
@@ -55,6 +55,14 @@ def record(store: SqlStore, effect_id: int, status: str, now: datetime, *,
     if status == "delivered":
         values["delivered_at"] = now
     store.conn.execute(sa.update(t.effects).where(t.effects.c.id == effect_id).values(**values))
+
+
+def unsubscribed(store: SqlStore, people: set[str]) -> set[str]:
+    """Those of ``people`` who unsubscribed."""
+    if not people:
+        return set()
+    return set(store.conn.execute(sa.select(t.people.c.id).where(
+        t.people.c.id.in_(sorted(people)), t.people.c.unsubscribed.is_(True))).scalars())
 
 
 def counts(store: SqlStore) -> dict[str, int]:
