@@ -47,17 +47,19 @@ class _Outcome:
 
 
 class Dispatcher:
-    """Delivers claimed effects ``concurrency`` at a time (each channel call waits on the
-    network, not on us) and records each group's outcomes in one transaction: a kill repeats
-    at most the deliveries of the group in flight, each with its idempotency key."""
+    """Claims up to ``batch`` due effects and delivers them ``concurrency`` at a time (each
+    channel call waits on the network, not on us), recording each group's outcomes in one
+    transaction: a kill repeats at most the group in flight, each with its idempotency key."""
 
     def __init__(self, store: SqlStore, channels: Mapping[str, Channel], clock: Clock,
-                 policy: RetryPolicy | None = None, concurrency: int = 8) -> None:
+                 policy: RetryPolicy | None = None, concurrency: int = 8,
+                 batch: int = 64) -> None:
         self.store = store
         self.channels = channels
         self.clock = clock
         self.policy = policy or RetryPolicy()
         self.concurrency = max(1, concurrency)
+        self.batch = max(1, batch)
         self._pool = (ThreadPoolExecutor(self.concurrency, thread_name_prefix="itinera-deliver")
                       if self.concurrency > 1 else None)
 
@@ -66,10 +68,12 @@ class Dispatcher:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
 
-    def dispatch(self, limit: int = 50) -> int:
-        """Claim due effects, deliver them, record each outcome; returns how many were tried."""
+    def dispatch(self, limit: int | None = None) -> int:
+        """Claim due effects (``limit``, else ``batch``), deliver them, record each outcome;
+        returns how many were tried."""
         with self.store.transaction():
-            claimed = outbox.claim(self.store, self.clock.now(), limit, self.policy.lease)
+            claimed = outbox.claim(self.store, self.clock.now(), limit or self.batch,
+                                   self.policy.lease)
             # People who unsubscribed since their email was decided get nothing.
             gone = outbox.unsubscribed(self.store, {e.person for e, _ in claimed
                                                     if e.channel == "email" and e.person})

@@ -36,7 +36,7 @@ def run_worker(service: Service, stop: threading.Event, interval: float = 0.1,
     delivering = None
     if dispatcher is not None:
         delivering = threading.Thread(target=_deliver, name="itinera-dispatcher", daemon=True,
-                                      args=(dispatcher, stop, decided, interval, limit))
+                                      args=(dispatcher, stop, decided, interval))
         delivering.start()
 
     def work() -> bool:
@@ -56,12 +56,13 @@ def run_worker(service: Service, stop: threading.Event, interval: float = 0.1,
 
 
 def _deliver(dispatcher: Dispatcher, stop: threading.Event, decided: threading.Event,
-             interval: float, limit: int) -> None:
+             interval: float) -> None:
     def wait() -> None:  # for new effects, or for retries falling due
         decided.wait(interval)
         decided.clear()
 
-    _loop(lambda: dispatcher.dispatch(limit) >= limit, stop, interval, wait, "deliver the outbox")
+    _loop(lambda: dispatcher.dispatch() >= dispatcher.batch, stop, interval, wait,
+          "deliver the outbox")
 
 
 def _loop(step: Callable[[], bool], stop: threading.Event, interval: float,
