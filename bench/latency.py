@@ -260,6 +260,8 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=1000)
     parser.add_argument("--drain", type=float, default=60,
                         help="seconds to wait for the last deliveries")
+    parser.add_argument("--dispatchers", type=int, default=0,
+                        help="serve --dispatchers N: deliver from N processes of their own")
     parser.add_argument("--sandbox", action="store_true",
                         help="serve --sandbox: effects are recorded, nothing is delivered")
     parser.add_argument("--write", action="store_true", help="record in docs/performance.md")
@@ -289,7 +291,8 @@ def main() -> None:
 
 def _one_run(database: str, backend: str, log: Path, args: argparse.Namespace) -> list[str]:
     port, hook_port = free_port(), free_port()
-    process, key = start_server(database, port, log, ["--sandbox"] if args.sandbox else [])
+    extra = ["--sandbox"] if args.sandbox else ["--dispatchers", str(args.dispatchers)]
+    process, key = start_server(database, port, log, extra)
     try:
         base = f"http://127.0.0.1:{port}"
         setup(base, key, f"http://127.0.0.1:{hook_port}/hook", args.accounts)

@@ -16,6 +16,7 @@ from itinera.cli import (
     db_cmd,
     deliveries_cmd,
     demo_cmd,
+    dispatch_cmd,
     import_cmd,
     journeys_cmd,
     keys_cmd,
@@ -48,6 +49,7 @@ backtest_cmd.register(app)
 worker_cmd.register(app)
 tasks_cmd.register(app)
 deliveries_cmd.register(app)
+dispatch_cmd.register(app)
 workspace_cmd.register(app)
 report_cmd.register(app)
 journeys_cmd.register(app)

@@ -9,6 +9,8 @@ server, then the worker after the batch it is applying, then closes the database
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -74,6 +76,10 @@ def serve(
     interval: Annotated[float, typer.Option(help="Seconds between worker rounds.")] = 0.1,
     sandbox: Annotated[bool, typer.Option(
         "--sandbox", help="Every channel in sandbox: effects are recorded, nothing is sent.")] = False,
+    dispatchers: Annotated[int, typer.Option(
+        min=0, help="Deliver the outbox from this many processes of their own (`itinera "
+                    "dispatch`) instead of a thread of this one: more cores for email and "
+                    "webhooks.")] = 0,
     shared: Annotated[bool, typer.Option(
         "--shared", help="Other `itinera serve` processes use the same PostgreSQL database: "
                          "each worker takes the accounts it can lock.")] = False,
@@ -95,8 +101,9 @@ def serve(
         settings = ChannelSettings.from_env()
         if not sandbox:
             channels = build_channels(settings)
-            dispatcher = Dispatcher(SqlStore(database, create=False, exclusive=False),
-                                    channels, service.clock)
+            if not dispatchers:  # else the dispatcher processes deliver
+                dispatcher = Dispatcher(SqlStore(database, create=False, exclusive=False),
+                                        channels, service.clock)
             for missing in unconfigured(channels):
                 errors.print(missing, markup=False)
     except ChannelError as error:
@@ -108,6 +115,9 @@ def serve(
     # Uvicorn stops gracefully on SIGINT / SIGTERM, then raises the signal again for the
     # handler it found: by then the worker has stopped, so that handler just lets us finish.
     previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    delivering = [] if sandbox else [
+        subprocess.Popen([sys.executable, "-m", "itinera", "dispatch", "--database", database])
+        for _ in range(dispatchers)]
     try:
         errors.print(f"web UI: http://{host}:{port}/ui/ (sign in with an API key, or open "
                      f"http://{host}:{port}/ui/login?key=<key>)", markup=False)
@@ -116,6 +126,10 @@ def serve(
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+        for process in delivering:
+            process.terminate()
+        for process in delivering:
+            process.wait()
         service.close()
 
 
