@@ -281,7 +281,9 @@ def main() -> None:
         name = f"latency_{args.database}" + ("_sandbox" if args.sandbox else "")
         command = (f"    .venv/bin/python bench/latency.py --database {args.database} "
                    f"--rate {args.rate:g} --seconds {args.seconds:g} --batch {args.batch}"
-                   + (" --sandbox" if args.sandbox else ""))
+                   + (" --sandbox" if args.sandbox else "")
+                   + (f" --dispatchers {args.dispatchers}" if args.dispatchers and not args.sandbox
+                      else ""))
         backend = "SQLite" if args.database == "sqlite" else "PostgreSQL"
         what = ", nothing delivered (`--sandbox`)" if args.sandbox else ""
         record(name, "\n".join([
