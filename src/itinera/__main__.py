@@ -2,4 +2,7 @@
 
 from itinera.cli.main import app
 
-app()
+__all__: list[str] = []
+
+if __name__ == "__main__":
+    app()
