@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -76,3 +77,45 @@ def test_a_dispatcher_process_delivers_the_outbox(database_url: str, hook_url: s
     with sa.create_engine(database_url).connect() as connection:
         statuses = connection.execute(sa.select(t.effects.c.status)).scalars().all()
     assert statuses == ["delivered"] * 12
+
+
+def test_serve_delivers_from_dispatcher_processes(database_url: str, hook_url: str) -> None:
+    import httpx
+
+    env = {**os.environ, "ITINERA_DATABASE": database_url, "ITINERA_WEBHOOK_SIGNING_SECRET": "s",
+           "ITINERA_WEBHOOK_ALLOW_PRIVATE": "true"}
+    key = subprocess.run([ITINERA, "keys", "create", "t"], env=env, capture_output=True,
+                         text=True, check=True).stdout.strip()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([ITINERA, "serve", "--port", str(port), "--dispatchers", "1"],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+    base, headers = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {key}"}
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        inputs = [
+            {"configure": {"segments": [{"id": "gold", "when": {"account.tier": "gold"}}]}},
+            {"publish": {"id": "ping", "entry": {"segments": ["gold"]}, "start": "hook",
+                         "nodes": {"hook": {"do": [{"webhook": {
+                             "url": hook_url, "method": "POST", "body": {"a": 1}}}]}}}},
+            {"enable": "ping"},
+            {"upsert_account": {"id": "acme", "attributes": {"tier": "gold"}}}]
+        answer = httpx.post(f"{base}/api/inputs", json=inputs, headers=headers, timeout=30)
+        assert answer.status_code == 202, answer.text
+        deadline = time.monotonic() + 30
+        while not received and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(received) == 1
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert "Traceback" not in output, output
