@@ -9,6 +9,7 @@ the group it is sending.
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from typing import Annotated, Any
@@ -32,6 +33,9 @@ def dispatch(
         "--database", envvar="ITINERA_DATABASE",
         help="SQLAlchemy URL (sqlite:///file.db, postgresql+psycopg://...).")] = DEFAULT_DATABASE,
     interval: Annotated[float, typer.Option(help="Seconds between looks when idle.")] = 0.05,
+    parent: Annotated[int | None, typer.Option(
+        hidden=True, help="Stop when this process (the `itinera serve` that started this "
+                          "one) is gone.")] = None,
 ) -> None:
     """Deliver the outbox (emails, webhooks, campaign calls) until stopped."""
     errors = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -55,6 +59,8 @@ def dispatch(
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         while not stop.is_set():
+            if parent is not None and os.getppid() != parent:  # orphaned: serve was killed
+                break
             try:
                 busy = dispatcher.dispatch() >= dispatcher.batch
             except (SQLAlchemyError, ItineraError) as error:  # the database went away: wait

@@ -8,6 +8,7 @@ server, then the worker after the batch it is applying, then closes the database
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -116,7 +117,8 @@ def serve(
     # handler it found: by then the worker has stopped, so that handler just lets us finish.
     previous = signal.signal(signal.SIGTERM, lambda *_: None)
     delivering = [] if sandbox else [
-        subprocess.Popen([sys.executable, "-m", "itinera", "dispatch", "--database", database])
+        subprocess.Popen([sys.executable, "-m", "itinera", "dispatch", "--database", database,
+                          "--parent", str(os.getpid())])
         for _ in range(dispatchers)]
     try:
         errors.print(f"web UI: http://{host}:{port}/ui/ (sign in with an API key, or open "
