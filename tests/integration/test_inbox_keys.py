@@ -28,3 +28,33 @@ def test_a_repeat_after_it_was_applied_is_ignored(database_url: str) -> None:
         assert person is not None and person.attributes == {"plan": "paid"}
     finally:
         service.close()
+
+
+def test_requests_received_in_parallel_store_a_repeated_key_once(database_url: str) -> None:
+    import threading
+
+    from itinera.api.context import ApiContext
+    from itinera.storage import inbox
+
+    service = Service(database_url, ManualClock(T0))
+    context = ApiContext(service)  # each request receives on a connection of its own
+    start = threading.Barrier(6)
+    stored: list[int] = []
+
+    def post(n: int) -> None:
+        start.wait()
+        stored.append(context.receive([
+            {"upsert_person": {"id": "p1", "attributes": {"plan": "trial"}}},
+            {"upsert_person": {"id": f"q{n}"}}], keys=["segment:m-1", f"segment:n-{n}"]))
+
+    try:
+        threads = [threading.Thread(target=post, args=(n,)) for n in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        with service.intake.transaction():
+            assert inbox.pending_count(service.intake) == 7  # m-1 once, and the six n-*
+        assert service.work() == 7
+    finally:
+        service.close()

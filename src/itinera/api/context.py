@@ -1,13 +1,12 @@
 """What every endpoint works with: the service, connections for reads and direct writes, and
 accepting inputs (store durably through ``Service.submit``; with ``wait``, apply them too).
 
-``Service.submit`` uses the service's one receiving connection, which is not thread-safe, and
-endpoints run in a thread pool: receiving is serialized here.
+Each request receives on a connection of its own (the pool is thread-safe), so requests are
+received in parallel: on PostgreSQL truly, on SQLite one writer at a time, by its lock.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
@@ -30,7 +29,6 @@ class ApiContext:
 
     def __init__(self, service: Service) -> None:
         self.service = service
-        self._receiving = threading.Lock()
 
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:
@@ -50,11 +48,14 @@ class ApiContext:
                 source: str = "segment") -> int:
         """Store ``entries`` (and the ``rejected`` messages of the same request) in one
         transaction, durably, or nothing; returns how many entries were stored."""
-        intake = self.service.intake
-        with self._receiving, intake.transaction():
+        with self.service.intake.engine.begin() as connection:  # the request's own
             if rejected:
-                queries.add_rejected(intake.conn, source, rejected, self.service.clock.now())
-            return self.service.submit(entries, place, keys) if entries else 0
+                queries.add_rejected(connection, source, rejected, self.service.clock.now())
+            stored = self.service.submit(entries, place, keys, connection=connection) \
+                if entries else 0
+        if stored:
+            self.service.wake()  # committed: the worker may take them now
+        return stored
 
     def drain(self) -> None:
         """Apply everything received so far (``?wait=true``)."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from itinera.definitions.scenario import ScenarioData, TimelineEntry, WorkspaceData
@@ -88,25 +89,36 @@ class Service:
 
     # -- receiving -------------------------------------------------------------------------
     def submit(self, entries: list[dict[str, Any]], place: str = "inputs",
-               keys: list[str | None] | None = None) -> int:
+               keys: list[str | None] | None = None, *,
+               connection: sa.Connection | None = None) -> int:
         """Validate every entry, then store them all durably (or none). Returns how many.
 
         ``keys``: one idempotency key per entry (a Segment messageId...), or None for the
-        default (an event's id); an entry whose key the inbox holds is ignored."""
+        default (an event's id); an entry whose key the inbox holds is ignored.
+        ``connection``: a transaction of the caller's (a request's own, so that requests are
+        received in parallel), which then commits and calls :meth:`wake`; otherwise the
+        service's receiving connection, in its current transaction or one of its own."""
         if keys is not None and len(keys) != len(entries):
             raise ValueError("submit: one key per entry")
-        received_at = self.clock.now()
+        if connection is not None:
+            return self._receive(connection, entries, place, keys)
         with self.intake.transaction():
-            # Checked against what is stored (and waiting) in the transaction that stores
-            # them: what the worker will apply cannot fail for a reason known now.
-            problems = input_problems(Refs(self.intake.conn), entries, place)
-            if problems:
-                raise DefinitionError(problems)
-            rows = [_row(raw, keys[i] if keys is not None else None) | {"received_at": received_at}
-                    for i, raw in enumerate(entries)]
-            inbox.put(self.intake, rows)
-            if rows:  # the caller may hold the transaction open: wake the worker at its end
+            stored = self._receive(self.intake.conn, entries, place, keys)
+            if stored:  # the caller may hold the transaction open: wake the worker at its end
                 self.intake.after_commit(self._arrived.set)
+        return stored
+
+    def _receive(self, connection: sa.Connection, entries: list[dict[str, Any]], place: str,
+                 keys: list[str | None] | None) -> int:
+        received_at = self.clock.now()
+        # Checked against what is stored (and waiting) in the transaction that stores them:
+        # what the worker will apply cannot fail for a reason known now.
+        problems = input_problems(Refs(connection), entries, place)
+        if problems:
+            raise DefinitionError(problems)
+        rows = [_row(raw, keys[i] if keys is not None else None) | {"received_at": received_at}
+                for i, raw in enumerate(entries)]
+        inbox.put_rows(connection, rows)
         return len(rows)
 
     def wait_for_input(self, timeout: float) -> bool:

@@ -21,7 +21,8 @@ from itinera.storage import schema as t
 from itinera.storage.sql import SqlStore
 from itinera.timeutil import as_utc
 
-__all__ = ["InboxRow", "JournalEntry", "journal", "pending_count", "put", "reject", "settle", "take"]
+__all__ = ["InboxRow", "JournalEntry", "journal", "pending_count", "put", "put_rows", "reject",
+           "settle", "take"]
 
 
 @dataclass(frozen=True)
@@ -44,24 +45,29 @@ class JournalEntry:
 
 
 def put(store: SqlStore, rows: list[dict[str, Any]]) -> None:
+    """:func:`put_rows` on the store's connection."""
+    put_rows(store.conn, rows)
+
+
+def put_rows(connection: sa.Connection, rows: list[dict[str, Any]]) -> None:
     """Add rows (kind, account, key, payload, received_at); a row whose key was ever received
     is ignored, however long ago (the keys are kept in ``received``)."""
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     keys = [row["key"] for row in rows if row.get("key") is not None]
     if keys:
-        known = set(store.conn.execute(sa.select(t.received.c.key).where(
+        known = set(connection.execute(sa.select(t.received.c.key).where(
             t.received.c.key.in_(keys))).scalars())
         rows = [row for row in rows if row.get("key") is None or row["key"] not in known]
         fresh = {row["key"]: row["received_at"] for row in rows if row.get("key") is not None}
         if fresh:
-            insert = _dialect_insert(store)(t.received)
-            store.conn.execute(insert.on_conflict_do_nothing(),
-                               [{"key": k, "received_at": at} for k, at in fresh.items()])
+            # Two requests may race with one key: the second insert finds the first's row
+            # (PostgreSQL waits for its transaction) and leaves the inbox row out.
+            taken = connection.execute(
+                insert(t.received).on_conflict_do_nothing().returning(t.received.c.key),
+                [{"key": k, "received_at": at} for k, at in fresh.items()]).scalars().all()
+            rows = [row for row in rows if row.get("key") is None or row["key"] in set(taken)]
     if rows:
-        store.conn.execute(_dialect_insert(store)(t.inbox).on_conflict_do_nothing(), rows)
-
-
-def _dialect_insert(store: SqlStore) -> Any:
-    return postgresql.insert if store.dialect == "postgresql" else sqlite.insert
+        connection.execute(insert(t.inbox).on_conflict_do_nothing(), rows)
 
 
 def take(store: SqlStore, limit: int) -> list[InboxRow]:
