@@ -88,6 +88,16 @@ def test_publish_enable_and_read_with_no_server_running(database_url: str,
     assert code == 0 and "split" in out and "completed" in out
     assert _invoke("enrollments", "show", "999", *db)[0] == 1
 
+    # The same file again (a deploy that changed nothing) makes no new version; --force does.
+    code, out, _ = _invoke("journeys", "publish", str(journey_file), "--enable", *db)
+    assert code == 0 and out.splitlines() == ["unchanged welcome (version 1)", "enabled welcome"]
+    journey_file.write_text(JOURNEY.replace("name: Welcome", "name: Welcome aboard"))
+    assert _invoke("journeys", "publish", str(journey_file), *db)[1] == "published welcome\n"
+    assert _invoke("journeys", "publish", str(journey_file), "--force", *db)[1] == \
+        "published welcome\n"
+    versions = json.loads(_invoke("journeys", "show", "welcome", *db)[1])["versions"]
+    assert [v["version"] for v in versions] == [1, 2, 3]
+
     code, out, err = _invoke("journeys", "pause", "welcome", *db)
     assert (code, out.strip()) == (0, "paused welcome")
     assert json.loads(_invoke("journeys", "show", "welcome", *db)[1])["status"] == "paused"

@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from itinera.cli.database import DEFAULT_DATABASE, Database, in_transaction, stderr
 from itinera.definitions.loader import read_document
+from itinera.definitions.models import Journey
 from itinera.errors import DefinitionError, ItineraError, Problem
 from itinera.runtime.checks import LIFECYCLE
 from itinera.runtime.handoff import hand_over
@@ -84,12 +86,18 @@ def _in_files(problems: list[Problem], files: list[Path]) -> list[str]:
 def publish(
     files: Annotated[list[Path], typer.Argument(help="Journey files (YAML or JSON).")],
     enable: Annotated[bool, typer.Option("--enable", help="Enable each once published.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Publish a new version even of a journey that has not changed.")] = False,
     wait: Wait = 10.0,
     database: Database = DEFAULT_DATABASE,
 ) -> None:
-    """Publish a new version of each journey (running enrollments keep theirs); all or none."""
+    """Publish a new version of each journey that changed (running enrollments keep theirs);
+    all or none. A file equal to the journey's current version publishes nothing, so running
+    this on every deploy makes versions only of what changed."""
+    current = {} if force else in_transaction(database, _current_definitions, create=True)
     entries: list[dict[str, Any]] = []
     origins: list[Path] = []  # the file of each entry
+    unchanged: list[str] = []
     for path in files:
         try:
             raw = read_document(path)
@@ -97,16 +105,49 @@ def publish(
             for problem in error.problems:
                 stderr().print(problem.in_file(path), markup=False)
             raise typer.Exit(2) from None
-        entries.append({"publish": raw})
-        origins.append(path)
+        if isinstance(raw, dict) and _same(raw, current.get(str(raw.get("id")))):
+            unchanged.append(str(raw["id"]))
+        else:
+            entries.append({"publish": raw})
+            origins.append(path)
         if enable and isinstance(raw, dict):
             entries.append({"enable": raw.get("id")})
             origins.append(path)
-    _hand_over(database, entries, "publish", wait, origins)
+    if entries:
+        _hand_over(database, entries, "publish", wait, origins)
+    for journey in unchanged:
+        typer.echo(f"unchanged {journey} (version {current[journey][0]})")
     for entry in entries:
         kind, payload = next(iter(entry.items()))
         typer.echo(f"{'published' if kind == 'publish' else 'enabled'} "
                    f"{payload['id'] if kind == 'publish' else payload}")
+
+
+def _current_definitions(connection: Any) -> dict[str, tuple[int, dict[str, Any]]]:
+    """Each published journey's current version and definition."""
+    found: dict[str, tuple[int, dict[str, Any]]] = {}
+    for journey in queries.journeys(connection):
+        detail = queries.journey(connection, journey["id"])
+        if detail is not None and detail["definition"] is not None:
+            version = journey["version"] or journey["versions"][-1]["version"]
+            found[journey["id"]] = (version, detail["definition"])
+    return found
+
+
+def _same(raw: dict[str, Any], current: tuple[int, dict[str, Any]] | None) -> bool:
+    """Whether ``raw`` is the definition stored as the current version (in the form stored)."""
+    if current is None:
+        return False
+    try:
+        stored = Journey.model_validate(raw).model_dump(mode="json", by_alias=True,
+                                                        exclude_none=True)
+    except ValidationError:
+        return False  # invalid: publishing reports why
+    return _without_version(stored) == _without_version(current[1])
+
+
+def _without_version(definition: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in definition.items() if k != "version"}
 
 
 def _lifecycle(kind: str) -> None:
