@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from itinera.timeutil import DURATION_PATTERN, parse_duration
 
@@ -152,24 +152,25 @@ class Action(Model):
         json_schema_extra={"minProperties": 1, "maxProperties": 1},
     )
 
+    # The one field given, found once: ``kind`` is read for every action run.
+    _field: str = PrivateAttr(default="")
+
     @model_validator(mode="after")
     def _one(self) -> Action:
         given = [k for k in type(self).model_fields if getattr(self, k) is not None]
         if len(given) != 1:
             names = ", ".join(k.rstrip("_") for k in given) or "nothing"
             raise ValueError(f"an action item holds exactly one action, found {names}")
+        self._field = given[0]
         return self
 
     @property
     def kind(self) -> str:
-        for name in type(self).model_fields:
-            if getattr(self, name) is not None:
-                return name.rstrip("_")
-        raise AssertionError("unreachable")
+        return self._field.rstrip("_")
 
     @property
     def spec(self) -> Any:
-        return getattr(self, self.kind if self.kind != "copy" else "copy_")
+        return getattr(self, self._field)
 
 
 NODE_KINDS = ("do", "split", "split_people", "merge", "wait", "wait_until", "wait_for",

@@ -119,8 +119,15 @@ def _run_action(ctx: ActionContext, index: int, action: Action) -> dict[str, Any
     changed_account = True
     result: dict[str, Any] = {"action": kind}
     if kind == "set":
-        for path, value in spec.items():
-            _set(ctx, _attribute(path), ctx.render(value))
+        before = dict(account.attributes), account.csm
+        try:
+            for path, value in spec.items():  # in order: a value may render one set before it
+                _set(ctx, _attribute(path), ctx.render(value))
+        except RenderError:  # skipped whole: no value set before the one that failed stays
+            account.attributes.clear()
+            account.attributes.update(before[0])
+            account.csm = before[1]
+            raise
     elif kind == "copy":
         _set(ctx, _attribute(spec["to"]), _get(ctx, _attribute(spec["from"])))
     elif kind == "clear":

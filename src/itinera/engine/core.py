@@ -32,6 +32,7 @@ __all__ = ["EngineCore", "EngineError"]
 
 MAX_ROUNDS = 100
 _PREFETCH = 500  # due timers whose accounts are loaded together
+_KEEP = 20_000  # at most this many accounts' records are kept in memory between batches
 
 
 @contextmanager
@@ -64,6 +65,10 @@ class EngineCore:
         self.workspace = workspace or Workspace()
         self.renderer = Renderer()
         self._world: World | None = None
+        # The world of the last batch, kept while the store says its records cannot have
+        # changed behind it (an exclusive store, no rollback since): ``_kept_generation``.
+        self._kept: World | None = None
+        self._kept_generation: int | None = None
         self._clock_dependent: dict[int, bool] = {}
 
     # -- steps ---------------------------------------------------------------------------------
@@ -77,13 +82,24 @@ class EngineCore:
         if self._world is not None:
             yield
             return
+        kept, self._kept = self._kept, None  # dropped unless this batch commits
         with _fewer_collections(), self.store.transaction():
-            self._world = World(self.store, self.workspace, datetime.min)
+            if kept is not None and self.store.records_generation() == self._kept_generation:
+                kept.reopen(self.workspace)
+                world = kept
+            else:
+                world = World(self.store, self.workspace, datetime.min)
+            self._world = world
             try:
                 yield
-                self._world.flush()
+                world.flush()
             finally:
                 self._world = None
+        # Committed — or, in a transaction someone else holds, not yet: a rollback there
+        # changes the generation, and the next batch starts afresh.
+        generation = self.store.records_generation()
+        if generation is not None and world.size <= _KEEP:
+            self._kept, self._kept_generation = world, generation
 
     def replace_workspace(self, workspace: Workspace) -> None:
         """Take a workspace reloaded from the store (another process changed it)."""

@@ -15,7 +15,8 @@ __all__ = ["AccountFacts", "World"]
 
 
 class World:
-    """A per-step identity map over the store."""
+    """An identity map over the store for a batch of steps. An exclusive store's world is
+    kept for the next batch (``reopen``): every change to its records went through it."""
 
     def __init__(self, store: Store, workspace: Workspace, now: datetime) -> None:
         self.store = store
@@ -34,6 +35,40 @@ class World:
         self._dirty_groups: dict[tuple[str, str], BuyingGroup] = {}
         self._dirty_enrollments: dict[int, Enrollment] = {}
         self._deleted_people: set[str] = set()
+        self._ended: set[str] = set()  # accounts whose enrollments ended since the batch began
+        self._sequenced: set[str] = set()  # accounts whose new people or groups got their seq
+
+    @property
+    def size(self) -> int:
+        """How many accounts it holds."""
+        return len(self._accounts)
+
+    def reopen(self, workspace: Workspace) -> None:
+        """Begin another batch over the records of the last one, committed since.
+
+        They are what loading them again would give — but events, read afresh; ended
+        enrollments, dropped as a load drops them (each journey's latest one stays: it decides
+        re-enrollment); and people and groups new in the last batch, placed in the order of
+        the seq they were given when written (new ones were appended as they came)."""
+        assert not (self._dirty_accounts or self._dirty_people or self._dirty_groups
+                    or self._dirty_enrollments or self._deleted_people), "reopened unflushed"
+        self.workspace = workspace
+        self._events.clear()
+        for account in self._ended:
+            enrollments = self._enrollments.get(account)
+            if enrollments is not None:
+                latest: dict[str, int] = {}
+                for e in enrollments:
+                    latest[e.journey] = max(e.id, latest.get(e.journey, e.id))
+                self._enrollments[account] = [e for e in enrollments
+                                              if e.active or latest[e.journey] == e.id]
+        self._ended.clear()
+        for account in self._sequenced:
+            if account in self._people:
+                self._people[account].sort(key=lambda p: p.seq)
+            if account in self._groups:
+                self._groups[account].sort(key=lambda g: g.seq)
+        self._sequenced.clear()
 
     def prefetch(self, ids: list[str]) -> None:
         """Load many accounts' records in a few queries (before acting on all of them)."""
@@ -215,11 +250,17 @@ class World:
         for person_id in self._deleted_people:
             self.store.delete_person(person_id)
         for person in self._dirty_people.values():
+            if not person.seq and person.account is not None:
+                self._sequenced.add(person.account)
             self.store.save_person(person)
         for group in self._dirty_groups.values():
+            if not group.seq:
+                self._sequenced.add(group.account)
             self.store.save_buying_group(group)
         for enrollment in sorted(self._dirty_enrollments.values(), key=lambda e: e.id):
             self.store.save_enrollment(enrollment)
+            if not enrollment.active:
+                self._ended.add(enrollment.account)
         self._dirty_accounts.clear()
         self._dirty_people.clear()
         self._dirty_groups.clear()

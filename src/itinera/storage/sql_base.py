@@ -67,6 +67,9 @@ class SqlBase:
         self._blocks: dict[str, list[int]] = {}
         self._committed: list[Callable[[], None]] = []
         self._timers = TimerIndex() if exclusive else None
+        # Exclusive: goes up at every rollback, so records kept in memory across transactions
+        # (``records_generation``) are known to be stale.
+        self._rollbacks: int | None = 0 if exclusive else None
         # Shared: the timers of the accounts a transaction holds (``scope_timers``).
         self._scoped: TimerIndex | None = None
         self._scope: frozenset[str] = frozenset()
@@ -126,12 +129,20 @@ class SqlBase:
             self._blocks.clear()
             if self._timers is not None:
                 self._timers.invalidate()
+            if self._rollbacks is not None:
+                self._rollbacks += 1
             raise
         finally:
             self._scoped = None
         callbacks, self._committed = self._committed, []
         for callback in callbacks:
             callback()
+
+    def records_generation(self) -> int | None:
+        """None for a shared store (others write its records: read them afresh in each
+        transaction). Exclusive: a number that changes at every rollback — records read and
+        written through this store may be kept in memory while it stays the same."""
+        return self._rollbacks
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once the current transaction has committed (not if it rolls

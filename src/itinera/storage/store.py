@@ -69,6 +69,8 @@ class Store(Protocol):
 
     def close(self) -> None: ...
 
+    def records_generation(self) -> int | None: ...  # see SqlBase.records_generation
+
     # workspace configuration (csms, templates, segments, journeys' lifecycle, ...)
     def config(self, kind: str) -> list[tuple[str, dict[str, Any]]]: ...
 
