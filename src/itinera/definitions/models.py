@@ -7,6 +7,7 @@ semantic checks that need the whole workspace (references, reachability, cycles)
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
@@ -164,11 +165,13 @@ class Action(Model):
         self._field = given[0]
         return self
 
-    @property
+    # Read for every action run: kept in the instance after the first read (a private
+    # attribute goes through pydantic's __getattr__, a tenth of a step).
+    @cached_property
     def kind(self) -> str:
         return self._field.rstrip("_")
 
-    @property
+    @cached_property
     def spec(self) -> Any:
         return getattr(self, self._field)
 

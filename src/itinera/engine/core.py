@@ -338,14 +338,16 @@ class EngineCore:
             for enrollment in world.enrollments(account_id):
                 if enrollment.active:
                     journey = self.workspace.versions[(enrollment.journey, enrollment.version)]
-                    conditions += journey.conditions_of_interest()
+                    conditions += [c for c in journey.conditions_of_interest()
+                                   if self._is_clock_dependent(c)]
                     conditions += [journey.wait_for_conditions[k.node]
                                    for k in enrollment.tokens
-                                   if k.state == "listen" and k.node in journey.wait_for_conditions]
+                                   if k.state == "listen" and k.node in journey.wait_for_conditions
+                                   and self._is_clock_dependent(journey.wait_for_conditions[k.node])]
             best: datetime | None = None
-            facts = world.facts(account)
-            for condition in conditions:
-                if self._is_clock_dependent(condition):
+            if conditions:  # most accounts have none that time alone can flip
+                facts = world.facts(account)
+                for condition in conditions:
                     flip = next_flip(condition, facts, now)
                     if flip is not None and (best is None or flip < best):
                         best = flip
