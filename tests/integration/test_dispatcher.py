@@ -152,3 +152,24 @@ def test_nothing_listening_is_retried(store: SqlStore) -> None:
     add(store, email("k1"))
     Dispatcher(store, build_channels(settings(free_port())), ManualClock(T0)).dispatch()
     assert statuses(store) == [("k1", "pending", 1)]
+
+
+class _Broken:
+    name = "email"
+
+    def deliver(self, effect: Effect) -> object:
+        raise KeyError("to")
+
+
+def test_a_channel_that_raises_anything_else_is_retried_then_dead(store: SqlStore) -> None:
+    clock = ManualClock(T0)
+    with store.transaction():
+        store.add_effect(email("k1"))
+    policy = RetryPolicy(first_delay=timedelta(seconds=1), max_attempts=2)
+    dispatcher = Dispatcher(store, {"email": _Broken()}, clock, policy)  # type: ignore[dict-item]
+    assert dispatcher.dispatch() == 1
+    assert statuses(store) == [("k1", "pending", 1)]
+    clock.advance(timedelta(seconds=5))
+    assert dispatcher.dispatch() == 1
+    assert statuses(store) == [("k1", "dead", 2)]
+    dispatcher.close()

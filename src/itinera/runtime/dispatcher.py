@@ -102,6 +102,8 @@ class Dispatcher:
             return _Outcome(effect.id, "dead", str(error))
         except RetryableError as error:
             return self._failed(effect, attempts, str(error), error.retry_after)
+        except Exception as error:  # a channel's bug: retried, then dead, never stuck sending
+            return self._failed(effect, attempts, f"{type(error).__name__}: {error}")
         if delivery.delivered:
             return _Outcome(effect.id, "delivered")
         return _Outcome(effect.id, "skipped", delivery.detail)
