@@ -129,3 +129,28 @@ def test_a_set_skipped_for_a_template_error_sets_nothing_later_saved(database_ur
         assert any("division by zero" in str(entry) for entry in history)
     finally:
         service.close()
+
+
+def test_a_world_loaded_again_replaces_the_kept_people(database_url: str) -> None:
+    service = Service(database_url, ManualClock(T0))
+    try:
+        service.submit([
+            {"configure": {"templates": [{"id": "t", "subject": "hi", "text": "hello"}]}},
+            {"publish": {"id": "j", "entry": {"event": {"type": "ping"}}, "start": "act",
+                         "nodes": {"act": {"do": [{"send_email": {"template": "t", "to": "all"}}]}}}},
+            {"enable": "j"},
+            {"load_world": {"accounts": [{"id": "acme"}],
+                            "people": [{"id": "p1", "account": "acme", "email": "old@x.test"}]}}])
+        service.work()
+        service.submit([{"load_world": {"accounts": [{"id": "acme"}], "people": [
+            {"id": "p1", "account": "acme", "email": "new@x.test", "unsubscribed": True}]}}])
+        service.work()
+        service.submit([{"event": {"id": "e1", "type": "ping", "account": "acme"}}])
+        service.work()
+        with service.store.transaction():
+            (effect,) = service.store.effects()
+            person = service.store.person("p1")
+        assert (effect.status, effect.payload.get("reason")) == ("skipped", "unsubscribed")
+        assert person is not None and person.email == "new@x.test"
+    finally:
+        service.close()

@@ -190,9 +190,12 @@ class World:
             self._people[old_account] = [p for p in self._people[old_account] if p.id != person.id]
         if person.account is not None:
             people = self.people(person.account)
-            if all(p.id != person.id for p in people):
+            at = next((i for i, p in enumerate(people) if p.id == person.id), None)
+            if at is None:
                 people.append(person)
                 people.sort(key=lambda p: (p.seq == 0, p.seq))
+            else:  # the list may hold an older object of the same person (a world reload)
+                people[at] = person
         self.touch_person(person)
 
     def remove_person(self, person: Person) -> None:
