@@ -173,3 +173,10 @@ def test_a_channel_that_raises_anything_else_is_retried_then_dead(store: SqlStor
     assert dispatcher.dispatch() == 1
     assert statuses(store) == [("k1", "dead", 2)]
     dispatcher.close()
+
+
+def test_a_retry_after_beyond_reason_waits_a_day_at_most() -> None:
+    policy = RetryPolicy()
+    assert policy.delay(1, 999_999_999_999) == timedelta(days=1)
+    assert policy.delay(1, float("nan")) == policy.first_delay
+    assert policy.delay(1, -5) == policy.first_delay

@@ -63,8 +63,8 @@ def dispatch(
                 break
             try:
                 busy = dispatcher.dispatch() >= dispatcher.batch
-            except (SQLAlchemyError, ItineraError) as error:  # the database went away: wait
-                errors.print(f"could not deliver: {error}", markup=False)
+            except Exception as error:  # the database went away, or a bug: wait, go on
+                errors.print(f"could not deliver: {type(error).__name__}: {error}", markup=False)
                 stop.wait(1.0)
                 continue
             if not busy:

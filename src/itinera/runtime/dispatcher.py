@@ -31,10 +31,11 @@ class RetryPolicy:
     lease: timedelta = timedelta(minutes=5)
 
     def delay(self, attempts: int, asked: float | None = None) -> timedelta:
-        """Wait after the ``attempts``-th failed attempt: doubling, capped."""
+        """Wait after the ``attempts``-th failed attempt: doubling, capped; at least what the
+        receiver asked (``Retry-After``), up to a day."""
         backoff = min(self.first_delay * (1 << min(max(attempts - 1, 0), 30)), self.max_delay)
-        if asked is not None:
-            backoff = max(backoff, timedelta(seconds=asked))
+        if asked is not None and asked == asked:  # not NaN
+            backoff = max(backoff, timedelta(seconds=min(max(asked, 0.0), 86400.0)))
         return backoff
 
 
@@ -91,6 +92,13 @@ class Dispatcher:
         return len(claimed)
 
     def _attempt(self, effect: Effect, attempts: int, gone: set[str]) -> _Outcome:
+        try:
+            return self._try(effect, attempts, gone)
+        except Exception as error:  # never lose the group's other outcomes to one effect
+            return _Outcome(effect.id, "dead", f"could not be handled: {type(error).__name__}: "
+                                               f"{error}")
+
+    def _try(self, effect: Effect, attempts: int, gone: set[str]) -> _Outcome:
         channel = self.channels.get(effect.channel)
         if channel is None:  # perhaps configured later: waits like any retryable failure
             return self._failed(effect, attempts, f"no channel {effect.channel!r} is configured")
