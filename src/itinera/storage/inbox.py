@@ -52,7 +52,15 @@ def put(store: SqlStore, rows: list[dict[str, Any]]) -> None:
 def put_rows(connection: sa.Connection, rows: list[dict[str, Any]]) -> None:
     """Add rows (kind, account, key, payload, received_at); a row whose key was ever received
     is ignored, however long ago (the keys are kept in ``received``)."""
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    postgres = connection.dialect.name == "postgresql"
+    insert = postgresql.insert if postgres else sqlite.insert
+    if postgres and rows:
+        # Requests are received in parallel; their rows take their seq (arrival order) here.
+        # One at a time from here to commit, so that seq order is commit order: a worker never
+        # applies seq 12 while 11, committed later, is still to come. (SQLite's writers are
+        # one at a time already.) The checks before this run in parallel.
+        connection.execute(sa.text(
+            "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '/itinera:inbox'))"))
     keys = [row["key"] for row in rows if row.get("key") is not None]
     if keys:
         known = set(connection.execute(sa.select(t.received.c.key).where(
@@ -62,9 +70,10 @@ def put_rows(connection: sa.Connection, rows: list[dict[str, Any]]) -> None:
         if fresh:
             # Two requests may race with one key: the second insert finds the first's row
             # (PostgreSQL waits for its transaction) and leaves the inbox row out.
-            taken = connection.execute(
+            taken = connection.execute(  # in key order: no deadlock between two requests
                 insert(t.received).on_conflict_do_nothing().returning(t.received.c.key),
-                [{"key": k, "received_at": at} for k, at in fresh.items()]).scalars().all()
+                [{"key": k, "received_at": at} for k, at in sorted(fresh.items())]
+            ).scalars().all()
             rows = [row for row in rows if row.get("key") is None or row["key"] in set(taken)]
     if rows:
         connection.execute(insert(t.inbox).on_conflict_do_nothing(), rows)
