@@ -104,6 +104,7 @@ def _report(out: Console, service: Service, now: datetime) -> None:
 
 def _port_taken(port: int) -> str | None:
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

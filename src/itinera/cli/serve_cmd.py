@@ -116,9 +116,10 @@ def serve(
     # Uvicorn stops gracefully on SIGINT / SIGTERM, then raises the signal again for the
     # handler it found: by then the worker has stopped, so that handler just lets us finish.
     previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    # The URL goes in the environment, not the command line: `ps` shows command lines.
     delivering = [] if sandbox else [
-        subprocess.Popen([sys.executable, "-m", "itinera", "dispatch", "--database", database,
-                          "--parent", str(os.getpid())])
+        subprocess.Popen([sys.executable, "-m", "itinera", "dispatch", "--parent", str(os.getpid())],
+                         env={**os.environ, "ITINERA_DATABASE": database})
         for _ in range(dispatchers)]
     try:
         errors.print(f"web UI: http://{host}:{port}/ui/ (sign in with an API key, or open "
@@ -130,8 +131,12 @@ def serve(
         signal.signal(signal.SIGTERM, previous)
         for process in delivering:
             process.terminate()
-        for process in delivering:
-            process.wait()
+        for process in delivering:  # each stops after the group it is sending
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
         service.close()
 
 
