@@ -180,3 +180,50 @@ def test_a_retry_after_beyond_reason_waits_a_day_at_most() -> None:
     assert policy.delay(1, 999_999_999_999) == timedelta(days=1)
     assert policy.delay(1, float("nan")) == policy.first_delay
     assert policy.delay(1, -5) == policy.first_delay
+
+
+class _Slow:
+    """Delivers, and the clock jumps past half the lease meanwhile."""
+
+    name = "email"
+
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock, self.sent = clock, []
+
+    def deliver(self, effect: Effect) -> object:
+        from itinera.channels.base import Delivery
+
+        self.sent.append(effect.key)
+        self.clock.advance(timedelta(minutes=3))
+        return Delivery(True, "ok")
+
+
+def test_a_claim_running_late_gives_the_rest_back_and_a_late_outcome_is_not_recorded(
+        store: SqlStore) -> None:
+    clock = ManualClock(T0)
+    add(store, email("k1"), email("k2"), email("k3"))
+    slow = _Slow(clock)
+    dispatcher = Dispatcher(store, {"email": slow}, clock, concurrency=1)  # type: ignore[dict-item]
+    assert dispatcher.dispatch() == 3
+    # k1 went out; by then 3 of the 5 minutes were gone: k2 and k3 are due again at once,
+    # their attempt not counted, for any dispatcher to take.
+    assert slow.sent == ["k1"]
+    assert statuses(store) == [("k1", "delivered", 1), ("k2", "pending", 0), ("k3", "pending", 0)]
+    dispatcher.dispatch()
+    assert slow.sent == ["k1", "k2"]  # and so on, a claim at a time
+
+    # A dispatcher that overran its lease, its effect claimed by another since: its outcome
+    # is not recorded over the other's.
+    with store.transaction():
+        first = outbox.claim(store, clock.now(), 1, timedelta(minutes=5))
+    lease_end = clock.now() + timedelta(minutes=5)
+    clock.advance(timedelta(minutes=6))
+    with store.transaction():
+        again = outbox.claim(store, clock.now(), 1, timedelta(minutes=5))
+    assert [e.key for e, _ in first] == [e.key for e, _ in again]
+    with store.transaction():
+        assert not outbox.record(store, first[0][0].id, "dead", clock.now(), error="late",
+                                 lease_end=lease_end)
+        assert outbox.record(store, again[0][0].id, "delivered", clock.now(),
+                             lease_end=clock.now() + timedelta(minutes=5))
+    dispatcher.close()

@@ -72,13 +72,21 @@ class Dispatcher:
     def dispatch(self, limit: int | None = None) -> int:
         """Claim due effects (``limit``, else ``batch``), deliver them, record each outcome;
         returns how many were tried."""
+        claimed_at = self.clock.now()
+        lease_end = claimed_at + self.policy.lease
         with self.store.transaction():
-            claimed = outbox.claim(self.store, self.clock.now(), limit or self.batch,
-                                   self.policy.lease)
+            claimed = outbox.claim(self.store, claimed_at, limit or self.batch, self.policy.lease)
             # People who unsubscribed since their email was decided get nothing.
             gone = outbox.unsubscribed(self.store, {e.person for e, _ in claimed
                                                     if e.channel == "email" and e.person})
         for start in range(0, len(claimed), self.concurrency):
+            if self.clock.now() >= claimed_at + self.policy.lease / 2:
+                # Slow deliveries ate half the lease: give the rest back rather than risk
+                # sending what another dispatcher claims once the lease ends.
+                with self.store.transaction():
+                    outbox.release(self.store, [e.id for e, _ in claimed[start:]], lease_end,
+                                   self.clock.now())
+                break
             group = claimed[start:start + self.concurrency]
             if self._pool is None or len(group) == 1:
                 outcomes = [self._attempt(effect, attempts, gone) for effect, attempts in group]
@@ -88,7 +96,8 @@ class Dispatcher:
             with self.store.transaction():
                 for outcome in outcomes:
                     outbox.record(self.store, outcome.effect, outcome.status, now,
-                                  error=outcome.error, retry_at=outcome.retry_at)
+                                  error=outcome.error, retry_at=outcome.retry_at,
+                                  lease_end=lease_end)
         return len(claimed)
 
     def _attempt(self, effect: Effect, attempts: int, gone: set[str]) -> _Outcome:

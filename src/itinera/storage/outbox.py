@@ -20,7 +20,8 @@ from itinera.storage.sql import SqlStore
 from itinera.storage.store import Effect
 from itinera.timeutil import as_utc, format_instant
 
-__all__ = ["claim", "counts", "deliveries", "delivery", "record", "retry", "unsubscribed"]
+__all__ = ["claim", "counts", "deliveries", "delivery", "record", "release", "retry",
+           "unsubscribed"]
 
 DUE_STATUSES = ("pending", "sending")  # "sending" rows are due again when their lease ends
 
@@ -47,14 +48,31 @@ def claim(store: SqlStore, now: datetime, limit: int,
 
 
 def record(store: SqlStore, effect_id: int, status: str, now: datetime, *,
-           error: str | None = None, retry_at: datetime | None = None) -> None:
+           error: str | None = None, retry_at: datetime | None = None,
+           lease_end: datetime | None = None) -> bool:
     """The outcome of an attempt: ``delivered``, ``skipped``, ``pending`` (retry at
-    ``retry_at``) or ``dead`` (given up, kept for inspection)."""
+    ``retry_at``) or ``dead`` (given up, kept for inspection). With ``lease_end`` (the claim's),
+    only while that claim still holds the effect: a dispatcher that overran its lease (and
+    whose effect another has claimed since) records nothing. Whether it was recorded."""
     values: dict[str, Any] = {"status": status, "last_error": error,
                               "next_attempt_at": retry_at}
     if status == "delivered":
         values["delivered_at"] = now
-    store.conn.execute(sa.update(t.effects).where(t.effects.c.id == effect_id).values(**values))
+    query = sa.update(t.effects).where(t.effects.c.id == effect_id)
+    if lease_end is not None:
+        query = query.where(t.effects.c.status == "sending",
+                            t.effects.c.next_attempt_at == lease_end)
+    return bool(store.conn.execute(query.values(**values)).rowcount)
+
+
+def release(store: SqlStore, effect_ids: list[int], lease_end: datetime, now: datetime) -> None:
+    """Give back claimed effects not tried (the claim ran late): due now, for any dispatcher;
+    the attempt they were counted is taken back."""
+    if effect_ids:
+        store.conn.execute(sa.update(t.effects).where(
+            t.effects.c.id.in_(effect_ids), t.effects.c.status == "sending",
+            t.effects.c.next_attempt_at == lease_end).values(
+            status="pending", next_attempt_at=now, attempts=t.effects.c.attempts - 1))
 
 
 def unsubscribed(store: SqlStore, people: set[str]) -> set[str]:
