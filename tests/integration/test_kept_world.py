@@ -154,3 +154,18 @@ def test_a_world_loaded_again_replaces_the_kept_people(database_url: str) -> Non
         assert person is not None and person.email == "new@x.test"
     finally:
         service.close()
+
+
+def test_a_world_over_the_limit_is_not_kept(store: SqlStore,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from itinera.engine import core
+
+    monkeypatch.setattr(core, "_KEEP", 3)  # records: accounts and people, unattached too
+    engine = Engine(store)
+    with engine.batch():
+        assert engine.upsert_account("acme", T0)
+        for n in range(3):
+            assert engine.upsert_person(f"loose-{n}", T0, email=f"p{n}@x.test")
+    reads = _reads_of_accounts(store)
+    assert not engine.upsert_account("acme", T0)
+    assert reads != []  # read again: four records were too many to keep

@@ -32,7 +32,7 @@ __all__ = ["EngineCore", "EngineError"]
 
 MAX_ROUNDS = 100
 _PREFETCH = 500  # due timers whose accounts are loaded together
-_KEEP = 20_000  # at most this many accounts' records are kept in memory between batches
+_KEEP = 60_000  # at most this many records (accounts and people) are kept between batches
 
 
 @contextmanager

@@ -40,8 +40,8 @@ class World:
 
     @property
     def size(self) -> int:
-        """How many accounts it holds."""
-        return len(self._accounts)
+        """How many records it holds: accounts, and people (those without an account too)."""
+        return len(self._accounts) + len(self._person_index)
 
     def reopen(self, workspace: Workspace) -> None:
         """Begin another batch over the records of the last one, committed since.
