@@ -24,8 +24,8 @@ from itinera.api.problems import invalid
 from itinera.api.schemas import Accepted, RejectedPage, array_body
 from itinera.definitions._shape import shape_problems
 from itinera.definitions.scenario import AccountData, BuyingGroupData, EventData, PersonData
-from itinera.errors import Problem
-from itinera.runtime.checks import Refs, check_instant, input_problems
+from itinera.errors import DefinitionError, Problem
+from itinera.runtime.checks import Refs, check_instant
 from itinera.storage import queries
 
 __all__ = ["MAX_BATCH", "router"]
@@ -54,7 +54,11 @@ def _store(context: ApiContext, entries: list[dict[str, Any]], problems: list[Pr
            wait: bool) -> JSONResponse:
     if problems:
         raise invalid(problems, "the batch")
-    return accepted(context, context.receive(entries), wait)
+    try:
+        stored = context.receive(entries)
+    except DefinitionError as error:  # what only the store can tell (unknown journeys...)
+        raise invalid(error.problems, "the batch") from None
+    return accepted(context, stored, wait)
 
 
 @router.post("/accounts", status_code=202, responses=_ACCEPTED,
@@ -125,9 +129,7 @@ def add_inputs(context: Ctx, records: Records, wait: Wait = False) -> JSONRespon
     """Raw inputs, applied in order: any timeline entry, ``configure`` or ``load_world``."""
     if len(records) > MAX_BATCH:
         raise invalid([Problem("", f"at most {MAX_BATCH} inputs per batch, got {len(records)}")])
-    with context.read() as connection:
-        problems = input_problems(Refs(connection), records)
-    return _store(context, records, problems, wait)
+    return _store(context, records, [], wait)  # receiving checks them (Service.submit)
 
 
 @router.get("/rejected", response_model=RejectedPage, tags=["ingestion"])

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from itinera.cli.db_cmd import DEFAULT_DATABASE
 from itinera.errors import StoreError
+from itinera.storage.engine import database_url
 from itinera.storage.sql import SqlStore
 
 __all__ = ["DEFAULT_DATABASE", "Database", "in_transaction", "stderr"]
@@ -39,10 +40,9 @@ def in_transaction(database: str, action: Callable[[sa.Connection], _T], *,
     file that does not exist is an error (a typo would otherwise make an empty database and
     answer from it) unless ``create``."""
     try:
-        url = sa.engine.make_url(database)
-    except sa.exc.ArgumentError:
-        stderr().print(f"--database: {database!r} is not a database URL (sqlite:///file.db, "
-                       "postgresql+psycopg://user@host/db)", markup=False)
+        url = sa.engine.make_url(database_url(database))
+    except StoreError as error:
+        stderr().print(f"--database: {error}", markup=False)
         raise typer.Exit(2) from None
     if (not create and url.get_backend_name() == "sqlite"
             and url.database not in (None, "", ":memory:") and not Path(url.database).exists()):

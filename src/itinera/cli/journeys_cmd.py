@@ -94,7 +94,7 @@ def publish(
     """Publish a new version of each journey that changed (running enrollments keep theirs);
     all or none. A file equal to the journey's current version publishes nothing, so running
     this on every deploy makes versions only of what changed."""
-    current = {} if force else in_transaction(database, _current_definitions, create=True)
+    current = {} if force else in_transaction(database, queries.current_definitions, create=True)
     entries: list[dict[str, Any]] = []
     origins: list[Path] = []  # the file of each entry
     unchanged: list[str] = []
@@ -121,17 +121,6 @@ def publish(
         kind, payload = next(iter(entry.items()))
         typer.echo(f"{'published' if kind == 'publish' else 'enabled'} "
                    f"{payload['id'] if kind == 'publish' else payload}")
-
-
-def _current_definitions(connection: Any) -> dict[str, tuple[int, dict[str, Any]]]:
-    """Each published journey's current version and definition."""
-    found: dict[str, tuple[int, dict[str, Any]]] = {}
-    for journey in queries.journeys(connection):
-        detail = queries.journey(connection, journey["id"])
-        if detail is not None and detail["definition"] is not None:
-            version = journey["version"] or journey["versions"][-1]["version"]
-            found[journey["id"]] = (version, detail["definition"])
-    return found
 
 
 def _same(raw: dict[str, Any], current: tuple[int, dict[str, Any]] | None) -> bool:

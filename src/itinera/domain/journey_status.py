@@ -1,5 +1,6 @@
-"""What the lifecycle commands do to a journey's status — the rules the engine applies
-(``engine.lifecycle``), written once for the checks that run before a command is stored.
+"""What the lifecycle commands do to a journey's status, written once: the engine acts on a
+command only when it changes the status (``engine.lifecycle``), and the checks before a
+command is stored refuse those that make no sense (``runtime.checks``).
 
 ``draft`` (published, never enabled) → ``enabled`` ⇄ ``paused``; any → ``disabled``;
 ``disabled`` or ``paused`` → ``enabled`` again by ``enable``. Enabling an enabled journey or

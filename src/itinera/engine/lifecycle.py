@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from itinera.definitions.models import Journey
+from itinera.domain.journey_status import after
 from itinera.engine.catalog import CompiledJourney, JourneyState
 from itinera.engine.core import EngineCore, EngineError
 from itinera.engine.step import Step
@@ -38,7 +39,7 @@ class Lifecycle(EngineCore):
 
     def enable(self, journey_id: str, now: datetime) -> None:
         state = self._state(journey_id)
-        if state.status == "enabled":
+        if after("enable", state.status) is None:
             return
         if state.status == "paused":  # its held timers must run: that is resuming
             self.resume(journey_id, now)
@@ -62,14 +63,14 @@ class Lifecycle(EngineCore):
 
     def pause(self, journey_id: str, now: datetime) -> None:
         state = self._state(journey_id)
-        if state.status == "enabled":
+        if after("pause", state.status) is not None:
             state.status = "paused"
             with self.store.transaction():
                 self._save_state(journey_id)
 
     def resume(self, journey_id: str, now: datetime) -> None:
         state = self._state(journey_id)
-        if state.status != "paused":
+        if after("resume", state.status) is None:
             return
         state.status = "enabled"
         with self.store.transaction():
@@ -88,7 +89,7 @@ class Lifecycle(EngineCore):
 
     def disable(self, journey_id: str, now: datetime) -> None:
         state = self._state(journey_id)
-        if state.status == "disabled":
+        if after("disable", state.status) is None:
             return
         state.status = "disabled"
 

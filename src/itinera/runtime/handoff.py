@@ -1,7 +1,7 @@
 """Handing inputs to a live store from a command line: checked, stored durably, and applied.
 
 The CLI's writes (publishing a journey, enabling it, importing data) are inputs like any other:
-checked whole against what the store holds (``runtime.checks``), then received into the inbox.
+checked whole against what the store holds (by ``Service.submit``), then received into the inbox.
 Who applies them depends on who else is there. When no worker runs on the database, this
 process takes the worker lock, applies them itself and lets go; when a server or workers run,
 it only submits and waits a while for them to apply the inputs, in arrival order as always.
@@ -16,14 +16,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from itinera.errors import DefinitionError
-from itinera.runtime.checks import Refs, input_problems
 from itinera.runtime.clock import Clock
 from itinera.runtime.service import Service
 from itinera.runtime.worker_lock import WorkerLockError
 from itinera.storage import schema as t
 
-__all__ = ["HandOver", "check_inputs", "hand_over"]
+__all__ = ["HandOver", "hand_over"]
 
 
 @dataclass(frozen=True)
@@ -34,14 +32,6 @@ class HandOver:
     stored: int
     applied: bool
     by: str
-
-
-def check_inputs(service: Service, entries: list[dict[str, Any]], place: str) -> None:
-    """Raise :class:`DefinitionError` listing every problem of ``entries`` with its place."""
-    with service.intake.engine.connect() as connection:
-        problems = input_problems(Refs(connection), entries, place)
-    if problems:
-        raise DefinitionError(problems)
 
 
 def hand_over(database_url: str, entries: list[dict[str, Any]], *, place: str = "inputs",
@@ -55,8 +45,7 @@ def hand_over(database_url: str, entries: list[dict[str, Any]], *, place: str = 
     except WorkerLockError:
         return _submit_to_running_worker(database_url, entries, place, clock, wait)
     try:
-        check_inputs(service, entries, place)
-        stored = service.submit(entries, place)
+        stored = service.submit(entries, place)  # checks them all first (DefinitionError)
         while True:  # a round may stop at its limit before reaching the inputs
             done = service.work_round()
             if progress is not None:
@@ -72,8 +61,7 @@ def _submit_to_running_worker(database_url: str, entries: list[dict[str, Any]], 
                               clock: Clock | None, wait: float) -> HandOver:
     service = Service(database_url, clock, receive_only=True)
     try:
-        check_inputs(service, entries, place)
-        stored = service.submit(entries, place)
+        stored = service.submit(entries, place)  # checks them all first (DefinitionError)
         received_at = service.clock.now()  # ours were received at or before this
         # The worker applies in arrival order: once nothing received up to ours is left in
         # the inbox, ours are applied.

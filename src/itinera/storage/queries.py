@@ -273,6 +273,20 @@ def journey(conn: sa.Connection, id: str) -> dict[str, Any] | None:
     return found
 
 
+def current_definitions(conn: sa.Connection) -> dict[str, tuple[int, dict[str, Any]]]:
+    """Each published journey's current version (the one new enrollments take, else its
+    latest) and that version's definition, in one read."""
+    states = _states(conn)
+    rows = conn.execute(sa.select(t.journeys.c.id, t.journeys.c.version, t.journeys.c.definition)
+                        .order_by(t.journeys.c.id, t.journeys.c.version))
+    found: dict[str, tuple[int, dict[str, Any]]] = {}
+    for r in rows:
+        current = states.get(r.id, {}).get("version")
+        if current is None or r.version == current:
+            found[r.id] = (r.version, r.definition)
+    return found
+
+
 # -- what the store knows, counting inputs not yet applied ---------------------------------
 def _pending_ids(conn: sa.Connection, kind: str, ids: set[str]) -> set[str]:
     payload_id = t.inbox.c.payload["id"].as_string()
