@@ -60,24 +60,28 @@ class Run:
 
 # -- the loopback receiver -----------------------------------------------------------------------
 async def _receive(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, run: Run) -> None:
-    """One webhook request (the channel opens a connection per request): read it, note when
-    it arrived, answer 200."""
+    """One connection (the channel keeps them alive): for each webhook request on it, read it,
+    note when it arrived, answer 200."""
     try:
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n"):
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        body = await reader.readexactly(length)
-        at = time.monotonic()
-        event = json.loads(body)["event"]
-        if event in run.arrived:
-            run.repeats += 1
-        else:
-            run.arrived[event] = at
-        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-        await writer.drain()
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:  # the channel closed an idle connection
+                return
+            length = 0
+            for line in head.split(b"\r\n"):
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            body = await reader.readexactly(length)
+            at = time.monotonic()
+            event = json.loads(body)["event"]
+            if event in run.arrived:
+                run.repeats += 1
+            else:
+                run.arrived[event] = at
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+            await writer.drain()
     except (asyncio.IncompleteReadError, ConnectionError, ValueError, KeyError) as error:
         run.failures.append(f"receiver: {error!r}")
     finally:

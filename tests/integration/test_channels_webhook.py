@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -286,3 +286,86 @@ def test_tasks_are_stored_not_sent() -> None:
     task = Effect(key="9:6:0:-", channel="task", status="open", at=datetime.now(UTC),
                   payload={"title": "Call Acme", "assignee": "ann"})
     assert TaskChannel().deliver(task).delivered
+
+
+class RawReceiver:
+    """A keep-alive HTTP/1.1 receiver on ``host`` that notes which connection carried each
+    request; with ``drop_first``, its first connection reads a request and closes unanswered."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, drop_first: bool = False) -> None:
+        self.listener = socket.create_server((host, port))
+        self.port = self.listener.getsockname()[1]
+        self.drop_first = drop_first
+        self.requests: list[tuple[int, str]] = []  # (connection number, X-Itinera-Key)
+        self.connections = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:  # closed
+                return
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(connection, self.connections),
+                             daemon=True).start()
+
+    def _serve(self, connection: socket.socket, number: int) -> None:
+        with connection, connection.makefile("rb") as stream:
+            while True:
+                head = [stream.readline()]
+                while head[-1] not in (b"\r\n", b""):
+                    head.append(stream.readline())
+                if head[-1] == b"":
+                    return
+                fields = dict(line.decode().rstrip("\r\n").lower().split(": ", 1)
+                              for line in head[1:-1])
+                stream.read(int(fields.get("content-length", "0")))
+                self.requests.append((number, fields["x-itinera-key"]))
+                if self.drop_first and number == 1:
+                    return
+                connection.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def keyed(url: str, key: str) -> Effect:
+    return replace(effect(url, body={"n": key}), key=key)
+
+
+def test_connections_are_kept_alive_per_checked_address() -> None:
+    """Webhooks to one receiver share a kept connection; when the host name resolves to another
+    address, the next request opens a connection there instead of reusing the old one."""
+    first = RawReceiver("127.0.0.1")
+    second = RawReceiver("127.0.0.2", first.port)
+    answer = {"hooks.example.test": "127.0.0.1"}
+
+    def resolver(host: str, port: int, **_: Any) -> list[tuple[Any, ...]]:
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answer[host], port))]
+
+    url = f"http://hooks.example.test:{first.port}/hook"
+    settings = WebhookSettings(signing_secret=SECRET, allowed_hosts=["hooks.example.test"])
+    try:
+        with WebhookChannel(settings, resolver=resolver) as webhook:
+            for n in range(3):
+                assert webhook.deliver(keyed(url, f"k{n}")).delivered
+            answer["hooks.example.test"] = "127.0.0.2"
+            assert webhook.deliver(keyed(url, "k3")).delivered
+        assert first.requests == [(1, "k0"), (1, "k1"), (1, "k2")]
+        assert first.connections == 1
+        assert second.requests == [(1, "k3")]
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_connection_closed_unanswered_is_tried_once_more_at_once() -> None:
+    receiver = RawReceiver(drop_first=True)
+    try:
+        with channel() as webhook:
+            delivery = webhook.deliver(keyed(f"http://127.0.0.1:{receiver.port}/hook", "k0"))
+        assert delivery.delivered
+        assert receiver.requests == [(1, "k0"), (2, "k0")]
+    finally:
+        receiver.close()

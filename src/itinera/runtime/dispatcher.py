@@ -10,7 +10,7 @@ idempotency key (``X-Itinera-Key``) so receivers, and our tests, recognise a rep
 from __future__ import annotations
 
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -49,8 +49,9 @@ class _Outcome:
 
 class Dispatcher:
     """Claims up to ``batch`` due effects and delivers them ``concurrency`` at a time (each
-    channel call waits on the network, not on us), recording each group's outcomes in one
-    transaction: a kill repeats at most the group in flight, each with its idempotency key."""
+    channel call waits on the network, not on us), recording outcomes as they come, those
+    that came meanwhile together: a kill repeats at most what was sent since the last record,
+    each with its idempotency key."""
 
     def __init__(self, store: SqlStore, channels: Mapping[str, Channel], clock: Clock,
                  policy: RetryPolicy | None = None, concurrency: int = 8,
@@ -74,31 +75,46 @@ class Dispatcher:
         returns how many were tried."""
         claimed_at = self.clock.now()
         lease_end = claimed_at + self.policy.lease
+        give_back_at = claimed_at + self.policy.lease / 2
         with self.store.transaction():
             claimed = outbox.claim(self.store, claimed_at, limit or self.batch, self.policy.lease)
             # People who unsubscribed since their email was decided get nothing.
             gone = outbox.unsubscribed(self.store, {e.person for e, _ in claimed
                                                     if e.channel == "email" and e.person})
-        for start in range(0, len(claimed), self.concurrency):
-            if self.clock.now() >= claimed_at + self.policy.lease / 2:
+
+        def attempt(effect: Effect, attempts: int) -> _Outcome | None:
+            if self.clock.now() >= give_back_at:
                 # Slow deliveries ate half the lease: give the rest back rather than risk
                 # sending what another dispatcher claims once the lease ends.
-                with self.store.transaction():
-                    outbox.release(self.store, [e.id for e, _ in claimed[start:]], lease_end,
-                                   self.clock.now())
-                break
-            group = claimed[start:start + self.concurrency]
-            if self._pool is None or len(group) == 1:
-                outcomes = [self._attempt(effect, attempts, gone) for effect, attempts in group]
-            else:
-                outcomes = list(self._pool.map(lambda c: self._attempt(c[0], c[1], gone), group))
-            now = self.clock.now()
-            with self.store.transaction():
-                for outcome in outcomes:
+                return None
+            return self._attempt(effect, attempts, gone)
+
+        if self._pool is None or len(claimed) == 1:
+            for effect, attempts in claimed:
+                self._record([(effect.id, attempt(effect, attempts))], lease_end)
+            return len(claimed)
+        # All of the claim goes to the delivery threads at once, and outcomes are recorded as
+        # they come, many per transaction: sending never waits for the write lock, and a kill
+        # repeats only what was sent since the last record.
+        waiting = {self._pool.submit(attempt, effect, attempts): effect.id
+                   for effect, attempts in claimed}
+        while waiting:
+            done, _ = wait(waiting, return_when=FIRST_COMPLETED)
+            self._record([(waiting.pop(future), future.result()) for future in done], lease_end)
+        return len(claimed)
+
+    def _record(self, outcomes: list[tuple[int, _Outcome | None]], lease_end: datetime) -> None:
+        """Record outcomes in one transaction; an effect without one (untried) is given back."""
+        now = self.clock.now()
+        with self.store.transaction():
+            untried = [effect for effect, outcome in outcomes if outcome is None]
+            if untried:
+                outbox.release(self.store, untried, lease_end, now)
+            for _, outcome in outcomes:
+                if outcome is not None:
                     outbox.record(self.store, outcome.effect, outcome.status, now,
                                   error=outcome.error, retry_at=outcome.retry_at,
                                   lease_end=lease_end)
-        return len(claimed)
 
     def _attempt(self, effect: Effect, attempts: int, gone: set[str]) -> _Outcome:
         try:

@@ -2,7 +2,8 @@
 
 ``postgres://`` and ``postgresql://`` URLs (as hosting providers write them) use psycopg 3;
 other backends are refused with a message that says what is supported. JSON goes through
-orjson; SQLite begins writers with ``BEGIN IMMEDIATE`` in WAL mode.
+orjson; SQLite begins writers with ``BEGIN IMMEDIATE`` in WAL mode, queued on a file lock
+(:mod:`itinera.storage.sqlite_writers`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
 
 from itinera.errors import StoreError
+from itinera.storage.sqlite_writers import QueuedWriterConnection
 
 __all__ = ["READER", "create_engine", "database_url", "json_text", "remembering"]
 
@@ -52,13 +54,14 @@ def create_engine(url: str) -> sa.Engine:
     memory = url in ("sqlite://", "sqlite:///:memory:")
     if memory:
         options["poolclass"] = StaticPool
-    engine = sa.create_engine(url, connect_args={"check_same_thread": False}, **options)
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False,
+                                                 "factory": QueuedWriterConnection}, **options)
 
     # SQLite's driver would begin transactions lazily and as readers; a writer must take the
     # write lock at BEGIN (IMMEDIATE) so that concurrent writers queue instead of deadlocking,
     # and a file database runs in WAL mode so readers never block the writer. A connection
     # that only reads (execution option READER) begins as a reader: it neither waits for the
-    # writer nor holds it up.
+    # writer nor holds it up. Writers queue on a file lock first (see sqlite_writers).
     @sa.event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _: Any) -> None:
         dbapi_connection.isolation_level = None
@@ -68,8 +71,10 @@ def create_engine(url: str) -> sa.Engine:
 
     @sa.event.listens_for(engine, "begin")
     def _begin(connection: sa.Connection) -> None:
-        reader = connection.get_execution_options().get(READER, False)
-        connection.exec_driver_sql("BEGIN" if reader else "BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READER, False):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.connection.dbapi_connection.begin_write()  # type: ignore[union-attr]
 
     return engine
 
