@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from itinera.conditions import TRUE, Condition, Scope, parse_condition, referenced_segments
+from itinera.conditions.parse import is_clock_dependent
 from itinera.definitions.models import Journey, Node
 from itinera.domain.model import CSM, Role, RoleTemplate, Template
 from itinera.domain.quiet_hours import QuietHours
@@ -35,6 +36,10 @@ class CompiledJourney:
     target_conditions: dict[tuple[str, int], Condition] = field(default_factory=dict)
     reachable: dict[str, frozenset[str]] = field(default_factory=dict)
     kinds: dict[str, str] = field(default_factory=dict)
+    # What time alone can flip, found once (every step asks, for its re-evaluation timer):
+    # the goal and exit conditions, and the wait_for conditions by node.
+    clock_conditions: list[Condition] = field(default_factory=list)
+    clock_wait_for: dict[str, Condition] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -68,6 +73,10 @@ class CompiledJourney:
                 target = action.spec.get("to") if isinstance(action.spec, dict) else None
                 if isinstance(target, dict) and "role" not in target:
                     compiled.target_conditions[(node_id, i)] = _condition(target, Scope.PERSON)
+        compiled.clock_conditions = [c for c in (compiled.goal, compiled.exit)
+                                     if c is not None and is_clock_dependent(c)]
+        compiled.clock_wait_for = {node_id: c for node_id, c in compiled.wait_for_conditions.items()
+                                   if is_clock_dependent(c)}
         return compiled
 
     def reaches(self, source: str, target: str) -> bool:
@@ -102,16 +111,13 @@ class CompiledJourney:
         rule = self.definition.entry.reenroll
         return None if isinstance(rule, str) else parse_duration(rule.after)
 
-    def conditions_of_interest(self) -> list[Condition]:
-        """Conditions whose truth matters to an active enrollment (for time-based flips)."""
-        return [c for c in (self.goal, self.exit) if c is not None]
-
 
 @dataclass(frozen=True)
 class CompiledSegment:
     id: str
     when: Condition
     raw: dict[str, Any]
+    clock_dependent: bool = False  # whether time alone can flip its membership
 
 
 @dataclass
@@ -136,7 +142,10 @@ class Workspace:
 
     def set_segments(self, raw_segments: list[tuple[str, dict[str, Any]]]) -> None:
         """Parse segments and order them so one read by ``in_segment`` comes first."""
-        parsed = {sid: CompiledSegment(sid, parse_condition(raw), raw) for sid, raw in raw_segments}
+        parsed = {}
+        for sid, raw in raw_segments:
+            when = parse_condition(raw)
+            parsed[sid] = CompiledSegment(sid, when, raw, is_clock_dependent(when))
         ordered: list[CompiledSegment] = []
         seen: set[str] = set()
 

@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 from itinera.conditions import evaluate, explain, next_flip
-from itinera.conditions.parse import is_clock_dependent
 from itinera.domain.model import Account, Enrollment, Event, Person
 from itinera.engine.actions import score_event
 from itinera.engine.catalog import CompiledJourney, Workspace
@@ -69,7 +68,6 @@ class EngineCore:
         # changed behind it (an exclusive store, no rollback since): ``_kept_generation``.
         self._kept: World | None = None
         self._kept_generation: int | None = None
-        self._clock_dependent: dict[int, bool] = {}
 
     # -- steps ---------------------------------------------------------------------------------
     @contextmanager
@@ -104,7 +102,6 @@ class EngineCore:
     def replace_workspace(self, workspace: Workspace) -> None:
         """Take a workspace reloaded from the store (another process changed it)."""
         self.workspace = workspace
-        self._clock_dependent.clear()  # keyed by the identity of the old conditions
 
     @property
     def world(self) -> World | None:
@@ -322,18 +319,13 @@ class EngineCore:
         step.world.add_event(event)
         step.mark(person.account, event)
 
-    def _is_clock_dependent(self, condition: Any) -> bool:
-        key = id(condition)
-        if key not in self._clock_dependent:
-            self._clock_dependent[key] = is_clock_dependent(condition)
-        return self._clock_dependent[key]
-
     def _schedule_reevaluations(self, step: Step) -> None:
         self.schedule_reevaluations(step.world, list(step.touched), step.now)
 
     def schedule_reevaluations(self, world: World, accounts: list[str], now: datetime) -> None:
         """Set each account's re-evaluation timer to its next time-based flip (none if none)."""
-        segments = [s.when for s in self.workspace.segments if self._is_clock_dependent(s.when)]
+        segments = [s.when for s in self.workspace.segments if s.clock_dependent]
+        versions = self.workspace.versions
         for account_id in accounts:
             account = world.account(account_id)
             if account is None:
@@ -341,13 +333,11 @@ class EngineCore:
             conditions = list(segments)
             for enrollment in world.enrollments(account_id):
                 if enrollment.active:
-                    journey = self.workspace.versions[(enrollment.journey, enrollment.version)]
-                    conditions += [c for c in journey.conditions_of_interest()
-                                   if self._is_clock_dependent(c)]
-                    conditions += [journey.wait_for_conditions[k.node]
-                                   for k in enrollment.tokens
-                                   if k.state == "listen" and k.node in journey.wait_for_conditions
-                                   and self._is_clock_dependent(journey.wait_for_conditions[k.node])]
+                    journey = versions[(enrollment.journey, enrollment.version)]
+                    conditions += journey.clock_conditions
+                    if journey.clock_wait_for:
+                        conditions += [journey.clock_wait_for[k.node] for k in enrollment.tokens
+                                       if k.state == "listen" and k.node in journey.clock_wait_for]
             best: datetime | None = None
             if conditions:  # most accounts have none that time alone can flip
                 facts = world.facts(account)
@@ -374,12 +364,15 @@ class EngineCore:
         at its own instant, in order — at most ``limit`` of them; returns how many fired."""
         fired = 0
         while limit is None or fired < limit:
-            with self.store.transaction():
+            world = self._world
+            if world is None:  # each firing is a batch of its own: so is each question
+                with self.store.transaction():
+                    timers = self.store.due_timers(until, 1, accounts)
+            else:  # a batch holds the transaction (a nested one costs a step's few percent)
                 timers = self.store.due_timers(until, 1, accounts)
             if not timers:
                 return fired
             timer = timers[0]
-            world = self._world
             if world is not None and timer.account is not None and not world.loaded(timer.account):
                 # One timer at a time (each may set or cancel others), but the records of the
                 # accounts of the next ones are loaded together: a few queries instead of a

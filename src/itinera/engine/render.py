@@ -74,6 +74,9 @@ class Renderer:
             template = self._cache.get(text)
             if template is None:
                 template = self._cache[text] = self.environment.from_string(text)
+                # A context copies the names of its template's globals — a ChainMap, slow to
+                # iterate — into a set at every render; the same names as one plain dict.
+                template.globals = self._globals
             context = template.new_context({**self._globals, **values}, shared=True)
             return "".join(_capped(template.root_render_func(context)))
         except Exception as error:  # anything a template does wrong is the template's error
