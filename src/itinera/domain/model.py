@@ -139,6 +139,9 @@ class Enrollment:
     next_token: int = 1
     next_fork: int = 1
     event: dict[str, Any] | None = None
+    # Whether the store holds its row (read from it, or written in this transaction or one
+    # committed): the store then saves only what can change, with an update.
+    stored: bool = field(default=False, compare=False, repr=False)
 
     @property
     def active(self) -> bool:

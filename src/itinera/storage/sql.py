@@ -262,7 +262,7 @@ class SqlStore(TimerRows):
                           since=_utc(datetime.fromisoformat(k["since"])) if k.get("since") else None)
                     for k in state.get("tokens", [])],
             next_token=state.get("next_token", 1), next_fork=state.get("next_fork", 1),
-            event=state.get("event"),
+            event=state.get("event"), stored=True,
         )
 
     def save_enrollment(self, enrollment: Enrollment) -> None:
@@ -274,6 +274,14 @@ class SqlStore(TimerRows):
             "next_token": enrollment.next_token, "next_fork": enrollment.next_fork,
             "event": enrollment.event,
         }
+        if enrollment.stored:  # its journey, version, account and start never change
+            self._write("update:enrollments", {
+                "k_id": enrollment.id, "status": enrollment.status,
+                "goal_achieved": enrollment.goal_achieved, "goal_at": enrollment.goal_at,
+                "ended_at": enrollment.ended_at, "reason": enrollment.reason,
+                "path": enrollment.path, "variants": enrollment.variants, "state": state})
+            return
+        # An upsert: the caller may not know the row is there (an enrollment built anew).
         self._upsert(t.enrollments, {
             "id": enrollment.id, "journey": enrollment.journey, "version": enrollment.version,
             "account": enrollment.account, "status": enrollment.status,
@@ -281,6 +289,7 @@ class SqlStore(TimerRows):
             "enrolled_at": enrollment.enrolled_at, "ended_at": enrollment.ended_at,
             "reason": enrollment.reason, "path": enrollment.path,
             "variants": enrollment.variants, "state": state})
+        enrollment.stored = True
 
     def enrollment(self, id: int) -> Enrollment | None:
         row = self._exec(sa.select(t.enrollments).where(t.enrollments.c.id == id)).first()
@@ -317,8 +326,7 @@ class SqlStore(TimerRows):
             "status": effect.status, "journey": effect.journey, "node": effect.node,
             "account": effect.account, "person": effect.person, "at": effect.at,
             "payload": effect.payload, "attempts": 0,
-            "next_attempt_at": effect.at if effect.status == "pending" else None,
-            "last_error": None, "delivered_at": None})
+            "next_attempt_at": effect.at if effect.status == "pending" else None})
 
     def deliveries_since(self, person: str, channel: str, since: datetime) -> int:
         """How many effects of ``channel`` went (or are going) to ``person`` after ``since``;

@@ -109,7 +109,7 @@ class TimerRows(SqlBase):
         if index is None and self._scoped is not None and account in self._scope:
             index = self._scoped
         if index is not None:
-            return [index.get(id) for id in index.matching(None, account, kind, [])]
+            return index.of_account(account, kind)
         rows = self._exec(sa.select(t.timers).where(t.timers.c.account == account,
                                                     t.timers.c.kind == kind)
                           .order_by(t.timers.c.id))

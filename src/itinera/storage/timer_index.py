@@ -69,6 +69,14 @@ class TimerIndex:
                 found.append(id)
         return found
 
+    def of_account(self, account: str, kind: str) -> list[Timer]:
+        """The account's timers of ``kind``, in the order they were set."""
+        ids = self._by_account.get(account)
+        if not ids:
+            return []
+        timers = self._timers
+        return [timers[i] for i in sorted(ids) if timers[i].kind == kind]
+
     def get(self, id: int) -> Timer:
         return self._timers[id]
 
