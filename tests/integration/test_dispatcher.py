@@ -16,6 +16,7 @@ from itinera.runtime.dispatcher import Dispatcher, RetryPolicy
 from itinera.storage import outbox
 from itinera.storage.sql import SqlStore
 from itinera.storage.store import Effect
+from itinera.timeutil import as_utc
 
 from .smtp_server import Collector, free_port, start
 
@@ -227,3 +228,30 @@ def test_a_claim_running_late_gives_the_rest_back_and_a_late_outcome_is_not_reco
         assert outbox.record(store, again[0][0].id, "delivered", clock.now(),
                              lease_end=clock.now() + timedelta(minutes=5))
     dispatcher.close()
+
+
+def test_outcomes_recorded_together_hold_only_for_their_claim(store: SqlStore) -> None:
+    clock = ManualClock(T0)
+    add(store, email("k1"), email("k2"), email("k3"))
+    lease = timedelta(minutes=5)
+    with store.transaction():
+        claimed = outbox.claim(store, clock.now(), 3, lease)
+    ours = clock.now() + lease
+    ids = {e.key: e.id for e, _ in claimed}
+    with store.transaction():
+        outbox.record_all(store, [
+            outbox.Outcome(ids["k1"], "delivered"),
+            outbox.Outcome(ids["k2"], "pending", "HTTP 503", clock.now() + timedelta(minutes=1)),
+        ], clock.now(), ours)
+        outbox.record_all(store, [outbox.Outcome(ids["k3"], "dead", "late")], clock.now(),
+                          ours + timedelta(seconds=1))  # another claim's lease: not ours
+    assert statuses(store) == [("k1", "delivered", 1), ("k2", "pending", 1), ("k3", "sending", 1)]
+    import sqlalchemy as sa
+
+    from itinera.storage import schema as t
+    with store.transaction():
+        rows = {r.key: r for r in store.conn.execute(sa.select(t.effects))}
+    assert rows["k1"].delivered_at is not None and rows["k1"].last_error is None
+    assert rows["k2"].delivered_at is None and rows["k2"].last_error == "HTTP 503"
+    assert as_utc(rows["k2"].next_attempt_at) == clock.now() + timedelta(minutes=1)
+    assert as_utc(rows["k3"].next_attempt_at) == ours  # still the claim's lease

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from itinera.channels.base import Channel, PermanentError, RetryableError
 from itinera.runtime.clock import Clock
 from itinera.storage import outbox
+from itinera.storage.outbox import Outcome
 from itinera.storage.sql import SqlStore
 from itinera.storage.store import Effect
 
@@ -37,14 +38,6 @@ class RetryPolicy:
         if asked is not None and asked == asked:  # not NaN
             backoff = max(backoff, timedelta(seconds=min(max(asked, 0.0), 86400.0)))
         return backoff
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    effect: int
-    status: str
-    error: str | None = None
-    retry_at: datetime | None = None
 
 
 class Dispatcher:
@@ -82,7 +75,7 @@ class Dispatcher:
             gone = outbox.unsubscribed(self.store, {e.person for e, _ in claimed
                                                     if e.channel == "email" and e.person})
 
-        def attempt(effect: Effect, attempts: int) -> _Outcome | None:
+        def attempt(effect: Effect, attempts: int) -> Outcome | None:
             if self.clock.now() >= give_back_at:
                 # Slow deliveries ate half the lease: give the rest back rather than risk
                 # sending what another dispatcher claims once the lease ends.
@@ -103,47 +96,44 @@ class Dispatcher:
             self._record([(waiting.pop(future), future.result()) for future in done], lease_end)
         return len(claimed)
 
-    def _record(self, outcomes: list[tuple[int, _Outcome | None]], lease_end: datetime) -> None:
+    def _record(self, outcomes: list[tuple[int, Outcome | None]], lease_end: datetime) -> None:
         """Record outcomes in one transaction; an effect without one (untried) is given back."""
         now = self.clock.now()
         with self.store.transaction():
             untried = [effect for effect, outcome in outcomes if outcome is None]
             if untried:
                 outbox.release(self.store, untried, lease_end, now)
-            for _, outcome in outcomes:
-                if outcome is not None:
-                    outbox.record(self.store, outcome.effect, outcome.status, now,
-                                  error=outcome.error, retry_at=outcome.retry_at,
-                                  lease_end=lease_end)
+            outbox.record_all(self.store, [o for _, o in outcomes if o is not None], now,
+                              lease_end)
 
-    def _attempt(self, effect: Effect, attempts: int, gone: set[str]) -> _Outcome:
+    def _attempt(self, effect: Effect, attempts: int, gone: set[str]) -> Outcome:
         try:
             return self._try(effect, attempts, gone)
         except Exception as error:  # never lose the group's other outcomes to one effect
-            return _Outcome(effect.id, "dead", f"could not be handled: {type(error).__name__}: "
+            return Outcome(effect.id, "dead", f"could not be handled: {type(error).__name__}: "
                                                f"{error}")
 
-    def _try(self, effect: Effect, attempts: int, gone: set[str]) -> _Outcome:
+    def _try(self, effect: Effect, attempts: int, gone: set[str]) -> Outcome:
         channel = self.channels.get(effect.channel)
         if channel is None:  # perhaps configured later: waits like any retryable failure
             return self._failed(effect, attempts, f"no channel {effect.channel!r} is configured")
         if effect.channel == "email" and effect.person in gone:
-            return _Outcome(effect.id, "skipped", "unsubscribed before it was sent")
+            return Outcome(effect.id, "skipped", "unsubscribed before it was sent")
         try:
             delivery = channel.deliver(effect)
         except PermanentError as error:
-            return _Outcome(effect.id, "dead", str(error))
+            return Outcome(effect.id, "dead", str(error))
         except RetryableError as error:
             return self._failed(effect, attempts, str(error), error.retry_after)
         except Exception as error:  # a channel's bug: retried, then dead, never stuck sending
             return self._failed(effect, attempts, f"{type(error).__name__}: {error}")
         if delivery.delivered:
-            return _Outcome(effect.id, "delivered")
-        return _Outcome(effect.id, "skipped", delivery.detail)
+            return Outcome(effect.id, "delivered")
+        return Outcome(effect.id, "skipped", delivery.detail)
 
     def _failed(self, effect: Effect, attempts: int, reason: str,
-                asked: float | None = None) -> _Outcome:
+                asked: float | None = None) -> Outcome:
         if attempts >= self.policy.max_attempts:
-            return _Outcome(effect.id, "dead", f"gave up after {attempts} attempts: {reason}")
+            return Outcome(effect.id, "dead", f"gave up after {attempts} attempts: {reason}")
         retry_at = self.clock.now() + self.policy.delay(attempts, asked)
-        return _Outcome(effect.id, "pending", reason, retry_at)
+        return Outcome(effect.id, "pending", reason, retry_at)
