@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from itinera.channels.base import Channel, PermanentError, RetryableError
 from itinera.runtime.clock import Clock
 from itinera.storage import outbox
+from itinera.storage.engine import READER
 from itinera.storage.outbox import Outcome
 from itinera.storage.sql import SqlStore
 from itinera.storage.store import Effect
@@ -69,6 +70,10 @@ class Dispatcher:
         claimed_at = self.clock.now()
         lease_end = claimed_at + self.policy.lease
         give_back_at = claimed_at + self.policy.lease / 2
+        # A look first, as a reader: an idle dispatcher polling often takes no write lock.
+        with self.store.engine.connect() as connection:
+            if not outbox.any_due(connection.execution_options(**{READER: True}), claimed_at):
+                return 0
         with self.store.transaction():
             claimed = outbox.claim(self.store, claimed_at, limit or self.batch, self.policy.lease)
             # People who unsubscribed since their email was decided get nothing.

@@ -20,7 +20,7 @@ from itinera.storage.sql import SqlStore
 from itinera.storage.store import Effect
 from itinera.timeutil import as_utc, format_instant
 
-__all__ = ["Outcome", "claim", "counts", "deliveries", "delivery", "record", "record_all",
+__all__ = ["Outcome", "any_due", "claim", "counts", "deliveries", "delivery", "record", "record_all",
            "release", "retry", "unsubscribed"]
 
 DUE_STATUSES = ("pending", "sending")  # "sending" rows are due again when their lease ends
@@ -64,6 +64,14 @@ def claim(store: SqlStore, now: datetime, limit: int,
     return [(Effect(key=r.key, channel=r.channel, status="sending", at=as_utc(r.at),
                     journey=r.journey, node=r.node, account=r.account, person=r.person,
                     payload=dict(r.payload), id=r.id), r.attempts + 1) for r in rows]
+
+
+def any_due(connection: sa.Connection, now: datetime) -> bool:
+    """Whether an effect is due at ``now`` — a read, for a dispatcher to look often without
+    taking the write lock."""
+    return connection.execute(sa.select(t.effects.c.id).where(
+        t.effects.c.status.in_(DUE_STATUSES), t.effects.c.next_attempt_at <= now).limit(1)
+    ).first() is not None
 
 
 def record(store: SqlStore, effect_id: int, status: str, now: datetime, *,
