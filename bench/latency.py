@@ -269,6 +269,8 @@ def main() -> None:
     parser.add_argument("--sandbox", action="store_true",
                         help="serve --sandbox: effects are recorded, nothing is delivered")
     parser.add_argument("--write", action="store_true", help="record in docs/performance.md")
+    parser.add_argument("--dump", type=Path, help="write each event's instants (sent, committed, "
+                                                  "delivered; seconds) to this CSV file")
     args = parser.parse_args()
     if args.sandbox:
         args.drain = min(args.drain, 5)
@@ -307,6 +309,13 @@ def _one_run(database: str, backend: str, log: Path, args: argparse.Namespace) -
         stop_server(process, log)
     for failure in run.failures[:5]:
         print(failure, file=sys.stderr)
+    if args.dump:
+        start = min(run.sent.values(), default=0.0)
+        with args.dump.open("w") as out:
+            out.write("event,sent,committed,delivered\n")
+            for event, sent in run.sent.items():
+                out.write(",".join([event, *(f"{x - start:.4f}" if x is not None else "" for x in (
+                    sent, run.decided.get(event), run.arrived.get(event)))]) + "\n")
     return report(run, args, backend)
 
 
