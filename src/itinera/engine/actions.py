@@ -230,7 +230,10 @@ def _choose_csm(ctx: ActionContext, spec: dict[str, Any]) -> str | None:
 
 
 def _send_email(ctx: ActionContext, index: int, spec: dict[str, Any]) -> None:
-    template = ctx.engine.workspace.templates.get(spec["template"])
+    workspace = ctx.engine.workspace
+    template = workspace.templates.get(spec["template"])
+    quiet = workspace.quiet_hours.get("email")
+    capped = "email" in workspace.frequency_caps
     for person in ctx.targets(index, spec.get("to")):
         reason = None
         if person.unsubscribed:
@@ -241,10 +244,9 @@ def _send_email(ctx: ActionContext, index: int, spec: dict[str, Any]) -> None:
             reason = "unknown_template"
         elif not template.approved:
             reason = "template_not_approved"
-        elif _over_cap(ctx, person):
+        elif capped and _over_cap(ctx, person):
             reason = "frequency_cap"
         send_at = ctx.step.now
-        quiet = ctx.engine.workspace.quiet_hours.get("email")
         if reason is None and quiet is not None:
             where = quiet.zone_of(ctx.account.attributes)
             if quiet.is_quiet(send_at, where):

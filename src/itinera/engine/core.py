@@ -201,6 +201,8 @@ class EngineCore:
     def check_exit_and_goal(self, step: Step, journey: CompiledJourney, enrollment: Enrollment,
                             account: Account) -> bool:
         """Apply exit criteria then the goal; True when the enrollment ended."""
+        if journey.exit is None and journey.goal is None:
+            return False
         facts = step.world.facts(account)
         if journey.exit is not None and evaluate(journey.exit, facts, step.now):
             if self.record_history:
@@ -402,12 +404,17 @@ class EngineCore:
     def _wake(self, step: Step, timer: Timer) -> None:
         if timer.account is None:
             return
-        enrollment = next((e for e in step.world.enrollments(timer.account)
-                           if e.id == timer.enrollment and e.active), None)
-        if enrollment is None:
+        for enrollment in step.world.enrollments(timer.account):
+            if enrollment.id == timer.enrollment and enrollment.active:
+                break
+        else:
             return
-        token = next((k for k in enrollment.tokens if k.id == timer.token), None)
-        if token is None or token.timer != timer.id:
+        for token in enrollment.tokens:
+            if token.id == timer.token:
+                break
+        else:
+            return
+        if token.timer != timer.id:
             return
         journey = self.workspace.versions[(enrollment.journey, enrollment.version)]
         account = step.world.account(timer.account)

@@ -53,6 +53,11 @@ def _load_queries(dialect: str) -> tuple[sa.Select[Any], ...]:
     )
 
 
+# Read twice a worker round: built once (building and keying a statement cost more than the
+# query).
+_CONFIG_VERSION = sa.select(t.counters.c.value).where(t.counters.c.key == "config:version")
+
+
 class SqlStore(TimerRows):
     """A store in one SQL database. Not thread-safe: one store per worker thread."""
 
@@ -65,9 +70,7 @@ class SqlStore(TimerRows):
     def config_version(self) -> int:
         """Goes up with every change of configuration (workspace, journey versions, lifecycle);
         a worker reloads its workspace when it moved."""
-        value = self._exec(sa.select(t.counters.c.value)
-                           .where(t.counters.c.key == "config:version")).scalar()
-        return int(value or 0)
+        return int(self._exec(_CONFIG_VERSION).scalar() or 0)
 
     def put_config(self, kind: str, id: str, body: dict[str, Any]) -> None:
         self._increment("config:version", 1)
