@@ -45,33 +45,44 @@ _RECORD = sa.update(t.effects).where(
          delivered_at=sa.bindparam("o_delivered", type_=_c.delivered_at.type))
 
 
+_DUE = sa.and_(_c.status.in_(DUE_STATUSES),
+               _c.next_attempt_at <= sa.bindparam("o_now", type_=_c.next_attempt_at.type))
+_ANY_DUE = sa.select(_c.id).where(_DUE).limit(1)
+_TAKE = sa.update(t.effects).where(_c.id.in_(sa.bindparam("o_ids", expanding=True))).values(
+    status="sending", attempts=_c.attempts + 1,
+    next_attempt_at=sa.bindparam("o_lease_end", type_=_c.next_attempt_at.type))
+
+
+def _due_query(limit: int, dialect: str) -> sa.Select[Any]:
+    query = sa.select(t.effects).where(_DUE).order_by(_c.next_attempt_at, _c.id).limit(limit)
+    # On PostgreSQL other dispatchers' claims are skipped, not waited for; SQLite serialises.
+    return query.with_for_update(skip_locked=True) if dialect == "postgresql" else query
+
+
 def claim(store: SqlStore, now: datetime, limit: int,
           lease: timedelta) -> list[tuple[Effect, int]]:
     """Take up to ``limit`` effects due at ``now``, oldest first, for one delivery attempt;
     each with the number of this attempt."""
-    query = (sa.select(t.effects)
-             .where(t.effects.c.status.in_(DUE_STATUSES), t.effects.c.next_attempt_at <= now)
-             .order_by(t.effects.c.next_attempt_at, t.effects.c.id).limit(limit))
-    if store.dialect == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    rows = list(store.conn.execute(query))
+    key = (limit, store.dialect)
+    query = _CLAIMS.get(key)
+    if query is None:
+        query = _CLAIMS[key] = _due_query(limit, store.dialect)
+    rows = list(store.conn.execute(query, {"o_now": now}))
     if not rows:
         return []
-    store.conn.execute(
-        sa.update(t.effects).where(t.effects.c.id.in_([r.id for r in rows]))
-        .values(status="sending", attempts=t.effects.c.attempts + 1,
-                next_attempt_at=now + lease))
+    store.conn.execute(_TAKE, {"o_ids": [r.id for r in rows], "o_lease_end": now + lease})
     return [(Effect(key=r.key, channel=r.channel, status="sending", at=as_utc(r.at),
                     journey=r.journey, node=r.node, account=r.account, person=r.person,
                     payload=dict(r.payload), id=r.id), r.attempts + 1) for r in rows]
 
 
+_CLAIMS: dict[tuple[int, str], sa.Select[Any]] = {}  # statements built once per limit
+
+
 def any_due(connection: sa.Connection, now: datetime) -> bool:
     """Whether an effect is due at ``now`` — a read, for a dispatcher to look often without
     taking the write lock."""
-    return connection.execute(sa.select(t.effects.c.id).where(
-        t.effects.c.status.in_(DUE_STATUSES), t.effects.c.next_attempt_at <= now).limit(1)
-    ).first() is not None
+    return connection.execute(_ANY_DUE, {"o_now": now}).first() is not None
 
 
 def record(store: SqlStore, effect_id: int, status: str, now: datetime, *,
