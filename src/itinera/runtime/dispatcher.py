@@ -10,7 +10,7 @@ idempotency key (``X-Itinera-Key``) so receivers, and our tests, recognise a rep
 from __future__ import annotations
 
 from collections.abc import Mapping
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import ALL_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,7 +22,9 @@ from itinera.storage.outbox import Outcome
 from itinera.storage.sql import SqlStore
 from itinera.storage.store import Effect
 
-__all__ = ["Dispatcher", "RetryPolicy"]
+__all__ = ["RECORD_EVERY", "Dispatcher", "RetryPolicy"]
+
+RECORD_EVERY = 0.01  # seconds: outcomes that came within it are recorded in one transaction
 
 
 @dataclass(frozen=True)
@@ -56,13 +58,11 @@ class Dispatcher:
         self.policy = policy or RetryPolicy()
         self.concurrency = max(1, concurrency)
         self.batch = max(1, batch)
-        self._pool = (ThreadPoolExecutor(self.concurrency, thread_name_prefix="itinera-deliver")
-                      if self.concurrency > 1 else None)
+        self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="itinera-deliver")
 
     def close(self) -> None:
         """Stop the delivery threads (after what they are sending)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+        self._pool.shutdown(wait=True)
 
     def dispatch(self, limit: int | None = None) -> int:
         """Claim due effects (``limit``, else ``batch``), deliver them, record each outcome;
@@ -87,18 +87,16 @@ class Dispatcher:
                 return None
             return self._attempt(effect, attempts, gone)
 
-        if self._pool is None or len(claimed) == 1:
-            for effect, attempts in claimed:
-                self._record([(effect.id, attempt(effect, attempts))], lease_end)
-            return len(claimed)
         # All of the claim goes to the delivery threads at once, and outcomes are recorded as
-        # they come, many per transaction: sending never waits for the write lock, and a kill
-        # repeats only what was sent since the last record.
+        # they come, those of up to RECORD_EVERY together: sending never waits for the write
+        # lock, and a kill repeats only what was sent since the last record.
         waiting = {self._pool.submit(attempt, effect, attempts): effect.id
                    for effect, attempts in claimed}
         while waiting:
-            done, _ = wait(waiting, return_when=FIRST_COMPLETED)
-            self._record([(waiting.pop(future), future.result()) for future in done], lease_end)
+            done, _ = wait(waiting, timeout=RECORD_EVERY, return_when=ALL_COMPLETED)
+            if done:
+                self._record([(waiting.pop(future), future.result()) for future in done],
+                             lease_end)
         return len(claimed)
 
     def _record(self, outcomes: list[tuple[int, Outcome | None]], lease_end: datetime) -> None:
