@@ -264,8 +264,9 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=1000)
     parser.add_argument("--drain", type=float, default=60,
                         help="seconds to wait for the last deliveries")
-    parser.add_argument("--dispatchers", type=int, default=0,
-                        help="serve --dispatchers N: deliver from N processes of their own")
+    parser.add_argument("--dispatchers", type=int, default=1,
+                        help="serve --dispatchers N: deliver from N processes of their own (serve's "
+                             "default: 1; 0: from a thread of the server)")
     parser.add_argument("--sandbox", action="store_true",
                         help="serve --sandbox: effects are recorded, nothing is delivered")
     parser.add_argument("--write", action="store_true", help="record in docs/performance.md")
@@ -288,8 +289,8 @@ def main() -> None:
         command = (f"    .venv/bin/python bench/latency.py --database {args.database} "
                    f"--rate {args.rate:g} --seconds {args.seconds:g} --batch {args.batch}"
                    + (" --sandbox" if args.sandbox else "")
-                   + (f" --dispatchers {args.dispatchers}" if args.dispatchers and not args.sandbox
-                      else ""))
+                   + (f" --dispatchers {args.dispatchers}"
+                      if args.dispatchers != 1 and not args.sandbox else ""))
         backend = "SQLite" if args.database == "sqlite" else "PostgreSQL"
         what = ", nothing delivered (`--sandbox`)" if args.sandbox else ""
         record(name, "\n".join([

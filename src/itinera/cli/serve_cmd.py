@@ -79,8 +79,8 @@ def serve(
         "--sandbox", help="Every channel in sandbox: effects are recorded, nothing is sent.")] = False,
     dispatchers: Annotated[int, typer.Option(
         min=0, help="Deliver the outbox from this many processes of their own (`itinera "
-                    "dispatch`) instead of a thread of this one: more cores for email and "
-                    "webhooks.")] = 0,
+                    "dispatch`): more cores for email and webhooks; 0: from a thread of this "
+                    "one (which then shares a core with the API and the worker).")] = 1,
     shared: Annotated[bool, typer.Option(
         "--shared", help="Other `itinera serve` processes use the same PostgreSQL database: "
                          "each worker takes the accounts it can lock.")] = False,
