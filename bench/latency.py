@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import signal
 import socket
@@ -270,24 +271,36 @@ def main() -> None:
     parser.add_argument("--sandbox", action="store_true",
                         help="serve --sandbox: effects are recorded, nothing is delivered")
     parser.add_argument("--write", action="store_true", help="record in docs/performance.md")
+    parser.add_argument("--repeat", type=int, default=1, help="runs; the median run is shown")
     parser.add_argument("--dump", type=Path, help="write each event's instants (sent, committed, "
                                                   "delivered; seconds) to this CSV file")
     args = parser.parse_args()
     if args.sandbox:
         args.drain = min(args.drain, 5)
 
-    with tempfile.TemporaryDirectory(prefix="itinera-latency-") as directory:
-        log = Path(directory) / "serve.log"
-        if args.database == "sqlite":
-            lines = _one_run(f"sqlite:///{directory}/itinera.db", "SQLite file", log, args)
-        else:
-            with postgres_schema(POSTGRES_URL, "bench_latency") as url:
-                lines = _one_run(url, "PostgreSQL", log, args)
+    runs: list[tuple[float, list[str]]] = []
+    for _ in range(args.repeat):
+        with tempfile.TemporaryDirectory(prefix="itinera-latency-") as directory:
+            log = Path(directory) / "serve.log"
+            if args.database == "sqlite":
+                runs.append(_one_run(f"sqlite:///{directory}/itinera.db", "SQLite file", log, args))
+            else:
+                with postgres_schema(POSTGRES_URL, "bench_latency") as url:
+                    runs.append(_one_run(url, "PostgreSQL", log, args))
+    # The machine is shared: one run can meet another job. Each run's p99 is given, and the
+    # run with the median p99 in full.
+    runs.sort(key=lambda run: run[0])
+    lines = runs[len(runs) // 2][1]
+    if len(runs) > 1:
+        what = "effect committed" if args.sandbox else "webhook delivered"
+        lines += [f"- {len(runs)} runs, p99 event → {what}: "
+                  + ", ".join(f"{p99:.0f} ms" for p99, _ in runs) + " (the median run is shown)"]
     print("\n".join(lines))
     if args.write:
         name = f"latency_{args.database}" + ("_sandbox" if args.sandbox else "")
         command = (f"    .venv/bin/python bench/latency.py --database {args.database} "
                    f"--rate {args.rate:g} --seconds {args.seconds:g} --batch {args.batch}"
+                   + (f" --repeat {args.repeat}" if args.repeat > 1 else "")
                    + (" --sandbox" if args.sandbox else "")
                    + (f" --dispatchers {args.dispatchers}"
                       if args.dispatchers != 1 and not args.sandbox else ""))
@@ -298,7 +311,9 @@ def main() -> None:
             machine(POSTGRES_URL if args.database == "postgresql" else None), "", *lines]))
 
 
-def _one_run(database: str, backend: str, log: Path, args: argparse.Namespace) -> list[str]:
+def _one_run(database: str, backend: str, log: Path,
+             args: argparse.Namespace) -> tuple[float, list[str]]:
+    """One run on a fresh database: (its p99, its report)."""
     port, hook_port = free_port(), free_port()
     extra = ["--sandbox"] if args.sandbox else ["--dispatchers", str(args.dispatchers)]
     process, key = start_server(database, port, log, extra)
@@ -317,7 +332,11 @@ def _one_run(database: str, backend: str, log: Path, args: argparse.Namespace) -
             for event, sent in run.sent.items():
                 out.write(",".join([event, *(f"{x - start:.4f}" if x is not None else "" for x in (
                     sent, run.decided.get(event), run.arrived.get(event)))]) + "\n")
-    return report(run, args, backend)
+    warm = int(args.rate * args.warmup)
+    counted = [f"e{n}" for n in range(warm, len(run.sent))]
+    seen = run.decided if args.sandbox else run.arrived
+    p99 = percentile([1000 * (seen[e] - run.sent[e]) for e in counted if e in seen] or [math.inf], 99)
+    return p99, report(run, args, backend)
 
 
 if __name__ == "__main__":
