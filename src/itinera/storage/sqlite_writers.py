@@ -36,7 +36,12 @@ class QueuedWriterConnection(sqlite3.Connection):
     def __init__(self, database: str, *args: Any, **kwargs: Any) -> None:
         super().__init__(database, *args, **kwargs)
         path = lock_path(str(database))
-        self._lock_file = None if path is None else os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        self._lock_file: int | None = None
+        if path is not None:
+            try:
+                self._lock_file = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError:  # a directory we may not write: SQLite's own lock still guards
+                pass
         self._holding = False
 
     def begin_write(self) -> None:
