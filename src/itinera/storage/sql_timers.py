@@ -78,9 +78,16 @@ class TimerRows(SqlBase):
     def delete_timers(self, *, enrollment: int | None = None, account: str | None = None,
                       kind: str | None = None, ids: Iterable[int] = ()) -> None:
         ids = list(ids)
-        if enrollment is None and account is None and kind is None and not ids:
-            raise StoreError("delete_timers needs a filter")
         index = self._timer_index()
+        if enrollment is None and account is None and kind is None:
+            if not ids:
+                raise StoreError("delete_timers needs a filter")
+            if index is not None:  # the common case: a timer that fired, or was replaced
+                for id in dict.fromkeys(ids):
+                    if id in index:
+                        index.remove(id)
+                        self._write("delete:timers", {"k_id": id})
+                return
         if index is None and self._scoped is not None and (
                 account in self._scope or (ids and all(id in self._scoped for id in ids))):
             index = self._scoped

@@ -44,9 +44,13 @@ class TimerIndex:
         if timer is None:
             return
         if timer.enrollment is not None:
-            self._by_enrollment.get(timer.enrollment, set()).discard(id)
+            of_enrollment = self._by_enrollment.get(timer.enrollment)
+            if of_enrollment is not None:
+                of_enrollment.discard(id)
         if timer.account is not None:
-            self._by_account.get(timer.account, set()).discard(id)
+            of_account = self._by_account.get(timer.account)
+            if of_account is not None:
+                of_account.discard(id)
 
     def matching(self, enrollment: int | None, account: str | None, kind: str | None,
                  ids: list[int]) -> list[int]:
