@@ -47,7 +47,8 @@ class PathRunner:
 
     # -- bookkeeping -----------------------------------------------------------------------
     def history(self, node: str | None, **entry: Any) -> None:
-        self.engine.history(self.enrollment.id, self.step.now, node, entry)
+        if self.engine.record_history:
+            self.engine.store.add_history(self.enrollment.id, self.step.now, node, entry)
 
     def touch(self) -> None:
         self.step.world.touch_enrollment(self.enrollment)

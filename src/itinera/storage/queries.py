@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from itinera.domain.journey_status import after
 from itinera.storage import schema as t
+from itinera.storage.rows import history_entries
 from itinera.timeutil import format_instant
 
 __all__ = [
@@ -162,7 +163,8 @@ def history(conn: sa.Connection, enrollment: int) -> list[dict[str, Any]]:
     """What the enrollment did and why, in order (as ``SqlStore.history``, instants as text)."""
     rows = conn.execute(sa.select(t.history).where(t.history.c.enrollment == enrollment)
                         .order_by(t.history.c.id))
-    return [{"at": _iso(r.at), "node": r.node, **r.entry} for r in rows]
+    return [{"at": _iso(r.at), "node": node, **entry}
+            for r in rows for node, entry in history_entries(r)]
 
 
 # -- tasks ---------------------------------------------------------------------------------

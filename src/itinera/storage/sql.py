@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from itinera.domain.model import Account, BuyingGroup, Enrollment, Event, Person, Token
 from itinera.storage import schema as t
 from itinera.storage.engine import json_text
-from itinera.storage.rows import account_from_row, group_from_row, person_from_row
+from itinera.storage.rows import account_from_row, group_from_row, history_entries, person_from_row
 from itinera.storage.sql_base import among
 from itinera.storage.sql_timers import TimerRows
 from itinera.storage.store import AccountRecords, Effect
@@ -345,13 +345,32 @@ class SqlStore(TimerRows):
                        journey=r.journey, node=r.node, account=r.account, person=r.person,
                        payload=dict(r.payload), id=r.id) for r in rows]
 
+    # The last history row written, while it waits in the write buffer: (position, values).
+    _last_history: tuple[int, dict[str, Any]] | None = None
+
     def add_history(self, enrollment: int, at: datetime, node: str | None,
                     entry: dict[str, Any]) -> None:
-        self._write("insert:history", {
-            "id": self.next_value("seq:history"), "enrollment": enrollment, "at": at,
-            "node": node, "entry": entry})
+        """Record an entry; one that follows another of the same enrollment and instant still
+        in the write buffer (a step records a few: the wait over, the next node's decision...)
+        joins that row, which then holds them all in order (``rows.history_entries``)."""
+        last = self._last_history
+        if last is not None:
+            position, row = last
+            pending = self._pending
+            if (position < len(pending) and pending[position][1] is row
+                    and row["enrollment"] == enrollment and row["at"] == at):
+                if isinstance(row["entry"], dict):  # its first entry: the row becomes a list
+                    row["node"], row["entry"] = None, [[row["node"], row["entry"]]]
+                row["entry"].append([node, entry])
+                return
+        row = {"id": self.next_value("seq:history"), "enrollment": enrollment, "at": at,
+               "node": node, "entry": entry}
+        self._write("insert:history", row)
+        pending = self._pending
+        self._last_history = (len(pending) - 1, row) if pending and pending[-1][1] is row else None
 
     def history(self, enrollment: int) -> list[dict[str, Any]]:
         rows = self._exec(sa.select(t.history).where(t.history.c.enrollment == enrollment)
                           .order_by(t.history.c.id))
-        return [{"at": _at(r.at), "node": r.node, **r.entry} for r in rows]
+        return [{"at": _at(r.at), "node": node, **entry}
+                for r in rows for node, entry in history_entries(r)]
