@@ -103,7 +103,7 @@ class Event:
     seq: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class Token:
     """One running path of an enrollment: where it is, whom it acts on, what it waits for.
 
@@ -121,7 +121,7 @@ class Token:
     since: datetime | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Enrollment:
     id: int
     journey: str

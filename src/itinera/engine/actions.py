@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["ActionContext", "run_action"]
 
 
-@dataclass
+@dataclass(slots=True)
 class ActionContext:
     engine: EngineCore
     step: Step

@@ -349,6 +349,8 @@ class EngineCore:
                         best = flip
             # Most steps leave the instant as it was (or there is none): the timer stays.
             current = self.store.timers_of(account_id, "reeval")
+            if not current and best is None:
+                continue
             if [c.due_at for c in current] == ([] if best is None else [best]):
                 continue
             if current:

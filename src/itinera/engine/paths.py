@@ -36,6 +36,8 @@ def experiment_bucket(journey: str, node: str, account: str) -> float:
 class PathRunner:
     """Runs the paths of one enrollment within one step."""
 
+    __slots__ = ("account", "engine", "enrollment", "journey", "queue", "step")
+
     def __init__(self, engine: EngineCore, step: Step, journey: CompiledJourney,
                  enrollment: Enrollment, account: Account) -> None:
         self.engine = engine
@@ -295,7 +297,7 @@ class PathRunner:
         down, the paths here go on together with the fork still open. A merge is recorded in
         the path once, when it continues.
         """
-        progressed = True
+        progressed = any(k.state == "merge" for k in self.enrollment.tokens)  # mostly none
         while progressed and self.enrollment.active:
             progressed = False
             for token in list(self.enrollment.tokens):

@@ -11,7 +11,7 @@ from itinera.engine.world import World
 __all__ = ["Change", "Step"]
 
 
-@dataclass
+@dataclass(slots=True)
 class Change:
     """What happened to one account in one round: events (incl. internal ones) and segments."""
 
@@ -20,7 +20,7 @@ class Change:
     exited: list[str] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class Step:
     now: datetime
     world: World

@@ -365,9 +365,11 @@ class SqlStore(TimerRows):
                 return
         row = {"id": self.next_value("seq:history"), "enrollment": enrollment, "at": at,
                "node": node, "entry": entry}
+        pending = self._pending  # (after the id: reserving ids sends the buffer first)
+        position = len(pending)
         self._write("insert:history", row)
-        pending = self._pending
-        self._last_history = (len(pending) - 1, row) if pending and pending[-1][1] is row else None
+        # A write that fills the buffer sends it: the row is then no longer there to join.
+        self._last_history = (position, row) if self._pending is pending else None
 
     def history(self, enrollment: int) -> list[dict[str, Any]]:
         rows = self._exec(sa.select(t.history).where(t.history.c.enrollment == enrollment)
