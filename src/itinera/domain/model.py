@@ -139,9 +139,10 @@ class Enrollment:
     next_token: int = 1
     next_fork: int = 1
     event: dict[str, Any] | None = None
-    # Whether the store holds its row (read from it, or written in this transaction or one
-    # committed): the store then saves only what can change, with an update.
-    stored: bool = field(default=False, compare=False, repr=False)
+    # What the store's row holds of the fields that seldom change (status, goal, end, reason,
+    # variants), as read or last written (in this transaction or one committed); None when
+    # there is no row. While they stay so, a save updates only the path and state.
+    stored: tuple[Any, ...] | None = field(default=None, compare=False, repr=False)
 
     @property
     def active(self) -> bool:

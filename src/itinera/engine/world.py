@@ -260,7 +260,10 @@ class World:
             if not group.seq:
                 self._sequenced.add(group.account)
             self.store.save_buying_group(group)
-        for enrollment in sorted(self._dirty_enrollments.values(), key=lambda e: e.id):
+        # Active ones first: most saves of those are the same statement (their paths moved,
+        # see ``SqlStore.save_enrollment``), sent together.
+        for enrollment in sorted(self._dirty_enrollments.values(),
+                                 key=lambda e: (not e.active, e.id)):
             self.store.save_enrollment(enrollment)
             if not enrollment.active:
                 self._ended.add(enrollment.account)

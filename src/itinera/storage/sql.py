@@ -265,7 +265,9 @@ class SqlStore(TimerRows):
                           since=_utc(datetime.fromisoformat(k["since"])) if k.get("since") else None)
                     for k in state.get("tokens", [])],
             next_token=state.get("next_token", 1), next_fork=state.get("next_fork", 1),
-            event=state.get("event"), stored=True,
+            event=state.get("event"),
+            stored=(row.status, row.goal_achieved, _utc(row.goal_at), _utc(row.ended_at),
+                    row.reason, dict(row.variants)),
         )
 
     def save_enrollment(self, enrollment: Enrollment) -> None:
@@ -277,14 +279,13 @@ class SqlStore(TimerRows):
             "next_token": enrollment.next_token, "next_fork": enrollment.next_fork,
             "event": enrollment.event,
         }
-        if enrollment.stored:  # its journey, version, account and start never change
+        seldom = (enrollment.status, enrollment.goal_achieved, enrollment.goal_at,
+                  enrollment.ended_at, enrollment.reason, enrollment.variants)
+        if enrollment.stored == seldom:  # the common save: the paths moved, nothing else
             self._write("update:enrollments", {
-                "k_id": enrollment.id, "status": enrollment.status,
-                "goal_achieved": enrollment.goal_achieved, "goal_at": enrollment.goal_at,
-                "ended_at": enrollment.ended_at, "reason": enrollment.reason,
-                "path": enrollment.path, "variants": enrollment.variants, "state": state})
+                "k_id": enrollment.id, "path": enrollment.path, "state": state})
             return
-        # An upsert: the caller may not know the row is there (an enrollment built anew).
+        # The whole row, as an upsert: a new enrollment, or one that ended, met its goal...
         self._upsert(t.enrollments, {
             "id": enrollment.id, "journey": enrollment.journey, "version": enrollment.version,
             "account": enrollment.account, "status": enrollment.status,
@@ -292,7 +293,7 @@ class SqlStore(TimerRows):
             "enrolled_at": enrollment.enrolled_at, "ended_at": enrollment.ended_at,
             "reason": enrollment.reason, "path": enrollment.path,
             "variants": enrollment.variants, "state": state})
-        enrollment.stored = True
+        enrollment.stored = (*seldom[:5], dict(enrollment.variants))
 
     def enrollment(self, id: int) -> Enrollment | None:
         row = self._exec(sa.select(t.enrollments).where(t.enrollments.c.id == id)).first()
