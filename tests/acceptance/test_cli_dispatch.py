@@ -79,7 +79,22 @@ def test_a_dispatcher_process_delivers_the_outbox(database_url: str, hook_url: s
     assert statuses == ["delivered"] * 12
 
 
-def test_serve_delivers_from_dispatcher_processes(database_url: str, hook_url: str) -> None:
+def _children(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def test_serve_delivers_from_a_dispatcher_process_it_watches(database_url: str,
+                                                              hook_url: str) -> None:
+    """By default ``itinera serve`` delivers from one ``itinera dispatch`` process; killed, it is
+    started again and delivery goes on."""
     import httpx
 
     env = {**os.environ, "ITINERA_DATABASE": database_url, "ITINERA_WEBHOOK_SIGNING_SECRET": "s",
@@ -89,7 +104,7 @@ def test_serve_delivers_from_dispatcher_processes(database_url: str, hook_url: s
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    process = subprocess.Popen([ITINERA, "serve", "--port", str(port), "--dispatchers", "1"],
+    process = subprocess.Popen([ITINERA, "serve", "--port", str(port)],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True)
     base, headers = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {key}"}
@@ -114,8 +129,22 @@ def test_serve_delivers_from_dispatcher_processes(database_url: str, hook_url: s
         while not received and time.monotonic() < deadline:
             time.sleep(0.1)
         assert len(received) == 1
+        [first] = _children(process.pid)
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (_children(process.pid) - {first}):
+            time.sleep(0.2)
+        assert len(_children(process.pid) - {first}) == 1
+        answer = httpx.post(f"{base}/api/inputs", headers=headers, timeout=30, json=[
+            {"upsert_account": {"id": "bodea", "attributes": {"tier": "gold"}}}])
+        assert answer.status_code == 202, answer.text
+        deadline = time.monotonic() + 30
+        while len(received) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(received) == 2
     finally:
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)
     assert process.returncode == 0, output
     assert "Traceback" not in output, output
+    assert f"dispatcher process {first} ended" in output

@@ -4,6 +4,7 @@ private, loopback, link-local and CGNAT targets."""
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 import threading
@@ -367,5 +368,39 @@ def test_a_connection_closed_unanswered_is_tried_once_more_at_once() -> None:
             delivery = webhook.deliver(keyed(f"http://127.0.0.1:{receiver.port}/hook", "k0"))
         assert delivery.delivered
         assert receiver.requests == [(1, "k0"), (2, "k0")]
+    finally:
+        receiver.close()
+
+
+def test_url_credentials_become_basic_authentication_and_stay_out_of_messages(
+        receiver: Receiver) -> None:
+    url = f"http://alice:s3cret@127.0.0.1:{receiver.port}/hook"
+    with channel() as webhook:
+        assert webhook.deliver(effect(url, body={"n": 1})).delivered
+        receiver.status = 503
+        with pytest.raises(RetryableError) as failure:
+            webhook.deliver(effect(url, body={"n": 2}))
+    assert [r.headers["authorization"] for r in receiver.requests] == [
+        "Basic " + base64.b64encode(b"alice:s3cret").decode()] * 2
+    assert "s3cret" not in str(failure.value)
+    assert f"http://127.0.0.1:{receiver.port}/hook" in str(failure.value)
+
+
+def test_connection_pools_are_bounded_and_one_in_use_is_never_closed() -> None:
+    receiver = RawReceiver()
+
+    def resolver(host: str, port: int, **_: Any) -> list[tuple[Any, ...]]:
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+    settings = WebhookSettings(signing_secret=SECRET, allow_private=True)
+    try:
+        with WebhookChannel(settings, resolver=resolver) as webhook:
+            for n in range(70):  # 70 origins: the least recently used pools are closed
+                url = f"http://hooks{n}.example.test:{receiver.port}/hook"
+                assert webhook.deliver(keyed(url, f"k{n}")).delivered
+            assert len(webhook._pools) == 64
+            assert ("http", "hooks69.example.test", receiver.port) in webhook._pools
+            assert ("http", "hooks0.example.test", receiver.port) not in webhook._pools
+        assert receiver.connections == 70
     finally:
         receiver.close()

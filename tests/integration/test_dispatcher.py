@@ -4,6 +4,7 @@ delivery was interrupted once its lease ends."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -255,3 +256,40 @@ def test_outcomes_recorded_together_hold_only_for_their_claim(store: SqlStore) -
     assert rows["k2"].delivered_at is None and rows["k2"].last_error == "HTTP 503"
     assert as_utc(rows["k2"].next_attempt_at) == clock.now() + timedelta(minutes=1)
     assert as_utc(rows["k3"].next_attempt_at) == ours  # still the claim's lease
+
+
+class _Held:
+    """Sends at once, except ``k2``, which waits for ``release``."""
+
+    name = "email"
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.release = threading.Event()
+
+    def deliver(self, effect: Effect) -> object:
+        from itinera.channels.base import Delivery
+
+        if effect.key == "k2":
+            self.release.wait(10)
+        self.sent.append(effect.key)
+        return Delivery(True, "ok")
+
+
+def test_when_outcomes_cannot_be_recorded_nothing_more_is_sent(
+        store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    add(store, *(email(f"k{n}") for n in range(1, 6)))
+    channel = _Held()
+    dispatcher = Dispatcher(store, {"email": channel}, ManualClock(T0),  # type: ignore[dict-item]
+                            concurrency=1)
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(dispatcher, "_record", broken)
+    with pytest.raises(RuntimeError, match="went away"):
+        dispatcher.dispatch()  # k1 sent; recording it fails while k2 is being sent
+    channel.release.set()
+    dispatcher.close()
+    assert channel.sent == ["k1", "k2"]  # k3 to k5 were not sent: claimed again after the lease
+    assert [s for _, s, _ in statuses(store)] == ["sending"] * 5

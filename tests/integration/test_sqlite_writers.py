@@ -5,12 +5,16 @@ and readers never wait."""
 from __future__ import annotations
 
 import fcntl
+import sqlite3
 import threading
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
+from itinera.storage import sqlite_writers
 from itinera.storage.engine import READER, create_engine
+from itinera.storage.sqlite_writers import QueuedWriterConnection
 
 
 def _setup(path: Path) -> tuple[sa.Engine, sa.Engine]:
@@ -100,5 +104,37 @@ def test_writers_wait_on_the_lock_file_itself(tmp_path: Path) -> None:
         fcntl.flock(lock, fcntl.LOCK_UN)
         thread.join(10)
     assert log == ["second began"]
+    first.dispose()
+    second.dispose()
+
+
+def test_a_thread_writing_on_two_connections_gets_sqlites_answer_not_a_hang(
+        tmp_path: Path) -> None:
+    path = str(tmp_path / "w.db")
+    first = sqlite3.connect(path, factory=QueuedWriterConnection, isolation_level=None,
+                            timeout=0.2)
+    second = sqlite3.connect(path, factory=QueuedWriterConnection, isolation_level=None,
+                             timeout=0.2)
+    first.execute("PRAGMA journal_mode=WAL")
+    first.begin_write()  # type: ignore[attr-defined]
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        second.begin_write()  # type: ignore[attr-defined]
+    first.rollback()
+    second.begin_write()  # type: ignore[attr-defined]  # free again
+    second.rollback()
+    first.close()
+    second.close()
+
+
+def test_a_writer_gives_up_after_the_wait_limit(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sqlite_writers, "WAIT_LIMIT", 0.3)
+    first, second = _setup(tmp_path / "w.db")
+    with open(tmp_path / "w.db.write-lock", "r+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another process's writer that does not end
+        with pytest.raises(sa.exc.OperationalError, match="another process"), second.begin():
+            pass
+    with second.begin() as connection:  # nothing left held
+        connection.exec_driver_sql("INSERT INTO t VALUES (3)")
     first.dispose()
     second.dispose()

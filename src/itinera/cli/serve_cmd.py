@@ -116,11 +116,7 @@ def serve(
     # Uvicorn stops gracefully on SIGINT / SIGTERM, then raises the signal again for the
     # handler it found: by then the worker has stopped, so that handler just lets us finish.
     previous = signal.signal(signal.SIGTERM, lambda *_: None)
-    # The URL goes in the environment, not the command line: `ps` shows command lines.
-    delivering = [] if sandbox else [
-        subprocess.Popen([sys.executable, "-m", "itinera", "dispatch", "--parent", str(os.getpid())],
-                         env={**os.environ, "ITINERA_DATABASE": database})
-        for _ in range(dispatchers)]
+    delivering = DispatcherProcesses(database, 0 if sandbox else dispatchers, errors)
     try:
         errors.print(f"web UI: http://{host}:{port}/ui/ (sign in with an API key, or open "
                      f"http://{host}:{port}/ui/login?key=<key>)", markup=False)
@@ -129,15 +125,53 @@ def serve(
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
-        for process in delivering:
+        delivering.stop()
+        service.close()
+
+
+class DispatcherProcesses:
+    """``itinera dispatch`` processes beside the server, watched: one that ends while the
+    server runs is reported and started again (at most every 5 s), so deliveries never stop
+    silently."""
+
+    def __init__(self, database: str, count: int, errors: Console) -> None:
+        self.database, self.errors = database, errors
+        self.processes = [self._start() for _ in range(count)]
+        self._stop = threading.Event()
+        self._lock = threading.Lock()  # no start after stop
+        self._watch = threading.Thread(target=self._watching, name="itinera-dispatchers",
+                                       daemon=True)
+        if count:
+            self._watch.start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        # The URL goes in the environment, not the command line: `ps` shows command lines.
+        return subprocess.Popen(
+            [sys.executable, "-m", "itinera", "dispatch", "--parent", str(os.getpid())],
+            env={**os.environ, "ITINERA_DATABASE": self.database})
+
+    def _watching(self) -> None:
+        while not self._stop.wait(5.0):
+            with self._lock:
+                for n, process in enumerate(self.processes):
+                    code = process.poll()
+                    if code is not None and not self._stop.is_set():
+                        self.errors.print(f"warning: dispatcher process {process.pid} ended "
+                                          f"(exit code {code}); starting another", markup=False)
+                        self.processes[n] = self._start()
+
+    def stop(self) -> None:
+        """Stop them, each after what it is sending (a minute at most, then killed)."""
+        with self._lock:
+            self._stop.set()
+        for process in self.processes:
             process.terminate()
-        for process in delivering:  # each stops after the group it is sending
+        for process in self.processes:
             try:
                 process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        service.close()
 
 
 def register(app: typer.Typer) -> None:

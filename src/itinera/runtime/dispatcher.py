@@ -92,11 +92,18 @@ class Dispatcher:
         # lock, and a kill repeats only what was sent since the last record.
         waiting = {self._pool.submit(attempt, effect, attempts): effect.id
                    for effect, attempts in claimed}
-        while waiting:
-            done, _ = wait(waiting, timeout=RECORD_EVERY, return_when=ALL_COMPLETED)
-            if done:
-                self._record([(waiting.pop(future), future.result()) for future in done],
-                             lease_end)
+        try:
+            while waiting:
+                done, _ = wait(waiting, timeout=RECORD_EVERY, return_when=ALL_COMPLETED)
+                if done:
+                    self._record([(waiting.pop(future), future.result()) for future in done],
+                                 lease_end)
+        except BaseException:
+            # Nothing more can be recorded (the database went away): what has not started is
+            # not sent, and is claimed again when the lease ends, like what was sent meanwhile.
+            for future in waiting:
+                future.cancel()
+            raise
         return len(claimed)
 
     def _record(self, outcomes: list[tuple[int, Outcome | None]], lease_end: datetime) -> None:

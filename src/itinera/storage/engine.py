@@ -8,6 +8,7 @@ orjson; SQLite begins writers with ``BEGIN IMMEDIATE`` in WAL mode, queued on a 
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -74,7 +75,10 @@ def create_engine(url: str) -> sa.Engine:
         if connection.get_execution_options().get(READER, False):
             connection.exec_driver_sql("BEGIN")
         else:
-            connection.connection.dbapi_connection.begin_write()  # type: ignore[union-attr]
+            try:
+                connection.connection.dbapi_connection.begin_write()  # type: ignore[union-attr]
+            except sqlite3.OperationalError as error:  # raised here, SQLAlchemy does not wrap it
+                raise sa.exc.OperationalError("BEGIN IMMEDIATE", None, error) from error
 
     return engine
 
