@@ -297,7 +297,12 @@ class PathRunner:
         down, the paths here go on together with the fork still open. A merge is recorded in
         the path once, when it continues.
         """
-        progressed = any(k.state == "merge" for k in self.enrollment.tokens)  # mostly none
+        for token in self.enrollment.tokens:
+            if token.state == "merge":
+                break
+        else:
+            return  # the common case: no path is at a merge
+        progressed = True
         while progressed and self.enrollment.active:
             progressed = False
             for token in list(self.enrollment.tokens):
