@@ -369,10 +369,10 @@ class EngineCore:
         fired = 0
         while limit is None or fired < limit:
             world = self._world
-            if world is None:  # each firing is a batch of its own: so is each question
+            if world is None:  # outside a batch, each firing is a transaction: each look too
                 with self.store.transaction():
                     timers = self.store.due_timers(until, 1, accounts)
-            else:  # a batch holds the transaction (a nested one costs a step's few percent)
+            else:  # the batch's transaction (entering a nested one cost a few percent a step)
                 timers = self.store.due_timers(until, 1, accounts)
             if not timers:
                 return fired

@@ -27,7 +27,7 @@ _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*\}\}", re
 _JINJA_WORDS = frozenset({"true", "false", "none", "True", "False", "None", "and", "or", "not",
                           "in", "is", "if", "else"})
 _ABSENT = object()
-Plan = tuple[str | tuple[str, ...], ...]
+_Plan = tuple[str | tuple[str, ...], ...]
 
 
 class RenderError(ItineraError):
@@ -71,7 +71,7 @@ class Renderer:
     def __init__(self) -> None:
         self.environment = _Environment(undefined=Undefined, autoescape=False)
         self._cache: dict[str, Any] = {}
-        self._plans: dict[str, Plan | None] = {}
+        self._plans: dict[str, _Plan | None] = {}
         # The environment's globals as one plain dict: a template context built from it is
         # "shared" (taken as is), where Template.generate would copy them out of a ChainMap
         # for every render — most of the cost of rendering a short subject line.
@@ -111,7 +111,7 @@ class Renderer:
         return value
 
 
-def _plan(text: str) -> Plan | None:
+def _plan(text: str) -> _Plan | None:
     """The parts of a text whose only template syntax is placeholders of values' keys
     (``Hi {{ account.name }}``, most subjects): literal text, and each placeholder's names.
     Filled by :func:`_fill` with what Jinja would render, at a fraction of a Jinja render's
@@ -134,7 +134,7 @@ def _plan(text: str) -> Plan | None:
     return tuple(p for p in parts if p != "")
 
 
-def _fill(plan: Plan, values: dict[str, Any]) -> str | None:
+def _fill(plan: _Plan, values: dict[str, Any]) -> str | None:
     """The text of ``plan`` with ``values`` — ``str`` of each placeholder's value, nothing for
     a missing last key, as Jinja renders them; None where Jinja must decide (a name it would
     look up among its globals, a key of something not a dict, a key of a missing one, output

@@ -35,8 +35,8 @@ def history_entries(row: Any) -> list[tuple[str | None, dict[str, Any]]]:
     """The (node, entry) pairs of one history row, in the order they were recorded.
 
     A row holds one entry; or, when an enrollment recorded several at one instant (a wait
-    over, the node after it, ...), all of them as a list of ``[node, entry]`` (``SqlStore.
-    add_history``): one row written instead of several."""
+    over, the node after it, ...), all of them as a list of ``[node, entry]``: one row
+    written instead of several (see ``SqlStore.add_history``)."""
     if isinstance(row.entry, list):
         return [(node, entry) for node, entry in row.entry]
     return [(row.node, row.entry)]

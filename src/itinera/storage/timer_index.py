@@ -81,9 +81,6 @@ class TimerIndex:
         timers = self._timers
         return [timers[i] for i in sorted(ids) if timers[i].kind == kind]
 
-    def get(self, id: int) -> Timer:
-        return self._timers[id]
-
     def __contains__(self, id: int) -> bool:
         return id in self._timers
 
