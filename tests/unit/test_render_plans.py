@@ -55,3 +55,10 @@ def test_only_placeholders_of_keys_are_filled_without_jinja() -> None:
 def test_output_beyond_the_cap_is_refused_either_way() -> None:
     with pytest.raises(RenderError):
         Renderer().render("{{ a }}{{ a }}", {"a": "x" * MAX_OUTPUT})
+
+
+def test_a_value_that_cannot_be_written_out_is_the_templates_error() -> None:
+    from itinera.engine.render import Renderer, RenderError
+
+    with pytest.raises(RenderError, match=r"account\.n"):
+        Renderer().render("Hi {{ account.n }}", {"account": {"n": 10 ** 5000}})

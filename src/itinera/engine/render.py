@@ -85,7 +85,10 @@ class Renderer:
         except KeyError:
             plan = self._plans[text] = _plan(text)
         if plan is not None:
-            filled = _fill(plan, values)
+            try:
+                filled = _fill(plan, values)
+            except Exception:  # a value that cannot be written out: Jinja's answer, or error
+                filled = None
             if filled is not None:
                 return filled
         try:
