@@ -156,6 +156,7 @@ timers = Table(
     Column("held", Boolean, nullable=False, default=False),
     Column("payload", Json, nullable=False),
     Index("ix_timers_due", "due_at", "id"),
+    Index("ix_timers_account", "account"),  # a round loads the timers of its accounts
 )
 
 effects = Table(
