@@ -57,12 +57,14 @@ class Run:
     repeats: int = 0  # webhooks for an event already seen (delivery is at-least-once)
     answers: list[float] = field(default_factory=list)  # seconds until the 202
     failures: list[str] = field(default_factory=list)
+    connections: set[asyncio.StreamWriter] = field(default_factory=set)  # the receiver's, open
 
 
 # -- the loopback receiver -----------------------------------------------------------------------
 async def _receive(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, run: Run) -> None:
     """One connection (the channel keeps them alive): for each webhook request on it, read it,
     note when it arrived, answer 200."""
+    run.connections.add(writer)
     try:
         while True:
             try:
@@ -86,6 +88,7 @@ async def _receive(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, r
     except (asyncio.IncompleteReadError, ConnectionError, ValueError, KeyError) as error:
         run.failures.append(f"receiver: {error!r}")
     finally:
+        run.connections.discard(writer)
         writer.close()
 
 
@@ -203,6 +206,9 @@ async def measure(base: str, key: str, hook_port: int, database: str,
             deadline = time.monotonic() + args.drain
             while len(run.arrived) < len(run.sent) and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
+            for writer in list(run.connections):  # kept-alive ones end as the channel's would
+                writer.close()
+            await asyncio.sleep(0.1)
     finally:
         stop.set()
         watcher.join()
