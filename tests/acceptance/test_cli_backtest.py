@@ -106,6 +106,10 @@ def test_bad_input_is_refused_with_its_place(tmp_path: Path, database_url: str) 
     assert code == 2 and "--from: bad date 'yesterday'" in err
     code, _, err = invoke(draft(tmp_path), "--from", "2026-03-05", "--to", "2026-03-04", *db)
     assert code == 2 and "--from (2026-03-05T00:00:00Z) must be before --to" in err
+    # said first, before the draft's own problems (and without reading the journal)
+    code, _, err = invoke(str(tmp_path / "missing.yaml"), "--from", "2026-03-05", "--to", "2026-03-04",
+                          "--database", "sqlite:///" + str(tmp_path / "absent.db"))
+    assert code == 2 and err.strip().startswith("--from (2026-03-05T00:00:00Z) must be before")
     broken = draft(tmp_path, DRAFT.replace("next: again", "next: nowhere").replace(
         "template: hello}}]}\n", "template: goodbye}}]}\n", 1))
     code, _, err = invoke(broken, "--from", "2026-03-04", "--to", "2026-03-05", *db)

@@ -23,7 +23,13 @@ from itinera.cli.db_cmd import DEFAULT_DATABASE
 from itinera.cli.report import print_report
 from itinera.definitions.loader import load_journey_file
 from itinera.errors import DefinitionError, ItineraError
-from itinera.simulate.backtest import Backtest, backtest_scenario, read_journal, recorded_workspace
+from itinera.simulate.backtest import (
+    Backtest,
+    backtest_scenario,
+    check_window,
+    read_journal,
+    recorded_workspace,
+)
 from itinera.simulate.runner import simulate
 from itinera.timeutil import format_instant, parse_instant
 
@@ -64,6 +70,10 @@ def backtest(
     start, end = _instant("--from", since), _instant("--to", until)
     if isinstance(start, str) or isinstance(end, str):
         raise fail("\n".join(m for m in (start, end) if isinstance(m, str)))
+    try:  # a reversed window is said first: nothing else is worth reading then
+        check_window(start, end)
+    except ItineraError as error:
+        raise fail(str(error)) from None
     try:
         entries = read_journal(database, end)
         draft = load_journey_file(journey_file, recorded_workspace(entries))

@@ -40,7 +40,8 @@ from itinera.errors import DefinitionError, ItineraError, Problem
 from itinera.storage.inbox import JournalEntry, journal
 from itinera.timeutil import as_utc, format_instant
 
-__all__ = ["Backtest", "BacktestError", "backtest_scenario", "read_journal", "recorded_workspace"]
+__all__ = ["Backtest", "BacktestError", "backtest_scenario", "check_window", "read_journal",
+           "recorded_workspace"]
 
 _LIFECYCLE = ("publish", "enable", "disable", "pause", "resume")
 _WORLD_KEYS = ("accounts", "people", "buying_groups")  # what a load_world input loads
@@ -140,15 +141,22 @@ def _identity(item: Any) -> Any:
     return item
 
 
+def check_window(since: datetime, until: datetime) -> tuple[datetime, datetime]:
+    """The window to the second; raises :class:`BacktestError` unless ``since`` is before
+    ``until``."""
+    since, until = _second(since), _second(until)
+    if since >= until:
+        raise BacktestError(f"--from ({format_instant(since)}) must be before --to "
+                            f"({format_instant(until)})")
+    return since, until
+
+
 def backtest_scenario(entries: list[JournalEntry], draft: Journey, since: datetime,
                       until: datetime, *, with_live_journeys: bool = False) -> Backtest:
     """The scenario replaying ``entries`` (in arrival order) with ``draft`` enabled from
     ``since`` to ``until``. Instants are taken to the second; inputs received at ``until`` or
     later are not replayed, timers due at ``until`` still fire."""
-    since, until = _second(since), _second(until)
-    if since >= until:
-        raise BacktestError(f"--from ({format_instant(since)}) must be before --to "
-                            f"({format_instant(until)})")
+    since, until = check_window(since, until)
     world: dict[str, Any] = {}
     world_at: datetime | None = None
     timeline: list[tuple[datetime, dict[str, Any]]] = []
