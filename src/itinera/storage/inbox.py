@@ -79,9 +79,15 @@ def put_rows(connection: sa.Connection, rows: list[dict[str, Any]]) -> None:
         connection.execute(insert(t.inbox).on_conflict_do_nothing(), rows)
 
 
+_TAKES: dict[int, sa.Select[Any]] = {}  # statements built once per limit: a worker takes every round
+
+
 def take(store: SqlStore, limit: int) -> list[InboxRow]:
     """The oldest rows, in arrival order (the caller applies and removes them)."""
-    result = store.conn.execute(sa.select(t.inbox).order_by(t.inbox.c.seq).limit(limit))
+    query = _TAKES.get(limit)
+    if query is None:
+        query = _TAKES[limit] = sa.select(t.inbox).order_by(t.inbox.c.seq).limit(limit)
+    result = store.conn.execute(query)
     return [InboxRow(r.seq, r.kind, r.account, r.key, r.payload, as_utc(r.received_at))
             for r in result]
 
