@@ -63,3 +63,19 @@ def test_each_change_is_saved_whichever_object_saves_it(store: SqlStore) -> None
     final = _read(store, 3)
     assert (final.status, final.goal_achieved, final.variants, final.path) == (
         "completed", True, {"subject": "bold"}, ["wait", "email", "email"])
+
+
+def test_a_change_saved_in_a_transaction_that_rolled_back_is_saved_whole_next_time(
+        store: SqlStore) -> None:
+    e = Enrollment(3, "j", 1, "acme", T0, tokens=[Token(1, "wait", ["p1"])])
+    with store.transaction():
+        store.save_enrollment(e)
+    _ended(e)
+    with pytest.raises(RuntimeError), store.transaction():
+        store.save_enrollment(e)
+        raise RuntimeError("the round fails after the save")
+    assert _read(store, 3).status == "active"
+    with store.transaction():  # the same object, unchanged since
+        store.save_enrollment(e)
+    found = _read(store, 3)
+    assert (found.status, found.reason, found.tokens) == ("completed", "completed", [])

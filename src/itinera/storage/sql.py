@@ -293,7 +293,9 @@ class SqlStore(TimerRows):
             "enrolled_at": enrollment.enrolled_at, "ended_at": enrollment.ended_at,
             "reason": enrollment.reason, "path": enrollment.path,
             "variants": enrollment.variants, "state": state})
-        enrollment.stored = (*seldom[:5], dict(enrollment.variants))
+        previous, enrollment.stored = enrollment.stored, (*seldom[:5], dict(enrollment.variants))
+        # Not written after all if the transaction rolls back: the next save writes it whole.
+        self.on_rollback(lambda: setattr(enrollment, "stored", previous))
 
     def enrollment(self, id: int) -> Enrollment | None:
         row = self._exec(sa.select(t.enrollments).where(t.enrollments.c.id == id)).first()

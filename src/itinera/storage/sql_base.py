@@ -66,6 +66,8 @@ class SqlBase:
         self._compiled: dict[str, tuple[str, list[str], list[Any], bool]] = {}
         self._blocks: dict[str, list[int]] = {}
         self._committed: list[Callable[[], None]] = []
+        self._undo: list[Callable[[], None]] = []  # run, newest first, if the transaction rolls back
+        self._in_transaction = False  # inside transaction(), which commits or rolls back
         self._timers = TimerIndex() if exclusive else None
         # Exclusive: goes up at every rollback, so records kept in memory across transactions
         # (``records_generation``) are known to be stale.
@@ -117,12 +119,16 @@ class SqlBase:
         if connection.in_transaction():
             yield
             return
+        self._in_transaction = True
         try:
             with connection.begin():
                 yield
                 self._flush()
         except BaseException:
             self._committed.clear()
+            undo, self._undo = self._undo, []
+            for callback in reversed(undo):
+                callback()
             self._pending.clear()
             self._pending_events.clear()
             self._event_ids = None
@@ -134,6 +140,8 @@ class SqlBase:
             raise
         finally:
             self._scoped = None
+            self._in_transaction = False
+        self._undo.clear()
         callbacks, self._committed = self._committed, []
         for callback in callbacks:
             callback()
@@ -143,6 +151,13 @@ class SqlBase:
         transaction). Exclusive: a number that changes at every rollback — records read and
         written through this store may be kept in memory while it stays the same."""
         return self._rollbacks
+
+    def on_rollback(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` if the current transaction rolls back: to take back what was
+        noted in memory about writes that did not land. Outside :meth:`transaction` there is
+        nothing to take back from."""
+        if self._in_transaction:
+            self._undo.append(callback)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once the current transaction has committed (not if it rolls
