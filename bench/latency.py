@@ -176,16 +176,19 @@ def watch_outbox(database: str, run: Run, stop: threading.Event) -> None:
     2 ms on a connection of its own (a reader: it never holds up the server's writers)."""
     engine = sa.create_engine(database)
     last = 0
+    # Only the event id, taken out by the database: decoding every payload here took a third
+    # of a core on PostgreSQL, from the two the service under test has.
+    query = sa.select(t.effects.c.id, t.effects.c.payload["body"]["event"].as_string()).where(
+        t.effects.c.id > sa.bindparam("last"))
     try:
         with engine.connect() as connection:
             while not stop.is_set():
-                rows = connection.execute(sa.select(t.effects.c.id, t.effects.c.payload)
-                                          .where(t.effects.c.id > last)).all()
+                rows = connection.execute(query, {"last": last}).all()
                 connection.rollback()  # a new snapshot next time
                 at = time.monotonic()
-                for id, payload in rows:
+                for id, event in rows:
                     last = max(last, id)
-                    run.decided.setdefault(payload["body"]["event"], at)
+                    run.decided.setdefault(event, at)
                 time.sleep(0.002)
     finally:
         engine.dispose()
