@@ -57,8 +57,8 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start(collector: Collector, **options: Any) -> Iterator[int]:
-    port = free_port()
+def start(collector: Collector, port: int | None = None, **options: Any) -> Iterator[int]:
+    port = port or free_port()
     controller = Controller(collector, hostname="127.0.0.1", port=port, **options)
     controller.start()
     try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import ssl
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -229,3 +230,43 @@ def test_skipped_effects_are_not_sent(collector: Collector, port: int) -> None:
     delivery = EmailChannel(smtp(port), UNSUBSCRIBE).deliver(skipped)
     assert delivery == Delivery(False, "skipped: unsubscribed")
     assert collector.received == []
+
+
+class _Counting(Collector):
+    """Counts the sessions (EHLO greetings) the server saw."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sessions = 0
+
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
+                          responses: list[str]) -> list[str]:
+        self.sessions += 1
+        session.host_name = hostname
+        return responses
+
+
+def test_sessions_are_kept_between_messages_and_replaced_when_closed() -> None:
+    counting = _Counting()
+    servers = start(counting, authenticator=authenticator, auth_require_tls=False)
+    port = next(servers)
+    channel = EmailChannel(smtp(port), UNSUBSCRIBE)
+    try:
+        for n in range(3):
+            assert channel.deliver(replace(effect(), key=f"k{n}")).delivered
+        counting.rcpt_reply = "550 no such user"  # the message's failure: the session goes on
+        with pytest.raises(PermanentError):
+            channel.deliver(replace(effect(), key="k3"))
+        counting.rcpt_reply = None
+        assert channel.deliver(replace(effect(), key="k4")).delivered
+        assert counting.sessions == 1
+        next(servers, None)  # the server stops: the kept session is closed under us
+        again = start(counting, authenticator=authenticator, auth_require_tls=False, port=port)
+        next(again)
+        assert channel.deliver(replace(effect(), key="k5")).delivered
+        assert counting.sessions == 2
+        next(again, None)
+    finally:
+        channel.close()
+    assert [r.message["X-Itinera-Key"] for r in counting.received] == ["k0", "k1", "k2", "k4",
+                                                                       "k5"]

@@ -1,5 +1,7 @@
 """The email channel: one message per effect over SMTP (smtplib), with STARTTLS or implicit TLS
-and login as configured.
+and login as configured. Sessions are kept between messages (up to 8, each for 30 s unused): a
+session's connection, STARTTLS and login cost more than a message. A kept session the server
+has closed meanwhile is replaced at once.
 
 Every message carries an ``X-Itinera-Key`` header (the effect's idempotency key) and a
 Message-ID derived from it, so a message sent twice (a retry after a lost reply) can be recognised
@@ -19,6 +21,8 @@ import hashlib
 import re
 import smtplib
 import ssl
+import threading
+import time
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 from html import escape
@@ -37,6 +41,8 @@ from itinera.storage.store import Effect
 __all__ = ["EmailChannel", "from_settings"]
 
 _NAME = "email"
+_KEPT = 8  # sessions kept between messages (the dispatcher delivers 8 at a time)
+_KEEP_FOR = 30.0  # seconds a session stays unused before it is ended rather than reused
 _UNFOLDED = frozenset({"list-unsubscribe", "list-unsubscribe-post"})
 _BODY_OPEN = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
 _BODY_CLOSE = re.compile(r"</body\s*>", re.IGNORECASE)
@@ -72,6 +78,10 @@ class EmailChannel:
         # Default: the system's trusted CAs, hostname checked. Made once: loading the CA bundle
         # costs about 14 ms of CPU, more than sending a message.
         self._ssl_context = ssl_context or ssl.create_default_context()
+        # Sessions kept between messages (connect, greeting, STARTTLS and login cost more than
+        # a message), each with the instant it was last used; the dispatcher's threads share them.
+        self._idle: list[tuple[smtplib.SMTP, float]] = []
+        self._idle_lock = threading.Lock()
 
     def deliver(self, effect: Effect) -> Delivery:
         expect_channel(_NAME, effect)
@@ -79,23 +89,72 @@ class EmailChannel:
             return Delivery(False, f"skipped: {effect.payload.get('reason')}")
         message = self.build_message(effect)
         recipient = str(effect.payload["to"])
-        client = self._open()
+        client, kept = self._session()
         try:
-            client.send_message(message, from_addr=self.smtp.from_address, to_addrs=[recipient])
+            try:
+                client.send_message(message, from_addr=self.smtp.from_address,
+                                    to_addrs=[recipient])
+            except smtplib.SMTPServerDisconnected:
+                if not kept:
+                    raise
+                # A kept session the server had closed: once more on a fresh one (a message
+                # it did take would come twice, with one Message-ID and X-Itinera-Key).
+                _close(client)
+                client, kept = self._open(), False
+                client.send_message(message, from_addr=self.smtp.from_address,
+                                    to_addrs=[recipient])
         except smtplib.SMTPRecipientsRefused as error:
+            self._keep(client)  # the message's failure: the session goes on
             codes = [code for code, _ in error.recipients.values()]
             raise _by_code(max(codes, default=550), f"recipient refused: {error.recipients}") from error
         except smtplib.SMTPResponseException as error:
-            if error.smtp_code == 530:  # STARTTLS or AUTH required: the session was refused
-                raise RetryableError(_reply(error), channel=_NAME, code=530) from error
+            if error.smtp_code in (421, 530):  # closing, or STARTTLS/AUTH required: the session
+                _close(client)
+                raise RetryableError(_reply(error), channel=_NAME, code=error.smtp_code) from error
+            self._keep(client)
             raise _by_code(error.smtp_code, _reply(error)) from error
         except smtplib.SMTPNotSupportedError as error:
+            self._keep(client)
             raise PermanentError(f"the server cannot take this message: {error}", channel=_NAME) from error
         except (smtplib.SMTPException, OSError) as error:
-            raise RetryableError(f"sending failed: {error!r}", channel=_NAME) from error
-        finally:
             _close(client)
+            raise RetryableError(f"sending failed: {error!r}", channel=_NAME) from error
+        except BaseException:
+            _close(client)
+            raise
+        self._keep(client)
         return Delivery(True, f"accepted by {self.smtp.host}", str(message["Message-ID"]))
+
+    def close(self) -> None:
+        """End the kept sessions."""
+        with self._idle_lock:
+            idle, self._idle = self._idle, []
+        for client, _ in idle:
+            _close(client)
+
+    def _session(self) -> tuple[smtplib.SMTP, bool]:
+        """A kept session used within the last :data:`_KEEP_FOR` seconds, else a new one;
+        and whether it was kept."""
+        now = time.monotonic()
+        stale = []
+        with self._idle_lock:
+            while self._idle:
+                client, used = self._idle.pop()
+                if now - used < _KEEP_FOR:
+                    break
+                stale.append(client)
+            else:
+                client = None
+        for old in stale:
+            _close(old)
+        return (client, True) if client is not None else (self._open(), False)
+
+    def _keep(self, client: smtplib.SMTP) -> None:
+        with self._idle_lock:
+            if len(self._idle) < _KEPT:
+                self._idle.append((client, time.monotonic()))
+                return
+        _close(client)
 
     def build_message(self, effect: Effect) -> EmailMessage:
         """The message an effect becomes; a payload that cannot make one is a PermanentError."""
