@@ -4,7 +4,6 @@ changed; any other change (status, goal, end, reason, a variant set in place) wr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,13 +12,6 @@ from itinera.domain.model import Enrollment, Token
 from itinera.storage.sql import SqlStore
 
 T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
-
-
-@pytest.fixture(params=[True, False], ids=["exclusive", "shared"])
-def store(request: pytest.FixtureRequest, database_url: str) -> Iterator[SqlStore]:
-    created = SqlStore(database_url, exclusive=request.param)
-    yield created
-    created.close()
 
 
 def _read(store: SqlStore, id: int) -> Enrollment:

@@ -3,7 +3,6 @@ in order, beside rows of one entry (every backend)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,13 +14,6 @@ from itinera.storage.sql import SqlStore
 
 T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
 T1 = T0 + timedelta(minutes=1)
-
-
-@pytest.fixture(params=[True, False], ids=["exclusive", "shared"])
-def store(request: pytest.FixtureRequest, database_url: str) -> Iterator[SqlStore]:
-    created = SqlStore(database_url, exclusive=request.param)
-    yield created
-    created.close()
 
 
 def _entries(store: SqlStore, enrollment: int) -> list[tuple[str | None, str]]:

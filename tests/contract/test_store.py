@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,13 +11,6 @@ from itinera.storage.sql import SqlStore
 from itinera.storage.store import Effect, Timer
 
 T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
-
-
-@pytest.fixture(params=[True, False], ids=["exclusive", "shared"])
-def store(request: pytest.FixtureRequest, database_url: str) -> Iterator[SqlStore]:
-    created = SqlStore(database_url, exclusive=request.param)
-    yield created
-    created.close()
 
 
 def test_accounts_round_trip_with_builtins(store: SqlStore) -> None:

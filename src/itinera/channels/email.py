@@ -90,6 +90,7 @@ class EmailChannel:
         message = self.build_message(effect)
         recipient = str(effect.payload["to"])
         client, kept = self._session()
+        keep = True  # a message's own failure leaves the session usable; a session's does not
         try:
             try:
                 client.send_message(message, from_addr=self.smtp.from_address,
@@ -100,29 +101,30 @@ class EmailChannel:
                 # A kept session the server had closed: once more on a fresh one (a message
                 # it did take would come twice, with one Message-ID and X-Itinera-Key).
                 _close(client)
-                client, kept = self._open(), False
+                client = self._open()
                 client.send_message(message, from_addr=self.smtp.from_address,
                                     to_addrs=[recipient])
         except smtplib.SMTPRecipientsRefused as error:
-            self._keep(client)  # the message's failure: the session goes on
             codes = [code for code, _ in error.recipients.values()]
             raise _by_code(max(codes, default=550), f"recipient refused: {error.recipients}") from error
         except smtplib.SMTPResponseException as error:
             if error.smtp_code in (421, 530):  # closing, or STARTTLS/AUTH required: the session
-                _close(client)
+                keep = False
                 raise RetryableError(_reply(error), channel=_NAME, code=error.smtp_code) from error
-            self._keep(client)
             raise _by_code(error.smtp_code, _reply(error)) from error
         except smtplib.SMTPNotSupportedError as error:
-            self._keep(client)
             raise PermanentError(f"the server cannot take this message: {error}", channel=_NAME) from error
         except (smtplib.SMTPException, OSError) as error:
-            _close(client)
+            keep = False
             raise RetryableError(f"sending failed: {error!r}", channel=_NAME) from error
         except BaseException:
-            _close(client)
+            keep = False
             raise
-        self._keep(client)
+        finally:
+            if keep:
+                self._keep(client)
+            else:
+                _close(client)
         return Delivery(True, f"accepted by {self.smtp.host}", str(message["Message-ID"]))
 
     def close(self) -> None:

@@ -13,9 +13,11 @@ checked. Connections are kept alive (a fresh TCP connection per webhook cost mos
 CPU): each URL origin (scheme, host, port) has a pool of its own, and within it a connection is
 kept for the checked address it was opened to — a host that later resolves elsewhere gets a new
 connection, and a TLS connection verified for one host name never carries another's requests.
-Requests go to httpx's transport directly, not through ``httpx.Client``: no cookies, auth or
-redirect handling to pay for. A kept connection the receiver closed just as it was reused is
-retried once at once on a fresh one (a receiver drops repeats by ``X-Itinera-Key``).
+Pools idle for 4 s are closed, and at most 64 are kept. Requests go to httpx's transport
+directly, not through ``httpx.Client``: no cookies or redirect handling to pay for; a URL's
+``user:password@`` becomes Basic authentication (httpx's) and is left out of messages. A request
+whose connection closed without an answer (most often a kept one the receiver closed just as it
+was reused) is sent once more at once (a receiver drops repeats by ``X-Itinera-Key``).
 
 One attempt per ``deliver``: timeouts, connection failures, 408, 429 and 5xx are retryable; other
 4xx, redirects and refused targets are permanent.
@@ -23,7 +25,6 @@ One attempt per ``deliver``: timeouts, connection failures, 408, 429 and 5xx are
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -136,15 +137,16 @@ class WebhookChannel:
                                                timestamp, content)}
         if content:
             headers["Content-Type"] = "application/json"
-        if original.userinfo:  # https://user:secret@host/...: Basic authentication, as clients do
-            headers["Authorization"] = _basic(original.username, original.password)
-            original = original.copy_with(username=None, password=None)
-            url = str(original)  # error messages and the outbox never show the secret
         extensions: dict[str, Any] = {"timeout": self._timeout}
         if target.scheme == "https":
             extensions["sni_hostname"] = target.host
-        request = httpx.Request(method, original.copy_with(host=target.address),
+        request = httpx.Request(method, original.copy_with(host=target.address, username=None,
+                                                           password=None),
                                 content=content or None, headers=headers, extensions=extensions)
+        if original.userinfo:  # https://user:secret@host/...: Basic authentication, as clients do
+            request = next(httpx.BasicAuth(original.username, original.password)
+                           .sync_auth_flow(request))
+            url = str(original.copy_with(username=None, password=None))  # never in messages
         try:
             response, snippet = self._send(target, request)
         except httpx.TimeoutException as error:
@@ -235,11 +237,6 @@ class WebhookChannel:
 def from_settings(settings: ChannelSettings) -> WebhookChannel | None:
     """The webhook channel, when webhooks are configured."""
     return None if settings.webhook is None else WebhookChannel(settings.webhook)
-
-
-def _basic(username: str, password: str) -> str:
-    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
-    return f"Basic {token}"
 
 
 def _json(body: Any) -> bytes:

@@ -49,8 +49,7 @@ class PathRunner:
 
     # -- bookkeeping -----------------------------------------------------------------------
     def history(self, node: str | None, **entry: Any) -> None:
-        if self.engine.record_history:
-            self.engine.store.add_history(self.enrollment.id, self.step.now, node, entry)
+        self.engine.history(self.enrollment.id, self.step.now, node, entry)
 
     def touch(self) -> None:
         self.step.world.touch_enrollment(self.enrollment)

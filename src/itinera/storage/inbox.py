@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -79,15 +80,15 @@ def put_rows(connection: sa.Connection, rows: list[dict[str, Any]]) -> None:
         connection.execute(insert(t.inbox).on_conflict_do_nothing(), rows)
 
 
-_TAKES: dict[int, sa.Select[Any]] = {}  # statements built once per limit: a worker takes every round
+@lru_cache(maxsize=8)
+def _take_query(limit: int) -> sa.Select[Any]:
+    """Built once per limit: a worker takes every round."""
+    return sa.select(t.inbox).order_by(t.inbox.c.seq).limit(limit)
 
 
 def take(store: SqlStore, limit: int) -> list[InboxRow]:
     """The oldest rows, in arrival order (the caller applies and removes them)."""
-    query = _TAKES.get(limit)
-    if query is None:
-        query = _TAKES[limit] = sa.select(t.inbox).order_by(t.inbox.c.seq).limit(limit)
-    result = store.conn.execute(query)
+    result = store.conn.execute(_take_query(limit))
     return [InboxRow(r.seq, r.kind, r.account, r.key, r.payload, as_utc(r.received_at))
             for r in result]
 

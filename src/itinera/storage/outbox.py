@@ -11,6 +11,7 @@ claim skips rows another one has locked (``FOR UPDATE SKIP LOCKED``); SQLite ser
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -53,7 +54,9 @@ _TAKE = sa.update(t.effects).where(_c.id.in_(sa.bindparam("o_ids", expanding=Tru
     next_attempt_at=sa.bindparam("o_lease_end", type_=_c.next_attempt_at.type))
 
 
+@lru_cache(maxsize=8)
 def _due_query(limit: int, dialect: str) -> sa.Select[Any]:
+    """The claim's select, built once per limit and dialect."""
     query = sa.select(t.effects).where(_DUE).order_by(_c.next_attempt_at, _c.id).limit(limit)
     # On PostgreSQL other dispatchers' claims are skipped, not waited for; SQLite serialises.
     return query.with_for_update(skip_locked=True) if dialect == "postgresql" else query
@@ -63,11 +66,7 @@ def claim(store: SqlStore, now: datetime, limit: int,
           lease: timedelta) -> list[tuple[Effect, int]]:
     """Take up to ``limit`` effects due at ``now``, oldest first, for one delivery attempt;
     each with the number of this attempt."""
-    key = (limit, store.dialect)
-    query = _CLAIMS.get(key)
-    if query is None:
-        query = _CLAIMS[key] = _due_query(limit, store.dialect)
-    rows = list(store.conn.execute(query, {"o_now": now}))
+    rows = list(store.conn.execute(_due_query(limit, store.dialect), {"o_now": now}))
     if not rows:
         return []
     store.conn.execute(_TAKE, {"o_ids": [r.id for r in rows], "o_lease_end": now + lease})
@@ -76,42 +75,33 @@ def claim(store: SqlStore, now: datetime, limit: int,
                     payload=dict(r.payload), id=r.id), r.attempts + 1) for r in rows]
 
 
-_CLAIMS: dict[tuple[int, str], sa.Select[Any]] = {}  # statements built once per limit
-
-
 def any_due(connection: sa.Connection, now: datetime) -> bool:
     """Whether an effect is due at ``now`` — a read, for a dispatcher to look often without
     taking the write lock."""
     return connection.execute(_ANY_DUE, {"o_now": now}).first() is not None
 
 
-def record(store: SqlStore, effect_id: int, status: str, now: datetime, *,
-           error: str | None = None, retry_at: datetime | None = None,
-           lease_end: datetime | None = None) -> bool:
+def record(store: SqlStore, effect_id: int, status: str, now: datetime, *, lease_end: datetime,
+           error: str | None = None, retry_at: datetime | None = None) -> bool:
     """The outcome of an attempt: ``delivered``, ``skipped``, ``pending`` (retry at
-    ``retry_at``) or ``dead`` (given up, kept for inspection). With ``lease_end`` (the claim's),
-    only while that claim still holds the effect: a dispatcher that overran its lease (and
-    whose effect another has claimed since) records nothing. Whether it was recorded."""
-    values: dict[str, Any] = {"status": status, "last_error": error,
-                              "next_attempt_at": retry_at}
-    if status == "delivered":
-        values["delivered_at"] = now
-    query = sa.update(t.effects).where(t.effects.c.id == effect_id)
-    if lease_end is not None:
-        query = query.where(t.effects.c.status == "sending",
-                            t.effects.c.next_attempt_at == lease_end)
-    return bool(store.conn.execute(query.values(**values)).rowcount)
+    ``retry_at``) or ``dead`` (given up, kept for inspection) — only while the claim that ends
+    at ``lease_end`` still holds the effect: a dispatcher that overran its lease (and whose
+    effect another has claimed since) records nothing. Whether it was recorded."""
+    outcome = Outcome(effect_id, status, error, retry_at)
+    return bool(store.conn.execute(_RECORD, _recorded(outcome, now, lease_end)).rowcount)
 
 
 def record_all(store: SqlStore, outcomes: list[Outcome], now: datetime,
                lease_end: datetime) -> None:
-    """:func:`record` for many outcomes of one claim (ending at ``lease_end``), in one
-    statement sent as a batch."""
+    """:func:`record` for many outcomes of one claim, in one statement sent as a batch."""
     if outcomes:
-        store.conn.execute(_RECORD, [
-            {"o_id": o.effect, "o_lease": lease_end, "o_status": o.status, "o_error": o.error,
-             "o_retry": o.retry_at, "o_delivered": now if o.status == "delivered" else None}
-            for o in outcomes])
+        store.conn.execute(_RECORD, [_recorded(o, now, lease_end) for o in outcomes])
+
+
+def _recorded(outcome: Outcome, now: datetime, lease_end: datetime) -> dict[str, Any]:
+    return {"o_id": outcome.effect, "o_lease": lease_end, "o_status": outcome.status,
+            "o_error": outcome.error, "o_retry": outcome.retry_at,
+            "o_delivered": now if outcome.status == "delivered" else None}
 
 
 def release(store: SqlStore, effect_ids: list[int], lease_end: datetime, now: datetime) -> None:

@@ -34,6 +34,14 @@ def _utc(value: datetime | None) -> datetime | None:
 _at = as_utc
 
 
+def _seldom(enrollment: Enrollment) -> tuple[Any, ...]:
+    """What an enrollment's row holds of the fields that seldom change (status, goal, end,
+    reason, variants — copied, a variant may be set in place): a save compares the snapshot
+    taken when the row was read or written, and writes only path and state when it matches."""
+    return (enrollment.status, enrollment.goal_achieved, enrollment.goal_at,
+            enrollment.ended_at, enrollment.reason, dict(enrollment.variants))
+
+
 @lru_cache(maxsize=2)
 def _load_queries(dialect: str) -> tuple[sa.Select[Any], ...]:
     """The queries of ``load_accounts``, built once per dialect."""
@@ -255,7 +263,7 @@ class SqlStore(TimerRows):
     @staticmethod
     def _enrollment(row: Any) -> Enrollment:
         state = row.state
-        return Enrollment(
+        enrollment = Enrollment(
             id=row.id, journey=row.journey, version=row.version, account=row.account,
             enrolled_at=_at(row.enrolled_at), status=row.status, goal_achieved=row.goal_achieved,
             goal_at=_utc(row.goal_at), ended_at=_utc(row.ended_at), reason=row.reason,
@@ -266,9 +274,9 @@ class SqlStore(TimerRows):
                     for k in state.get("tokens", [])],
             next_token=state.get("next_token", 1), next_fork=state.get("next_fork", 1),
             event=state.get("event"),
-            stored=(row.status, row.goal_achieved, _utc(row.goal_at), _utc(row.ended_at),
-                    row.reason, dict(row.variants)),
         )
+        enrollment.stored = _seldom(enrollment)
+        return enrollment
 
     def save_enrollment(self, enrollment: Enrollment) -> None:
         state = {
@@ -279,8 +287,7 @@ class SqlStore(TimerRows):
             "next_token": enrollment.next_token, "next_fork": enrollment.next_fork,
             "event": enrollment.event,
         }
-        seldom = (enrollment.status, enrollment.goal_achieved, enrollment.goal_at,
-                  enrollment.ended_at, enrollment.reason, enrollment.variants)
+        seldom = _seldom(enrollment)
         if enrollment.stored == seldom:  # the common save: the paths moved, nothing else
             self._write("update:enrollments", {
                 "k_id": enrollment.id, "path": enrollment.path, "state": state})
@@ -293,7 +300,7 @@ class SqlStore(TimerRows):
             "enrolled_at": enrollment.enrolled_at, "ended_at": enrollment.ended_at,
             "reason": enrollment.reason, "path": enrollment.path,
             "variants": enrollment.variants, "state": state})
-        previous, enrollment.stored = enrollment.stored, (*seldom[:5], dict(enrollment.variants))
+        previous, enrollment.stored = enrollment.stored, seldom
         # Not written after all if the transaction rolls back: the next save writes it whole.
         self.on_rollback(lambda: setattr(enrollment, "stored", previous))
 
