@@ -265,31 +265,72 @@ class _Held:
 
     def __init__(self) -> None:
         self.sent: list[str] = []
+        self.started = threading.Event()  # k2 is being sent
         self.release = threading.Event()
 
     def deliver(self, effect: Effect) -> object:
         from itinera.channels.base import Delivery
 
         if effect.key == "k2":
+            self.started.set()
             self.release.wait(10)
         self.sent.append(effect.key)
         return Delivery(True, "ok")
 
 
-def test_when_outcomes_cannot_be_recorded_nothing_more_is_sent(
+def test_when_outcomes_cannot_be_recorded_nothing_more_is_sent_and_nothing_is_sent_twice(
         store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> None:
     add(store, *(email(f"k{n}") for n in range(1, 6)))
     channel = _Held()
+    clock = ManualClock(T0)
+    dispatcher = Dispatcher(store, {"email": channel}, clock,  # type: ignore[dict-item]
+                            concurrency=1)
+    record = dispatcher._record
+    failures = [RuntimeError("database is locked")]
+
+    def locked(*args: object) -> None:
+        if failures:
+            channel.started.wait(10)
+            channel.release.set()  # k2 finishes while the record fails
+            raise failures.pop()
+        record(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(dispatcher, "_record", locked)
+    with pytest.raises(RuntimeError, match="locked"):
+        dispatcher.dispatch()  # k1 sent; recording it fails while k2 is being sent
+    assert channel.sent == ["k1", "k2"]  # k3 to k5 were not sent
+    assert [s for _, s, _ in statuses(store)] == ["sending"] * 5
+
+    # The next round records what was sent (k1, k2) and gives back what was not, before it
+    # claims anything: k3 to k5 go out once, and k1 and k2 never again, lease or no lease.
+    dispatcher.dispatch()
+    assert statuses(store) == [("k1", "delivered", 1), ("k2", "delivered", 1),
+                               ("k3", "delivered", 1), ("k4", "delivered", 1),
+                               ("k5", "delivered", 1)]
+    clock.advance(timedelta(minutes=10))
+    assert dispatcher.dispatch() == 0
+    dispatcher.close()
+    assert channel.sent == ["k1", "k2", "k3", "k4", "k5"]
+
+
+def test_outcomes_left_unrecorded_are_recorded_when_the_dispatcher_closes(
+        store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    add(store, email("k1"))
+    channel = _Held()
     dispatcher = Dispatcher(store, {"email": channel}, ManualClock(T0),  # type: ignore[dict-item]
                             concurrency=1)
+    record = dispatcher._record
+    calls = iter([RuntimeError("database is locked")])
 
-    def broken(*_: object) -> None:
-        raise RuntimeError("the database went away")
+    def once_locked(*args: object) -> None:
+        error = next(calls, None)
+        if error is not None:
+            raise error
+        record(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(dispatcher, "_record", broken)
-    with pytest.raises(RuntimeError, match="went away"):
-        dispatcher.dispatch()  # k1 sent; recording it fails while k2 is being sent
-    channel.release.set()
-    dispatcher.close()
-    assert channel.sent == ["k1", "k2"]  # k3 to k5 were not sent: claimed again after the lease
-    assert [s for _, s, _ in statuses(store)] == ["sending"] * 5
+    monkeypatch.setattr(dispatcher, "_record", once_locked)
+    with pytest.raises(RuntimeError):
+        dispatcher.dispatch()
+    dispatcher.close()  # a dispatch process told to stop records what it sent
+    assert statuses(store) == [("k1", "delivered", 1)]
+    assert channel.sent == ["k1"]

@@ -2,15 +2,20 @@
 
 Each effect is tried once per claim. A retryable failure waits with exponential backoff (or as
 long as the other side asked); after ``max_attempts`` the effect is dead-lettered, as is a
-permanent failure at once. Delivery is at-least-once: a process killed between sending and
-recording sends again after the lease — every email and webhook carries the effect's
-idempotency key (``X-Itinera-Key``) so receivers, and our tests, recognise a repeat.
+permanent failure at once. Delivery is at-least-once, and ``docs/runtime.md`` lists exactly when
+a repeat happens: a process killed between sending and recording sends again after the lease,
+and a request whose answer never came (a timeout, a connection cut) is tried again — every email
+and webhook carries the effect's idempotency key (``X-Itinera-Key``) so receivers, and our
+tests, recognise a repeat. Outcomes that could not be recorded (the database locked or away)
+are kept and recorded before anything new is claimed, so a failed record alone never repeats a
+delivery.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
-from concurrent.futures import ALL_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import ALL_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,6 +28,8 @@ from itinera.storage.sql import SqlStore
 from itinera.storage.store import Effect
 
 __all__ = ["RECORD_EVERY", "Dispatcher", "RetryPolicy"]
+
+log = logging.getLogger("itinera.dispatcher")
 
 RECORD_EVERY = 0.01  # seconds: outcomes that came within it are recorded in one transaction
 
@@ -59,14 +66,25 @@ class Dispatcher:
         self.concurrency = max(1, concurrency)
         self.batch = max(1, batch)
         self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="itinera-deliver")
+        # Outcomes of a claim that could not be recorded, with the claim's lease end: recorded
+        # before the next claim. Without them, what was sent would be sent again once the
+        # lease ended.
+        self._unrecorded: list[tuple[list[tuple[int, Outcome | None]], datetime]] = []
 
     def close(self) -> None:
-        """Stop the delivery threads (after what they are sending)."""
+        """Stop the delivery threads (after what they are sending), and record what is left."""
         self._pool.shutdown(wait=True)
+        try:
+            self._record_unrecorded()
+        except Exception:  # still failing: those effects are claimed again after their lease
+            log.exception("could not record %d delivery outcomes",
+                          sum(len(outcomes) for outcomes, _ in self._unrecorded))
 
     def dispatch(self, limit: int | None = None) -> int:
         """Claim due effects (``limit``, else ``batch``), deliver them, record each outcome;
-        returns how many were tried."""
+        returns how many were tried. Outcomes an earlier call could not record are recorded
+        first; while that fails, this raises and claims nothing."""
+        self._record_unrecorded()
         claimed_at = self.clock.now()
         lease_end = claimed_at + self.policy.lease
         give_back_at = claimed_at + self.policy.lease / 2
@@ -92,19 +110,30 @@ class Dispatcher:
         # lock, and a kill repeats only what was sent since the last record.
         waiting = {self._pool.submit(attempt, effect, attempts): effect.id
                    for effect, attempts in claimed}
+        came: list[tuple[int, Outcome | None]] = []
         try:
             while waiting:
                 done, _ = wait(waiting, timeout=RECORD_EVERY, return_when=ALL_COMPLETED)
                 if done:
-                    self._record([(waiting.pop(future), future.result()) for future in done],
-                                 lease_end)
+                    came = [(waiting.pop(future), future.result()) for future in done]
+                    self._record(came, lease_end)
+                    came = []
         except BaseException:
-            # Nothing more can be recorded (the database went away): what has not started is
-            # not sent, and is claimed again when the lease ends, like what was sent meanwhile.
-            for future in waiting:
-                future.cancel()
+            # Nothing more can be recorded now (the database locked or away): what has not
+            # started is not sent; what was sent or is being sent keeps its outcome, recorded
+            # before the next claim, so it is not sent again when the lease ends.
+            self._unrecorded.append((came + _finish(waiting), lease_end))
             raise
         return len(claimed)
+
+    def _record_unrecorded(self) -> None:
+        """Record the outcomes kept from claims whose record failed (oldest first). The
+        record holds only while the effect is still under that claim's lease end, so one
+        claimed again since by another dispatcher is left to it."""
+        while self._unrecorded:
+            outcomes, lease_end = self._unrecorded[0]
+            self._record(outcomes, lease_end)
+            self._unrecorded.pop(0)
 
     def _record(self, outcomes: list[tuple[int, Outcome | None]], lease_end: datetime) -> None:
         """Record outcomes in one transaction; an effect without one (untried) is given back."""
@@ -147,3 +176,11 @@ class Dispatcher:
             return Outcome(effect.id, "dead", f"gave up after {attempts} attempts: {reason}")
         retry_at = self.clock.now() + self.policy.delay(attempts, asked)
         return Outcome(effect.id, "pending", reason, retry_at)
+
+
+def _finish(waiting: Mapping[Future[Outcome | None], int]) -> list[tuple[int, Outcome | None]]:
+    """The outcomes of deliveries in flight: those not started are cancelled (untried, given
+    back), the others waited for (a channel call is bounded by its timeout)."""
+    untried = [(effect, None) for future, effect in waiting.items() if future.cancel()]
+    return untried + [(effect, future.result()) for future, effect in waiting.items()
+                      if not future.cancelled()]
