@@ -2,12 +2,15 @@
 service (uvicorn on a loopback port, its worker thread applying inputs) over the demo's world on
 a manual clock. Opens the journeys, watches the graph's counts change by themselves, pauses and
 resumes, reads an account's timeline, completes a task and previews a template; the
-screenshots it takes are the ones in docs/screenshots/.
+screenshots it takes are the ones in docs/screenshots/ (written there with
+``ITINERA_SCREENSHOTS=1``; else to a temporary folder, so a test run leaves the tree as it was).
 """
 
 from __future__ import annotations
 
+import os
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -27,7 +30,9 @@ from itinera.cli.serve_cmd import with_worker
 from itinera.web.auth import login_link
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's; Playwright's own browsers are never downloaded
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+SCREENSHOTS = (DOCS_SCREENSHOTS if os.environ.get("ITINERA_SCREENSHOTS")
+               else Path(tempfile.gettempdir()) / "itinera-screenshots")
 
 
 class Site:
