@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from conformance import scenarios
 from itinera.definitions.loader import LoadedScenario, load_scenario
 from itinera.definitions.scenario import WorkspaceData
 from itinera.errors import DefinitionError
@@ -17,8 +18,7 @@ from itinera.simulate.runner import simulate
 from itinera.timeutil import parse_duration, parse_instant
 
 ROOT = Path(__file__).resolve().parents[2]
-CASES = sorted(p for p in (ROOT.parent / "shared" / "conformance" / "cases").glob("0[1-7]*.yaml")
-               if not p.name.endswith(".expect.yaml"))
+CASES = scenarios(valid_only=True)
 EXAMPLES = sorted((ROOT / "examples").glob("*.scenario.yaml"))
 
 
@@ -59,6 +59,10 @@ def simulated(path: Path) -> dict[str, Any]:
         return simulation.result()
     finally:
         simulation.store.close()
+
+
+def test_every_case_and_example_is_compared() -> None:
+    assert len(CASES) >= 10 and len(EXAMPLES) >= 8, (CASES, EXAMPLES)
 
 
 @pytest.mark.parametrize("path", CASES + EXAMPLES, ids=lambda p: p.name)

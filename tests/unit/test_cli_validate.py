@@ -9,10 +9,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from conformance import CASES
 from itinera.cli.validate_cmd import register
 from itinera.definitions import journey_schema, scenario_schema
 
-CASES = Path("/work/shared/conformance/cases")
 JOURNEY = ("id: onboarding\nentry: {segments: [new]}\nstart: a\n"
            "nodes:\n  a: {do: [{send_email: {template: welcome}}]}\n")
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from conformance import CASES, scenarios
 from itinera.definitions import (
     WorkspaceData,
     journey_schema,
@@ -19,8 +20,7 @@ from itinera.definitions import (
 )
 from itinera.errors import DefinitionError
 
-CASES = Path("/work/shared/conformance/cases")
-SCENARIOS = sorted(p for p in CASES.glob("*.yaml") if not p.name.endswith(".expect.yaml"))
+SCENARIOS = scenarios()
 JOURNEY = "id: j\nentry: {segments: [s]}\nstart: a\nnodes:\n  a: {end: true}\n"
 
 

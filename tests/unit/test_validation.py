@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from conformance import CASES
 from itinera.definitions import WorkspaceData, read_document, validate_journey, validate_scenario
-
-CASES = Path("/work/shared/conformance/cases")
 
 WORKSPACE = WorkspaceData.model_validate({
     "csms": [{"id": "ann"}, {"id": "bob"}],

@@ -7,11 +7,10 @@ from typing import Any
 
 import pytest
 
+from conformance import CASES, scenarios
 from itinera.definitions import LoadedScenario, read_document, validate_scenario
 
-CASES = Path("/work/shared/conformance/cases")
-VALID_CASES = sorted(p for p in CASES.glob("*.yaml")
-                     if not p.name.endswith(".expect.yaml") and not p.name.startswith("08-"))
+VALID_CASES = scenarios(valid_only=True)
 
 
 def scenario(**keys: Any) -> dict[str, Any]:
