@@ -1,7 +1,9 @@
 """Durations and instants as the journey language writes them.
 
 Durations are an integer and a unit (``30s``, ``15m``, ``2h``, ``3d``, ``1w``), optionally signed
-where an offset is meant. Instants are UTC; they are printed as ISO-8601 with a ``Z``. Parsing of
+where an offset is meant. Instants are UTC: every parser here returns them in UTC whatever offset
+the text carried (a stored or compared instant in another offset would be taken for UTC where
+the offset is dropped, as SQLite's text timestamps do); they are printed as ISO-8601 with a ``Z``. Parsing of
 dates found in *data* (attribute values) is deliberately narrow — exactly the forms the SQL side
 parses too — so that Python and SQL agree on which values are dates.
 """
@@ -55,22 +57,22 @@ def _parse_duration(text: str) -> timedelta:
 
 
 def parse_instant(value: object) -> datetime:
-    """An instant written in a definition: ISO-8601 (no offset = UTC) or a datetime."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError(f"bad date {value!r}: write ISO-8601, e.g. 2026-03-01T09:00:00Z") from None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    """An instant written in a definition: ISO-8601 (no offset = UTC) or a datetime; in UTC."""
+    try:
+        if isinstance(value, datetime):
+            return as_utc(value)
+        if isinstance(value, str):
+            return as_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except (ValueError, OverflowError):  # OverflowError: in UTC, before year 1 or after 9999
+        pass
     raise ValueError(f"bad date {value!r}: write ISO-8601, e.g. 2026-03-01T09:00:00Z")
 
 
 def parse_data_instant(value: object) -> datetime | None:
     """An attribute value read as an instant, or None when it is not one.
 
-    Numbers are Unix timestamps (seconds); strings must have one of the narrow ISO forms.
+    Numbers are Unix timestamps (seconds); strings must have one of the narrow ISO forms. The
+    instant is in UTC, whatever offset the value was written with.
     """
     if isinstance(value, bool):
         return None
@@ -79,14 +81,13 @@ def parse_data_instant(value: object) -> datetime | None:
             return datetime.fromtimestamp(value, UTC)
         except (OverflowError, OSError, ValueError):
             return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, str) and _DATA_INSTANT.match(value):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    try:
+        if isinstance(value, datetime):
+            return as_utc(value)
+        if isinstance(value, str) and _DATA_INSTANT.match(value):
+            return as_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except (ValueError, OverflowError):  # 0001-01-01T00:00+01:00 is before year 1 in UTC
+        return None
     return None
 
 

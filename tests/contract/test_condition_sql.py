@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -660,10 +660,18 @@ def _iso(at: datetime, form: int) -> str:
         return (at + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S.%f") + "+02:00"
     if form == 2:
         return at.strftime("%Y-%m-%d %H:%M:%S.%f")
-    return at.strftime("%Y-%m-%d")
+    if form == 3:
+        return at.strftime("%Y-%m-%d")
+    # the same instant written in an offset behind and one ahead of UTC
+    local = at.astimezone(ZONES[form - 3])
+    return local.strftime("%Y-%m-%dT%H:%M:%S.%f") + local.strftime("%z")[:3] + ":" + \
+        local.strftime("%z")[3:]
 
 
-DATE_STRINGS = sorted({_iso(at, form) for at in WHEN for form in range(4)})
+# Instants are written in these offsets too: the same instants, whatever the offset.
+ZONES = [UTC, timezone(timedelta(hours=-5)), timezone(timedelta(hours=5, minutes=30))]
+DATE_STRINGS = sorted({_iso(at, form) for at in WHEN for form in range(6)})
+ZONED_WHEN = st.builds(datetime.astimezone, st.sampled_from(WHEN), st.sampled_from(ZONES))
 TIMESTAMPS = [NOW_TS, NOW_TS - 86400, NOW_TS + 30 * 86400, NOW_TS - 30 * 86400, NOW_TS + 0.5,
               float(NOW_TS + 1), NOW_TS - 30 * 86400 + 0.000001]
 SCALARS: list[Any] = [
@@ -703,7 +711,7 @@ def worlds(draw: st.DrawFn) -> World:
         world.accounts.append(Account(
             id=id, attributes=draw(attribute_maps()),
             csm=draw(st.sampled_from([None, "ann", "Bob", "a", "2024-06-01T12:00:00Z"])),
-            created_at=draw(st.sampled_from(WHEN)),
+            created_at=draw(ZONED_WHEN),
             playbooks=draw(st.sampled_from([[], ["p1"], ["p1", "P2"]]))))
     owners = st.sampled_from([*ids, None, "ghost"])
     for i in range(draw(st.integers(0, 5))):
@@ -717,7 +725,7 @@ def worlds(draw: st.DrawFn) -> World:
     for i in range(draw(st.integers(0, 6))):
         world.events.append(Event(
             id=f"e{i}", type=draw(st.sampled_from(["login", "feature.used"])),
-            at=draw(st.sampled_from(WHEN)), account=draw(owners), person=draw(person_ids),
+            at=draw(ZONED_WHEN), account=draw(owners), person=draw(person_ids),
             properties=draw(attribute_maps())))
     for account_id, solution in draw(st.lists(st.tuples(st.sampled_from(ids),
                                                         st.sampled_from(["S1", "S2"])),
@@ -734,7 +742,8 @@ def worlds(draw: st.DrawFn) -> World:
 
 DURATIONS = ["1s", "1h", "1d", "30d", "2w"]
 DATE_OPERANDS = ["2024-06-01T12:00:00Z", "2024-06-01", "2024-05-02T12:00:00.000001Z",
-                 "2024-07-01T12:00:00+02:00"]
+                 "2024-07-01T12:00:00+02:00", "2024-06-01T07:00:00-05:00",
+                 "2024-06-01T17:30:00.000001+05:30"]
 
 
 @st.composite
@@ -819,14 +828,16 @@ PROPERTY_SETTINGS = settings(max_examples=100, deadline=None, derandomize=True,
 
 
 @PROPERTY_SETTINGS
-@given(world=worlds(), raws=st.lists(conditions("account"), min_size=1, max_size=4))
+@given(world=worlds(), raws=st.lists(conditions("account"), min_size=1, max_size=4),
+       zone=st.sampled_from(ZONES))
 def test_sql_agrees_with_evaluate(db: Database, world: World,
-                                  raws: list[dict[str, Any]]) -> None:
+                                  raws: list[dict[str, Any]], zone: timezone) -> None:
     store(db.connection, world)
     db.connection.commit()
+    now = NOW.astimezone(zone)  # the same instant in another offset
     for raw in raws:
         tree = parse_condition(raw)
-        assert sql_ids(db.connection, tree) == python_ids(world, tree), raw
+        assert sql_ids(db.connection, tree, now) == python_ids(world, tree, now), raw
 
 
 DATE_LIKE = (r"\A[0-9]{4}-[01][0-9]-[0-3][0-9]"

@@ -88,7 +88,8 @@ def remembering(type_: Any, dialect: Any) -> Callable[[Any], Any] | None:
     microsecond each), one that remembers what it formatted: the instants of one batch of
     steps repeat (the step's instant is in its history, effects and timers)."""
     process: Callable[[Any], Any] | None = type_.dialect_impl(dialect).bind_processor(dialect)
-    if process is None or dialect.name != "sqlite" or not isinstance(type_, sa.DateTime):
+    if (process is None or dialect.name != "sqlite"
+            or not isinstance(getattr(type_, "impl", type_), sa.DateTime)):
         return process
     formatted: dict[tuple[datetime, Any], Any] = {}
 

@@ -1,11 +1,14 @@
 """The tables of an Itinera store (SQLAlchemy Core), shared by SQLite and PostgreSQL.
 
 JSON columns become JSONB on PostgreSQL. Instants are stored as timezone-aware timestamps on
-PostgreSQL and as ISO text on SQLite (SQLAlchemy's DateTime); ``seq`` columns record the order
+PostgreSQL and as ISO text on SQLite (SQLAlchemy's DateTime), always in UTC; ``seq`` columns record the order
 things were added, which the language makes meaningful (people are acted on in that order).
 """
 
 from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -19,8 +22,11 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+
+from itinera.timeutil import as_utc
 
 __all__ = [
     "accounts",
@@ -45,7 +51,20 @@ __all__ = [
 
 metadata = MetaData()
 Json = JSON().with_variant(JSONB(), "postgresql")
-Instant = DateTime(timezone=True)
+
+
+class UtcInstant(TypeDecorator[datetime]):
+    """A timezone-aware timestamp, bound in UTC: SQLite's text drops the offset, so an instant
+    written in another one (``09:00-05:00``) would be read back as that local time in UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+
+Instant = UtcInstant()
 
 accounts = Table(
     "accounts", metadata,

@@ -66,7 +66,8 @@ def install_sqlite_functions(engine: sa.Engine | sa.Connection) -> None:
 # narrow regex (ASCII digits, nothing after the end), then what datetime.fromisoformat accepts:
 # a real date from year 1; hour <= 23, minute and second <= 59; an offset of less than 24 hours
 # (its minutes may exceed 59: +05:75 is 6h15); and "date+HH:MM"/"date-HH:MM" without a time is
-# read as that time of day in UTC (fromisoformat takes the sign for the date-time separator).
+# read as that time of day in UTC (fromisoformat takes the sign for the date-time separator);
+# and the instant, in UTC, must be within years 1..9999 (0001-01-01T00:00+01:00 is not).
 # PARALLEL UNSAFE: the EXCEPTION block starts a subtransaction, which parallel workers refuse.
 _PG_INSTANT = r"""
 CREATE OR REPLACE FUNCTION itinera_instant(value text) RETURNS double precision
@@ -81,6 +82,7 @@ DECLARE
     frac numeric := 0;
     off int := 0;
     days int;
+    seconds numeric;
 BEGIN
     m := regexp_match(value, '^([0-9]{4})-([0-9]{2})-([0-9]{2})'
         '(?:[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.]([0-9]{1,6}))?)?)?'
@@ -113,7 +115,11 @@ BEGIN
     IF hh > 23 OR mi > 59 OR ss > 59 OR abs(off) >= 86400 THEN
         RETURN NULL;
     END IF;
-    RETURN (days::numeric * 86400 + hh * 3600 + mi * 60 + ss + frac - off)::double precision;
+    seconds := days::numeric * 86400 + hh * 3600 + mi * 60 + ss + frac - off;
+    IF seconds < -62135596800 OR seconds >= 253402300800 THEN
+        RETURN NULL;
+    END IF;
+    RETURN seconds::double precision;
 EXCEPTION WHEN OTHERS THEN
     RETURN NULL;
 END
