@@ -20,8 +20,13 @@ from hypothesis import strategies as st
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
 
-from itinera.conditions import compile_condition, evaluate, parse_condition
-from itinera.conditions.sql import install_postgres_functions, install_sqlite_functions
+from itinera.conditions import evaluate, parse_condition
+from itinera.conditions.sql import (
+    Tables,
+    install_postgres_functions,
+    install_sqlite_functions,
+    select_accounts,
+)
 from itinera.conditions.tree import (
     All,
     AnyOf,
@@ -124,9 +129,12 @@ def python_ids(world: World, tree: Condition, now: datetime = NOW) -> set[str]:
     return {a.id for a in world.accounts if evaluate(tree, WorldFacts(world, a), now)}
 
 
+TABLES = Tables(accounts, people, events, buying_groups, segment_members)
+
+
 def sql_ids(connection: sa.Connection, tree: Condition, now: datetime = NOW) -> set[str]:
-    where = compile_condition(tree, now, connection.dialect.name)
-    return set(connection.execute(sa.select(accounts.c.id).where(where)).scalars())
+    query = select_accounts(tree, now, connection.dialect.name, TABLES)
+    return set(connection.execute(query).scalars())
 
 
 @dataclass
@@ -593,13 +601,13 @@ def test_trees_the_parser_does_not_make(db: Database) -> None:
 def test_postgres_orders_strings_by_code_point_whatever_the_database_collation() -> None:
     # The test database's collation is C.UTF-8 already, so only the SQL text can show this.
     tree = parse_condition({"account.x": {"gt": "a"}, "account.csm": {"lte": "b"}})
-    sql = str(compile_condition(tree, NOW, "postgresql").compile(dialect=postgresql.dialect()))
+    sql = str(select_accounts(tree, NOW, "postgresql", TABLES).compile(dialect=postgresql.dialect()))
     assert sql.count('COLLATE "C"') == 2
 
 
 def test_an_unknown_dialect_is_refused() -> None:
     with pytest.raises(ValueError, match="mysql"):
-        compile_condition(parse_condition({"account.x": 1}), NOW, "mysql")
+        select_accounts(parse_condition({"account.x": 1}), NOW, "mysql", TABLES)
 
 
 def test_instant_functions_agree_with_parse_data_instant(db: Database) -> None:

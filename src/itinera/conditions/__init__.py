@@ -3,7 +3,7 @@
 from itinera.conditions.evaluate import Facts, evaluate, next_flip
 from itinera.conditions.explain import explain
 from itinera.conditions.parse import TRUE, Scope, parse_condition, referenced_segments
-from itinera.conditions.sql import compile_condition
+from itinera.conditions.sql import Tables, select_accounts
 from itinera.conditions.tree import Condition
 
 __all__ = [
@@ -11,10 +11,11 @@ __all__ = [
     "Condition",
     "Facts",
     "Scope",
-    "compile_condition",
+    "Tables",
     "evaluate",
     "explain",
     "next_flip",
     "parse_condition",
     "referenced_segments",
+    "select_accounts",
 ]

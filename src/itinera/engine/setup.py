@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from itinera.conditions import compile_condition
 from itinera.definitions.models import Journey
 from itinera.definitions.scenario import QuietHoursData, ScenarioData, WorkspaceData
 from itinera.domain.model import CSM, Account, BuyingGroup, Member, Person, Template
@@ -82,8 +81,7 @@ def load_world(engine: Engine, data: ScenarioData, now: datetime) -> None:
         world.flush()
         # Set-wise: one INSERT ... SELECT per segment, in dependency order.
         for segment in engine.workspace.segments:
-            store.fill_segment(segment.id, compile_condition(segment.when, now, store.dialect),
-                               ids)
+            store.fill_segment(segment.id, segment.when, now, ids)
         world.replace_segments(store.memberships(ids))
         engine.schedule_reevaluations(world, ids, now)
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from itinera.conditions import Condition
+from itinera.conditions.sql import Tables, select_accounts
 from itinera.domain.model import Account, BuyingGroup, Enrollment, Event, Person, Token
 from itinera.storage import schema as t
 from itinera.storage.engine import json_text
@@ -24,7 +26,12 @@ from itinera.storage.sql_timers import TimerRows
 from itinera.storage.store import AccountRecords, Effect
 from itinera.timeutil import as_utc
 
-__all__ = ["SqlStore"]
+__all__ = ["CONDITION_TABLES", "SqlStore"]
+
+
+# What conditions read, for the condition compiler (which imports nothing of the store).
+CONDITION_TABLES = Tables(accounts=t.accounts, people=t.people, events=t.events,
+                          buying_groups=t.buying_groups, segment_members=t.segment_members)
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -176,14 +183,20 @@ class SqlStore(TimerRows):
         else:
             self._write("delete:segment_members", {"k_segment": segment, "k_account": account})
 
-    def fill_segment(self, segment: str, condition: Any, accounts: Sequence[str]) -> None:
-        """Add to ``segment`` every account of ``accounts`` matching ``condition`` (compiled
-        to SQL over the accounts table), in one statement per chunk."""
-        for start in range(0, len(accounts), 5000):
-            chunk = list(accounts[start:start + 5000])
-            query = sa.select(sa.literal(segment), t.accounts.c.id).where(
-                t.accounts.c.id.in_(chunk), condition)
-            self._exec(sa.insert(t.segment_members).from_select(["segment", "account"], query))
+    def fill_segment(self, segment: str, condition: Condition, now: datetime,
+                     accounts: Sequence[str]) -> None:
+        """Add to ``segment`` every account of ``accounts`` for which ``condition`` holds at
+        ``now``: one ``INSERT … SELECT`` (``conditions.sql``: each table read once, set-wise),
+        the ids bound as one parameter (in chunks, each would read the tables again)."""
+        if not accounts:
+            return
+        query = (select_accounts(condition, now, self.dialect, CONDITION_TABLES)
+                 .add_columns(sa.literal(segment, sa.String))
+                 .where(among(t.accounts.c.id, self.dialect)))
+        ids: Any = list(accounts) if self.dialect == "postgresql" else json_text(list(accounts))
+        self._flush()
+        self.conn.execute(sa.insert(t.segment_members).from_select(["account", "segment"], query),
+                          {"ids": ids})
 
     def memberships(self, accounts: Sequence[str]) -> dict[str, set[str]]:
         found: dict[str, set[str]] = {a: set() for a in accounts}

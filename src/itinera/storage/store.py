@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from itinera.conditions.tree import Condition
 from itinera.domain.model import Account, BuyingGroup, Enrollment, Event, Person
 
 __all__ = ["AccountRecords", "Effect", "Store", "Timer"]
@@ -110,7 +111,8 @@ class Store(Protocol):
 
     def segment_members(self, segment: str) -> list[str]: ...
 
-    def fill_segment(self, segment: str, condition: Any, accounts: Sequence[str]) -> None: ...
+    def fill_segment(self, segment: str, condition: Condition, now: datetime,
+                     accounts: Sequence[str]) -> None: ...
 
     def memberships(self, accounts: Sequence[str]) -> dict[str, set[str]]: ...
 

@@ -1,9 +1,9 @@
-"""Compile a condition tree to SQL: a boolean expression over the ``accounts`` table.
+"""Compile a condition tree to SQL: one query of the accounts for which it holds.
 
-``select(accounts.c.id).where(compile_condition(tree, now, dialect))`` returns exactly the
-accounts for which ``evaluate(tree, facts, now)`` is true (``conditions.evaluate`` is the
-reference; the property tests in ``tests/contract/test_condition_sql.py`` hold the two together
-on SQLite and PostgreSQL). How the reference rules become SQL:
+``select_accounts(tree, now, dialect, tables)`` returns exactly the accounts for which
+``evaluate(tree, facts, now)`` is true (``conditions.evaluate`` is the reference; the
+property tests in ``tests/contract/test_condition_sql.py`` hold the two together on SQLite
+and PostgreSQL). How the reference rules become SQL:
 
 - Every compared value is a *typed value*: a JSON value (attributes, event properties,
   ``account.playbooks``), or a column of a known kind (string, number, boolean, instant).
@@ -31,18 +31,22 @@ on SQLite and PostgreSQL). How the reference rules become SQL:
   different doubles for every year from 1698 to 2241. Instant *columns* (``created_at``,
   ``events.at``) are compared with bound datetimes directly (exact to the microsecond; the
   store keeps them in UTC).
-- ``people``, ``performed``, ``buying_group`` and ``in_segment`` are correlated subqueries on
-  ``accounts.id``. As in the reference, ``performed`` always counts the events of the account
+- ``people``, ``performed``, ``buying_group`` and ``in_segment`` are set-wise: one grouped
+  pass over their table, joined on the account (see ``_compile``), never a subquery per
+  account. As in the reference, ``performed`` always counts the events of the account
   (``events.account`` is the account, or ``events.person`` is one of its people) and its
   ``where`` reads only the event's ``properties`` (and ``account.*``); a ``person.*`` path
   outside ``people.match`` is missing.
 
-Where each part lives: ``_compile`` walks the tree (``compile_condition``); ``_values`` holds
-the typed values; ``_dialects`` what SQLite and PostgreSQL do differently; ``_functions`` the
-instant functions and their installers; ``_expr`` small expression helpers.
+The tables are the caller's (``Tables``): the store defines them and calls the compiler, which
+imports nothing of the store. Where each part lives: ``_compile`` walks the tree
+(``select_accounts``); ``_functions`` the instant functions and their installers; ``_values``
+the typed values, and how each database reads a JSON path; ``_dialects`` what SQLite and
+PostgreSQL do differently otherwise; ``_expr`` small expression helpers. Each imports only
+those listed after it.
 """
 
-from itinera.conditions.sql._compile import compile_condition
+from itinera.conditions.sql._compile import Tables, select_accounts
 from itinera.conditions.sql._functions import install_postgres_functions, install_sqlite_functions
 
-__all__ = ["compile_condition", "install_postgres_functions", "install_sqlite_functions"]
+__all__ = ["Tables", "install_postgres_functions", "install_sqlite_functions", "select_accounts"]

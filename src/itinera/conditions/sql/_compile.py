@@ -1,25 +1,34 @@
-"""The tree walk: a condition tree to one boolean expression over ``accounts``.
+"""The tree walk: a condition tree to one set-wise query of the accounts for which it holds.
 
-``_Compiler.run`` follows the tree's structure (``people``, ``performed``, ``buying_group`` and
-``in_segment`` become correlated subqueries on ``accounts.id``), ``value`` resolves a path to a
-typed value in the current scope, and ``compare`` turns an operator into tests of that value.
-Every leaf is made two-valued, so NULL never leaks out of it.
+Every structural node (``people``, ``performed``, ``buying_group``, ``in_segment``) is a fact
+about an account, whatever scope it sits in (as in the reference: ``performed`` inside
+``people.match`` counts the account's events). Each becomes one grouped pass over its table,
+``(account, n)`` per account, LEFT JOINed on the account of the rows being filtered: the
+accounts table at the top, a person's, an event's or a group's account in a nested match. So
+the database reads each table once for the whole query, whatever the number of accounts,
+through the indexes it has (``events(type, at)``, say), never once per account: a correlated
+subquery per account was quadratic on real data (issue 11). ``performed`` reaches an
+account's events through their account, or through their person (an event of a person of
+another account, or of none), as a ``UNION ALL`` of the two that counts no event twice.
+
+``_Compiler.run`` follows the tree's structure, ``value`` resolves a path to a typed value in
+the current scope, and ``compare`` turns an operator into tests of that value. Every leaf is
+made two-valued, so NULL never leaks out of it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause, NamedFromClause
 
 from itinera.conditions.sql._dialects import DIALECTS, Dialect
-from itinera.conditions.sql._expr import Bool, Expr, all_of, any_of, definite, exists, scalar
+from itinera.conditions.sql._expr import Bool, Expr, all_of, any_of, definite
 from itinera.conditions.sql._values import (
     EPOCH,
     Bound,
@@ -27,6 +36,7 @@ from itinera.conditions.sql._values import (
     InstantColumn,
     Missing,
     Value,
+    json_value,
     micros,
 )
 from itinera.conditions.tree import (
@@ -41,9 +51,20 @@ from itinera.conditions.tree import (
     PeopleCount,
     Performed,
 )
-from itinera.storage.schema import accounts, buying_groups, events, people, segment_members
 
-__all__ = ["compile_condition"]
+__all__ = ["Tables", "select_accounts"]
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The tables a condition reads. The store defines and owns them; the compiler knows the
+    names of the columns it reads (``id``, ``account``, ``attributes``, ``type``, ``at``...)."""
+
+    accounts: sa.Table
+    people: sa.Table
+    events: sa.Table
+    buying_groups: sa.Table
+    segment_members: sa.Table
 
 
 def _utc(value: datetime) -> datetime:
@@ -58,10 +79,26 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+@dataclass
+class _Rows:
+    """The rows a (sub)query filters and how they reach their account: ``account_id``, the
+    joins the conditions on them need (grouped counts, the account's own row), in order."""
+
+    account_id: Expr
+    account: FromClause | None = None  # the account's row, once a condition reads it
+    joins: list[tuple[FromClause, Bool]] = field(default_factory=list)
+
+    def joined(self, base: FromClause) -> FromClause:
+        for table, on in self.joins:
+            base = base.outerjoin(table, on)
+        return base
+
+
 @dataclass(frozen=True)
 class _Scope:
     """What the paths of a subtree can read besides the account (as in the reference)."""
 
+    rows: _Rows
     person: NamedFromClause | None = None
     event: NamedFromClause | None = None
     group: NamedFromClause | None = None
@@ -79,9 +116,10 @@ _COUNT_OPS: dict[str, Callable[[Expr, Expr], Bool]] = {
 
 
 class _Compiler:
-    def __init__(self, now: datetime, dialect: Dialect) -> None:
+    def __init__(self, now: datetime, dialect: Dialect, tables: Tables) -> None:
         self.now = micros(_utc(now) - EPOCH)
         self.d = dialect
+        self.t = tables
 
     # structure
     def run(self, tree: Condition, scope: _Scope) -> Bool:
@@ -94,54 +132,84 @@ class _Compiler:
         if isinstance(tree, Compare):
             return definite(self.compare(self.value(tree.path, scope), tree.op, tree.value))
         if isinstance(tree, InSegment):
-            member = segment_members.alias()
-            return exists(member, member.c.segment == tree.segment,
-                          member.c.account == accounts.c.id)
+            # (segment, account) is the key: at most one row per account.
+            member = self.t.segment_members.alias()
+            scope.rows.joins.append((member, sa.and_(member.c.account == scope.rows.account_id,
+                                                     member.c.segment == tree.segment)))
+            return member.c.account.is_not(None)
         if isinstance(tree, PeopleCount):
-            person = people.alias()
-            return self.count(person, [person.c.account == accounts.c.id,
-                                       self.run(tree.match, _Scope(person=person))], tree.count)
+            person = self.t.people.alias()
+            rows = _Rows(person.c.account)
+            match = self.run(tree.match, _Scope(rows, person=person))
+            return self.count(scope, tree.count, sa.select(person.c.account.label("account"))
+                              .select_from(rows.joined(person))
+                              .where(person.c.account.is_not(None), match))
         if isinstance(tree, Performed):
-            return self.performed(tree)
+            return self.count(scope, tree.count, self.performed(tree))
         if isinstance(tree, BuyingGroupMatch):
-            group = buying_groups.alias()
-            return exists(group, group.c.account == accounts.c.id,
-                          group.c.solution == tree.solution,
-                          self.run(tree.match, _Scope(group=group)))
+            group = self.t.buying_groups.alias()
+            rows = _Rows(group.c.account)
+            match = self.run(tree.match, _Scope(rows, group=group))
+            return self.count(scope, Count("gte", 1), sa.select(group.c.account.label("account"))
+                              .select_from(rows.joined(group))
+                              .where(group.c.solution == tree.solution, match))
         raise TypeError(f"not a condition: {tree!r}")
 
-    def count(self, table: FromClause, where: list[Bool], count: Count) -> Bool:
+    def count(self, scope: _Scope, count: Count, counted: sa.Select[Any]) -> Bool:
+        """``count`` holds of how many rows of ``counted`` (one ``account`` column) are the
+        scope's account's: one grouped pass, joined on the account (no row counts 0)."""
         if count.op not in _COUNT_OPS:
             raise ValueError(f"unknown count operator {count.op!r}")
-        if (count.op, count.value) in (("gte", 1), ("gt", 0), ("ne", 0)):
-            return exists(table, *where)
-        if (count.op, count.value) in (("eq", 0), ("lt", 1), ("lte", 0)):
-            return sa.not_(exists(table, *where))
-        n = scalar(table, sa.func.count(), *where)
+        rows = counted.subquery()
+        grouped = (sa.select(rows.c.account, sa.func.count().label("n"))
+                   .group_by(rows.c.account).subquery())
+        scope.rows.joins.append((grouped, grouped.c.account == scope.rows.account_id))
+        n = sa.func.coalesce(grouped.c.n, 0)
         return _COUNT_OPS[count.op](n, sa.literal(count.value, sa.Integer))
 
-    def performed(self, tree: Performed) -> Bool:
-        event = events.alias()
-        person = people.alias()
-        of_a_person = exists(person, person.c.id == event.c.person,
-                             person.c.account == accounts.c.id)
-        where: list[Bool] = [event.c.type == tree.event,
-                             sa.or_(event.c.account == accounts.c.id, of_a_person)]
+    def performed(self, tree: Performed) -> sa.Select[Any]:
+        """The events ``tree`` counts, one row each with the account it counts for: those the
+        account sent, and those of its people it did not (their account is another or none)."""
+        own = self.t.events.alias()
+        rows = _Rows(own.c.account)
+        where = [own.c.account.is_not(None), *self.event_filter(tree, own, rows)]
+        by_account = (sa.select(own.c.account.label("account"))
+                      .select_from(rows.joined(own)).where(*where))
+        event, person = self.t.events.alias(), self.t.people.alias()
+        rows = _Rows(person.c.account)
+        where = [person.c.account.is_not(None),
+                 sa.or_(event.c.account.is_(None), event.c.account != person.c.account),
+                 *self.event_filter(tree, event, rows)]
+        sent = event.join(person, person.c.id == event.c.person)
+        by_person = (sa.select(person.c.account.label("account"))
+                     .select_from(rows.joined(sent)).where(*where))
+        union = sa.union_all(by_account, by_person).subquery()
+        return sa.select(union.c.account)
+
+    def event_filter(self, tree: Performed, event: NamedFromClause, rows: _Rows) -> list[Bool]:
+        where: list[Bool] = [event.c.type == tree.event]
         if tree.within_last is not None:
             window = InstantColumn(self.d, event.c.at)
             where.append(window.instant_in(Bound(self.now - micros(tree.within_last), False),
                                            Bound(self.now, True)))
         if tree.where is not None:
-            where.append(self.run(tree.where, _Scope(event=event)))
-        return self.count(event, where, tree.count)
+            where.append(self.run(tree.where, _Scope(rows, event=event)))
+        return where
 
     # values
+    def account_row(self, rows: _Rows) -> FromClause:
+        """The row of the account ``rows`` are about, joined on first use."""
+        if rows.account is None:
+            rows.account = self.t.accounts.alias()
+            rows.joins.append((rows.account, rows.account.c.id == rows.account_id))
+        return rows.account
+
     def value(self, path: tuple[str, ...], scope: _Scope) -> Value:
         head, rest = path[0], path[1:]
         if head == "properties":
             if scope.event is None:
                 return Missing(self.d)
-            return self.d.json(scope.event.c.properties, rest) if rest else Value(self.d)
+            return json_value(self.d, scope.event.c.properties, rest) if rest else Value(self.d)
         if head == "group":
             if scope.group is None:
                 return Missing(self.d)
@@ -152,7 +220,7 @@ class _Compiler:
                 return Missing(self.d)
             return self.column(kind, scope.group.c[rest[0]])
         if head == "account":
-            table: FromClause = accounts
+            table: FromClause = self.account_row(scope.rows)
             builtins = _ACCOUNT_COLUMNS
         elif head == "person":
             if scope.person is None:
@@ -165,14 +233,14 @@ class _Compiler:
             if kind is None:
                 raise ValueError(f"unknown built-in {rest[1]!r} in path {path!r}")
             return self.column(kind, table.c[rest[1]])
-        return self.d.json(table.c.attributes, rest[1:]) if len(rest) > 1 else Value(self.d)
+        return json_value(self.d, table.c.attributes, rest[1:]) if len(rest) > 1 else Value(self.d)
 
     def column(self, kind: str, column: Expr) -> Value:
         if kind in ("string", "number", "bool"):
             return Column(self.d, column, kind)
         if kind == "instant":
             return InstantColumn(self.d, column)
-        return self.d.json(column, ())  # account.playbooks
+        return json_value(self.d, column, ())  # account.playbooks
 
     # comparisons
     def same(self, value: Value, other: Any) -> Bool:
@@ -249,9 +317,11 @@ class _Compiler:
         return sa.true() if not part else self.d.contains(text, part)
 
 
-def compile_condition(tree: Condition, now: datetime, dialect: str) -> ColumnElement[bool]:
-    """``tree`` as a boolean SQL expression over ``accounts`` (correlated subqueries for
-    people, events, buying groups and segments), true exactly where ``evaluate`` is.
+def select_accounts(tree: Condition, now: datetime, dialect: str,
+                    tables: Tables) -> sa.Select[tuple[str]]:
+    """``SELECT accounts.id FROM accounts … WHERE …``: exactly the accounts for which
+    ``evaluate(tree, facts, now)`` is true. Callers may add columns and conditions on
+    ``tables.accounts`` (the ids to consider, a segment's name to insert...).
 
     ``now`` (naive means UTC) is bound as a parameter; ``dialect`` is the SQLAlchemy dialect
     name, ``sqlite`` or ``postgresql``. Date operators need the functions that
@@ -260,6 +330,7 @@ def compile_condition(tree: Condition, now: datetime, dialect: str) -> ColumnEle
     compiler = DIALECTS.get("postgresql" if dialect == "postgres" else dialect)
     if compiler is None:
         raise ValueError(f"unsupported dialect {dialect!r} (sqlite or postgresql)")
-    return _Compiler(now, compiler).run(tree, _Scope())
-
-
+    accounts = tables.accounts
+    rows = _Rows(accounts.c.id, account=accounts)
+    where = _Compiler(now, compiler, tables).run(tree, _Scope(rows))
+    return sa.select(accounts.c.id).select_from(rows.joined(accounts)).where(where)

@@ -1,36 +1,27 @@
-"""SQLite and PostgreSQL: how each reads JSON paths, binds numbers and strings, orders and
-folds text, tests substrings and calls the instant functions (see ``_functions``)."""
+"""SQLite and PostgreSQL: how each binds numbers and strings, orders and folds text, tests
+substrings and calls the instant functions (see ``_functions``). How each reads a JSON path is
+the typed values' business (``_values.json_value``), which build on this module."""
 
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Sequence
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
 
-from itinera.conditions.sql._expr import Bool, Expr, scalar
-from itinera.conditions.sql._values import PgJson, SqliteJson, Value
+from itinera.conditions.sql._expr import Bool, Expr
 
 __all__ = ["DIALECTS", "Dialect"]
 
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _LOWER = "abcdefghijklmnopqrstuvwxyz"
-# Object keys that SQLite 3.40's JSON paths find as written: its path lookup compares the key
-# with the *raw* JSON text, so keys that JSON escapes (quote, backslash, control and, with
-# json.dumps's ensure_ascii, every non-ASCII character) are looked up with json_each instead.
-_PLAIN_KEY = re.compile(r"[ !#-\[\]-~]+")
 
 
 class Dialect:
     """What the compiler asks of a database. The methods with a body here are SQLite's, and
     PostgreSQL's too unless it overrides them."""
 
-    def json(self, column: Expr, names: Sequence[str]) -> Value:
-        """The value at the object keys ``names`` in the JSON ``column`` (itself when none)."""
-        raise NotImplementedError
+    name = "sqlite"  # SQLAlchemy's name of the dialect
 
     def number(self, value: int | float) -> Expr:
         if isinstance(value, int) and not -(2**63) <= value < 2**63:
@@ -69,20 +60,6 @@ class Dialect:
 
 
 class _Sqlite(Dialect):
-    def json(self, column: Expr, names: Sequence[str]) -> Value:
-        if all(_PLAIN_KEY.fullmatch(name) for name in names):
-            path = sa.literal("$" + "".join(f'."{name}"' for name in names))
-            return SqliteJson(self, sa.func.json_type(column, path, type_=sa.String),
-                              sa.func.json_extract(column, path))
-        # Step through objects with json_each, which decodes keys.
-        document: Expr = column
-        for name in names[:-1]:
-            step = sa.func.json_each(document).table_valued("key", "type", "value")
-            document = scalar(step, step.c.value, step.c.key == name, step.c.type == "object")
-        last = sa.func.json_each(document).table_valued("key", "type", "value")
-        return SqliteJson(self, scalar(last, last.c.type, last.c.key == names[-1]),
-                          scalar(last, last.c.value, last.c.key == names[-1]))
-
     def fold(self, text: Expr) -> Expr:
         return sa.func.lower(text)  # ASCII-only in SQLite (without ICU)
 
@@ -100,11 +77,7 @@ class _Sqlite(Dialect):
 
 
 class _Postgres(Dialect):
-    def json(self, column: Expr, names: Sequence[str]) -> Value:
-        value = column
-        for name in names:
-            value = value.op("->", return_type=JSONB)(sa.literal(name, sa.Text))
-        return PgJson(self, value)
+    name = "postgresql"
 
     def number(self, value: int | float) -> Expr:
         exact = Decimal(value) if isinstance(value, int) else Decimal(repr(value))

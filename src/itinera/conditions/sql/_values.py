@@ -5,25 +5,25 @@ known kind (string, number, boolean) or an ``InstantColumn`` (a timestamp), wher
 missing; or a JSON value (``SqliteJson``, ``PgJson``), where absent and JSON null are missing
 and the JSON type is read from ``json_type``/``jsonb_typeof``, never from the extracted value.
 Instants are compared as epoch seconds between two ``Bound``s, exact microseconds.
+``json_value`` reads a path of object keys in a JSON column, as each database does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
-from itinera.conditions.sql._expr import Bool, Expr, all_of, exists
-
-if TYPE_CHECKING:
-    from itinera.conditions.sql._dialects import Dialect
+from itinera.conditions.sql._dialects import Dialect
+from itinera.conditions.sql._expr import Bool, Expr, all_of, exists, scalar
 
 __all__ = ["EPOCH", "Bound", "Column", "InstantColumn", "Missing", "PgJson", "SqliteJson", "Value",
-           "micros"]
+           "json_value", "micros"]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -245,3 +245,30 @@ class PgJson(_Json):
 
     def instant(self) -> Expr | None:
         return sa.func.itinera_json_instant(self.value, type_=sa.Float)
+
+
+# Object keys that SQLite 3.40's JSON paths find as written: its path lookup compares the key
+# with the *raw* JSON text, so keys that JSON escapes (quote, backslash, control and, with
+# json.dumps's ensure_ascii, every non-ASCII character) are looked up with json_each instead.
+_PLAIN_KEY = re.compile(r"[ !#-\[\]-~]+")
+
+
+def json_value(dialect: Dialect, column: Expr, names: Sequence[str]) -> Value:
+    """The value at the object keys ``names`` in the JSON ``column`` (itself when none)."""
+    if dialect.name == "postgresql":
+        value = column
+        for name in names:
+            value = value.op("->", return_type=JSONB)(sa.literal(name, sa.Text))
+        return PgJson(dialect, value)
+    if all(_PLAIN_KEY.fullmatch(name) for name in names):
+        path = sa.literal("$" + "".join(f'."{name}"' for name in names))
+        return SqliteJson(dialect, sa.func.json_type(column, path, type_=sa.String),
+                          sa.func.json_extract(column, path))
+    # Step through objects with json_each, which decodes keys.
+    document: Expr = column
+    for name in names[:-1]:
+        step = sa.func.json_each(document).table_valued("key", "type", "value")
+        document = scalar(step, step.c.value, step.c.key == name, step.c.type == "object")
+    last = sa.func.json_each(document).table_valued("key", "type", "value")
+    return SqliteJson(dialect, scalar(last, last.c.type, last.c.key == names[-1]),
+                      scalar(last, last.c.value, last.c.key == names[-1]))
