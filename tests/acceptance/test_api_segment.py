@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from api_support import Api, basic, open_api
+from api_support import WORKSPACE, Api, basic, open_api
 
 from itinera.storage import schema as t
 
@@ -53,7 +53,7 @@ def test_identify_group_and_track_land(api: Api) -> None:
     ], wait=False)
     assert response.status_code == 200 and response.json() == {"success": True}
     assert response.headers["x-itinera-rejected"] == "0"
-    assert len(rows(api, t.inbox)) == 5  # durably stored before the answer
+    assert len(rows(api, t.inbox)) == 4  # durably stored before the answer, one per message
     api.service.work()
 
     [account] = rows(api, t.accounts)
@@ -134,3 +134,61 @@ def test_single_message_endpoints_bearer_gzip_and_account_events(api: Api) -> No
     bad = api.client.post("/v1/batch", content=b"{not json", headers=headers)
     assert bad.status_code == 400 and bad.headers["content-type"] == "application/problem+json"
     assert api.client.post("/v1/batch", json={"batch": "no"}, headers=headers).status_code == 400
+
+
+WELCOME = {"id": "welcome", "entry": {"segments": ["big"]}, "start": "hello",
+           "nodes": {"hello": {"do": [{"send_email": {"template": "hello"}}]}}}
+
+
+def test_a_group_enrolls_its_new_account_with_its_person(api: Api) -> None:
+    """The group's account enters the journey's segment in the step that links its person,
+    so the first email goes to that person (it went to nobody: the person came a step late)."""
+    assert api.post("/api/inputs", [
+        {"configure": {**WORKSPACE, "templates": [{"id": "hello", "subject": "Hello"}]}},
+        {"publish": WELCOME}, {"enable": "welcome"}]).status_code == 200
+    send(api, [
+        message("identify", "m1", userId="ada", traits={"email": "ada@acme.test"}),
+        message("group", "m2", userId="ada", groupId="acme", traits={"employees": 1200}),
+    ])
+    with api.service.store.transaction():
+        effects = api.service.store.effects()
+    assert [(e.channel, e.status, e.person, e.payload.get("to")) for e in effects] == [
+        ("email", "pending", "ada", "ada@acme.test")]
+
+
+def test_reserved_traits_map_to_itineras_fields(api: Api) -> None:
+    assert api.post("/api/inputs", [{"configure": {
+        "csms": [{"id": "ann", "name": "Ann", "email": "Ann@Vendor.test"}]}}]).status_code == 200
+    response = send(api, [
+        message("identify", "m1", userId="ada", traits={
+            "email": "ada@acme.test", "firstName": "Ada", "lastName": "Lovelace", "title": "CTO",
+            "phone": "+44 20 0000", "createdAt": "2025-03-01T10:00:00+01:00",
+            "address": {"city": "London", "postalCode": "N1"}, "favoriteColor": "green"}),
+        message("identify", "m2", userId="bob", traits={"name": "Bob van Dam"}),
+        message("group", "m3", userId="ada", groupId="acme", traits={
+            "name": "Acme", "employees": 1200, "industry": "Software", "plan": "enterprise",
+            "website": "https://acme.test", "createdAt": "2024-06-01T00:00:00Z",
+            "csm": "ann@vendor.test", "address": {"postalCode": "N1"}, "seatCount": 40}),
+        message("group", "m4", userId="ada", groupId="globex", traits={"csm": "zed"}),
+        message("group", "m5", anonymousId="x", groupId="initech",
+                traits={"createdAt": "last year"}),
+    ])
+    assert response.headers["x-itinera-rejected"] == "2"
+    reasons = {i["message"]["messageId"]: i["reason"] for i in api.get("/api/rejected")["items"]}
+    assert reasons == {
+        "m4": "traits.csm: no CSM 'zed' (the id or email of one of the workspace's csms)",
+        "m5": "traits.createdAt: malformed 'last year' (ISO-8601 expected)"}
+    people = {p.id: p for p in rows(api, t.people)}
+    assert (people["ada"].email, people["ada"].account) == ("ada@acme.test", "acme")
+    assert people["ada"].attributes == {
+        "first_name": "Ada", "last_name": "Lovelace", "name": "Ada Lovelace", "title": "CTO",
+        "phone": "+44 20 0000", "created_at": "2025-03-01T09:00:00Z",
+        "address": {"city": "London", "postal_code": "N1"}, "favoriteColor": "green"}
+    assert people["bob"].attributes == {"name": "Bob van Dam", "first_name": "Bob",
+                                        "last_name": "van Dam"}
+    [account] = rows(api, t.accounts)
+    assert (account.id, account.csm) == ("acme", "ann")
+    assert account.created_at.isoformat().startswith("2024-06-01T00:00:00")
+    assert account.attributes == {
+        "name": "Acme", "employees": 1200, "industry": "Software", "plan": "enterprise",
+        "website": "https://acme.test", "address": {"postal_code": "N1"}, "seatCount": 40}

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
@@ -47,13 +49,32 @@ async def _json_body(request: Request) -> Any:
 Body = Annotated[Any, Depends(_json_body)]
 
 
+def _csms(connection: sa.Connection) -> Callable[[str], str | None]:
+    """A CSM's id from its id or email (a group's ``csm`` trait); the workspace's CSMs are
+    read at the first call only."""
+    found: dict[str, str] = {}
+    read: list[bool] = []
+
+    def csm(value: str) -> str | None:
+        if not read:
+            read.append(True)
+            for c in queries.workspace_data(connection)["csms"]:
+                found[c["id"]] = c["id"]
+                if c.get("email"):
+                    found.setdefault(c["email"].lower(), c["id"])
+        return found.get(value) or found.get(value.lower())
+
+    return csm
+
+
 def _receive(context: ApiContext, messages: list[Any], kind: str | None,
              defaults: dict[str, Any] | None, wait: bool) -> JSONResponse:
     users = {str(m["userId"]) for m in messages
              if isinstance(m, dict) and isinstance(m.get("userId"), str | int)}
     with context.read() as connection:
         known = queries.known_people(connection, users)
-    mapped = map_messages(messages, kind, known.__contains__, defaults)
+        mapped = map_messages(messages, kind, known.__contains__, defaults,
+                              _csms(connection))
     context.receive(mapped.entries, mapped.keys, rejected=mapped.rejected, source="segment")
     if wait:
         context.drain()

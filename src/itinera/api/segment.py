@@ -1,9 +1,11 @@
 """Segment messages as Itinera inputs (spec/ingestion.md).
 
-- ``identify`` → ``upsert_person``: ``traits.email`` is the email, the other traits merge into
-  the attributes; ``context.groupId`` links the person to that account.
-- ``group`` → ``upsert_account`` (traits merge into the attributes), then, with a ``userId``,
-  ``upsert_person`` linking that person to the account.
+- ``identify`` → ``upsert_person``: the traits map to the person's fields (``email``,
+  ``first_name`` ... ``api.segment_traits``), the others merge into the attributes under their
+  own names; ``context.groupId`` links the person to that account.
+- ``group`` → one ``upsert_account``: the traits map to the account's fields (``created_at``,
+  ``csm`` ...) and attributes, and, with a ``userId``, the person (``people``) is linked to
+  it in the same step.
 - ``track`` → an event: ``id`` = ``messageId``, ``type`` = ``event``, ``person`` = ``userId``,
   ``at`` = ``timestamp`` (else the arrival time), ``properties`` as given. With
   ``context.groupId`` and a person not known (yet), the event also names the account, so it
@@ -15,8 +17,7 @@ Decisions where the spec is silent: a message with only an ``anonymousId`` maps 
 an account on its own (a ``group``, which then upserts only the account; a ``track``, ``page``
 or ``screen`` with ``context.groupId``, an account event); otherwise it is kept as rejected, as
 Itinera acts on known people and accounts. Batch-level ``context`` is the default of each
-message's. The idempotency key of an input is ``segment:<messageId>`` (and
-``segment:<messageId>:person`` for the person of a ``group``); an event's is its id.
+message's. The idempotency key of an input is ``segment:<messageId>``; an event's is its id.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from itinera.api.segment_traits import TraitError, account_fields, person_fields
 from itinera.definitions._shape import shape_problems
 from itinera.definitions.scenario import TimelineEntry
 from itinera.timeutil import format_instant, parse_instant
@@ -77,7 +79,8 @@ def _instant(message: dict[str, Any]) -> str | None:
 
 
 def _map(message: dict[str, Any], kind: str, known: Callable[[str], bool],
-         identified: set[str]) -> list[tuple[dict[str, Any], str | None]]:
+         identified: set[str], csm: Callable[[str], str | None],
+         ) -> list[tuple[dict[str, Any], str | None]]:
     if kind not in MESSAGE_TYPES:
         raise _Unmappable(f"unknown message type {kind!r} (known: {', '.join(MESSAGE_TYPES)})")
     message_id = _id(message.get("messageId"), "messageId")
@@ -91,11 +94,7 @@ def _map(message: dict[str, Any], kind: str, known: Callable[[str], bool],
     if kind == "identify":
         if user is None:
             raise _Unmappable("an identify without userId: Itinera keeps known people only")
-        traits = dict(_object(message, "traits"))
-        person: dict[str, Any] = {"id": user}
-        if isinstance(traits.get("email"), str):
-            person["email"] = traits.pop("email")
-        person["attributes"] = traits
+        person: dict[str, Any] = {"id": user, **person_fields(_object(message, "traits"))}
         if group is not None:
             person["account"] = group
         return [({"upsert_person": person}, key)]
@@ -103,13 +102,12 @@ def _map(message: dict[str, Any], kind: str, known: Callable[[str], bool],
         account = _id(message.get("groupId"), "groupId")
         if account is None:
             raise _Unmappable("a group without groupId")
-        out: list[tuple[dict[str, Any], str | None]] = [(
-            {"upsert_account": {"id": account, "attributes": dict(_object(message, "traits"))}},
-            key)]
+        # One input: the account and its person apply in one step, so the segments the
+        # account enters and the journeys it enrolls in see the person (who gets the emails).
+        upsert = {"id": account, **account_fields(_object(message, "traits"), csm)}
         if user is not None:
-            out.append(({"upsert_person": {"id": user, "account": account}},
-                        f"{key}:person" if key else None))
-        return out
+            upsert["people"] = [user]
+        return [({"upsert_account": upsert}, key)]
     properties = dict(_object(message, "properties"))
     if kind == "track":
         name = message.get("event")
@@ -143,9 +141,11 @@ def _map(message: dict[str, Any], kind: str, known: Callable[[str], bool],
 
 
 def map_messages(messages: list[Any], kind: str | None, known: Callable[[str], bool],
-                 defaults: dict[str, Any] | None = None) -> Mapped:
+                 defaults: dict[str, Any] | None = None,
+                 csm: Callable[[str], str | None] = lambda _: None) -> Mapped:
     """Map messages in order; ``kind`` is the endpoint's type (None: each message's ``type``),
-    ``known(person)`` whether a person exists already, ``defaults`` the batch's context."""
+    ``known(person)`` whether a person exists already, ``defaults`` the batch's context,
+    ``csm(id or email)`` the id of that CSM of the workspace (None: no such CSM)."""
     mapped, identified = Mapped(), set[str]()
     for message in messages:
         try:
@@ -153,14 +153,14 @@ def map_messages(messages: list[Any], kind: str | None, known: Callable[[str], b
                 raise _Unmappable("a message is a JSON object")
             if defaults and isinstance(message.get("context", {}), dict):
                 message = {**message, "context": {**defaults, **message.get("context", {})}}
-            inputs = _map(message, kind or str(message.get("type")), known, identified)
+            inputs = _map(message, kind or str(message.get("type")), known, identified, csm)
             for entry, _ in inputs:
                 try:
                     TimelineEntry.model_validate(entry)
                 except ValidationError as error:
                     raise _Unmappable("; ".join(
                         str(p) for p in shape_problems(error, entry, ""))) from None
-        except _Unmappable as reason:
+        except (_Unmappable, TraitError) as reason:
             mapped.rejected.append((str(reason), message))
             continue
         for entry, key in inputs:
@@ -168,4 +168,6 @@ def map_messages(messages: list[Any], kind: str | None, known: Callable[[str], b
             mapped.keys.append(key)
             if "upsert_person" in entry:
                 identified.add(entry["upsert_person"]["id"])
+            elif "upsert_account" in entry:
+                identified.update(entry["upsert_account"].get("people", []))
     return mapped

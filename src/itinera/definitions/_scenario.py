@@ -114,7 +114,11 @@ def _world(raw: dict[str, Any], sources: list[JourneySource]) -> _World:
     records = [p for _, p in _items(data, "people")]
     for _, entry in _items(raw, "timeline"):
         if isinstance(entry.get("upsert_account"), dict) and _str(entry["upsert_account"], "id"):
-            world.accounts.add(entry["upsert_account"]["id"])
+            account = entry["upsert_account"]
+            world.accounts.add(account["id"])
+            linked = account.get("people")
+            records += [{"id": p, "account": account["id"]}
+                        for p in (linked if isinstance(linked, list) else [])]
         if isinstance(entry.get("upsert_person"), dict):
             records.append(entry["upsert_person"])
     world.accounts.update(a["id"] for _, a in _items(data, "accounts") if _str(a, "id"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -12,6 +12,7 @@ from itinera.domain.quiet_hours import WEEKDAYS, zone
 
 __all__ = [
     "AccountData",
+    "AccountUpsertData",
     "BuyingGroupData",
     "CSMData",
     "Expectation",
@@ -55,6 +56,13 @@ class AccountData(Model):
     csm: str | None = None
     created_at: str | None = None
     playbooks: list[str] = Field(default_factory=list)
+
+
+class AccountUpsertData(AccountData):
+    """An ``upsert_account`` input: the account, and the ``people`` (ids) linked to it in the
+    same step (created when unknown), so that its segments and entries see them at once."""
+
+    people: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
 
 
 class PersonData(Model):
@@ -202,7 +210,7 @@ class TimelineEntry(Model):
     resume: str | None = None
     publish: dict[str, Any] | None = None
     event: EventData | None = None
-    upsert_account: AccountData | None = None
+    upsert_account: AccountUpsertData | None = None
     upsert_person: PersonData | None = None
     delete_person: str | None = None
     add_to_buying_group: AddToBuyingGroupData | None = None

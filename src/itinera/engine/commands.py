@@ -39,7 +39,7 @@ def apply_entry(engine: Engine, entry: TimelineEntry, at: datetime, event_id: st
                 builtins[name] = getattr(data, name)
         if data.created_at is not None:
             builtins["created_at"] = parse_instant(data.created_at)
-        engine.upsert_account(data.id, at, dict(data.attributes), **builtins)
+        engine.upsert_account(data.id, at, dict(data.attributes), data.people, **builtins)
     elif kind == "upsert_person":
         person = entry.upsert_person
         assert person is not None

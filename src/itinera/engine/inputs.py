@@ -3,6 +3,7 @@ step of the core."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -37,64 +38,73 @@ class Inputs(EngineCore):
         return True
 
     def upsert_account(self, id: str, now: datetime, attributes: dict[str, Any] | None = None,
-                       **builtins: Any) -> bool:
-        """Create or merge an account; False when nothing changed. Built-ins: csm, created_at,
-        playbooks."""
+                       people: Sequence[str] = (), **builtins: Any) -> bool:
+        """Create or merge an account, and link ``people`` to it (created when unknown), in
+        one step: the segments and entries see the account with its people. False when
+        nothing changed. Built-ins: csm, created_at, playbooks."""
         def apply(step: Step) -> bool:
-            world = step.world
-            account = world.account(id)
-            if account is None:
-                account = Account(id=id, attributes=dict(attributes or {}),
-                                  created_at=builtins.get("created_at") or now,
-                                  csm=builtins.get("csm"),
-                                  playbooks=list(builtins.get("playbooks") or []))
-                world.add_account(account)
-                step.mark(id)
-                return True
-            before = (dict(account.attributes), account.csm, account.created_at,
-                      list(account.playbooks))
-            account.attributes.update(attributes or {})
-            for name in ("csm", "created_at", "playbooks"):
-                if name in builtins:
-                    setattr(account, name, builtins[name])
-            after = (account.attributes, account.csm, account.created_at, account.playbooks)
-            if before == after:
-                return False
-            world.touch_account(account)
-            step.mark(id)
-            return True
+            changed = self._apply_account(step, id, attributes, builtins)
+            for person in people:
+                changed = self._apply_person(step, person, {"account": id}) or changed
+            return changed
 
         return bool(self._step(now, apply))
+
+    def _apply_account(self, step: Step, id: str, attributes: dict[str, Any] | None,
+                       builtins: dict[str, Any]) -> bool:
+        world = step.world
+        account = world.account(id)
+        if account is None:
+            account = Account(id=id, attributes=dict(attributes or {}),
+                              created_at=builtins.get("created_at") or step.now,
+                              csm=builtins.get("csm"),
+                              playbooks=list(builtins.get("playbooks") or []))
+            world.add_account(account)
+            step.mark(id)
+            return True
+        before = (dict(account.attributes), account.csm, account.created_at,
+                  list(account.playbooks))
+        account.attributes.update(attributes or {})
+        for name in ("csm", "created_at", "playbooks"):
+            if name in builtins:
+                setattr(account, name, builtins[name])
+        after = (account.attributes, account.csm, account.created_at, account.playbooks)
+        if before == after:
+            return False
+        world.touch_account(account)
+        step.mark(id)
+        return True
 
     def upsert_person(self, id: str, now: datetime, **fields: Any) -> bool:
         """Create or merge a person; fields: account, email, attributes, unsubscribed, score."""
-        def apply(step: Step) -> bool:
-            world = step.world
-            person = world.person(id)
-            created = person is None
-            if person is None:
-                person = Person(id=id, account=None, email=None, attributes={})
-            before = (person.account, person.email, dict(person.attributes), person.unsubscribed,
-                      person.score)
-            old_account = person.account
-            person.attributes.update(fields.get("attributes") or {})
-            for name in ("account", "email", "unsubscribed", "score"):
-                if name in fields:
-                    setattr(person, name, fields[name])
-            after = (person.account, person.email, person.attributes, person.unsubscribed,
-                     person.score)
-            if not created and before == after:
-                return False
-            world.move_person(person, old_account)
-            for account_id in {old_account, person.account} - {None}:
-                assert account_id is not None
-                if world.account(account_id) is not None:
-                    self._drop_from_groups(world, person.id, account_id, keep=account_id == person.account)
-                    world.rescore_groups(account_id)
-                    step.mark(account_id)
-            return True
+        return bool(self._step(now, lambda step: self._apply_person(step, id, fields)))
 
-        return bool(self._step(now, apply))
+    def _apply_person(self, step: Step, id: str, fields: dict[str, Any]) -> bool:
+        world = step.world
+        person = world.person(id)
+        created = person is None
+        if person is None:
+            person = Person(id=id, account=None, email=None, attributes={})
+        before = (person.account, person.email, dict(person.attributes), person.unsubscribed,
+                  person.score)
+        old_account = person.account
+        person.attributes.update(fields.get("attributes") or {})
+        for name in ("account", "email", "unsubscribed", "score"):
+            if name in fields:
+                setattr(person, name, fields[name])
+        after = (person.account, person.email, person.attributes, person.unsubscribed,
+                 person.score)
+        if not created and before == after:
+            return False
+        world.move_person(person, old_account)
+        for account_id in {old_account, person.account} - {None}:
+            assert account_id is not None
+            if world.account(account_id) is not None:
+                self._drop_from_groups(world, person.id, account_id,
+                                       keep=account_id == person.account)
+                world.rescore_groups(account_id)
+                step.mark(account_id)
+        return True
 
     def _drop_from_groups(self, world: World, person: str, account: str, keep: bool) -> None:
         if keep:

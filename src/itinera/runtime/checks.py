@@ -127,6 +127,7 @@ def input_problems(refs: Refs, entries: list[Any], place: str = "") -> list[Prob
                 out.append(Problem(f"{here}.csm", f"no CSM {csm!r} (configure the workspace's "
                                                   "csms first)"))
             refs.accounts.add(payload["id"])
+            refs.people.update(payload.get("people") or [])
         elif kind == "upsert_person":
             refs.people.add(payload["id"])
         elif kind == "configure":
