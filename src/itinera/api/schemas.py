@@ -14,6 +14,7 @@ from pydantic.json_schema import models_json_schema
 
 from itinera.definitions.models import Journey
 from itinera.definitions.scenario import AccountData, BuyingGroupData, EventData, PersonData
+from itinera.definitions.schema import typed_definitions
 
 __all__ = [
     "Accepted",
@@ -252,5 +253,5 @@ def component_schemas() -> dict[str, Any]:
     """The schemas of the documented request models, by name, refs into components."""
     _, top = models_json_schema([(m, "validation") for m in _DOCUMENTED], by_alias=True,
                                 ref_template=_REF)
-    defs: dict[str, Any] = top.get("$defs", {})
-    return defs
+    # Typed as `itinera schema` is: conditions, durations and actions' arguments.
+    return typed_definitions(top.get("$defs", {}), _REF)

@@ -19,6 +19,7 @@ from typing import Any
 from jinja2 import Environment, TemplateSyntaxError
 
 from itinera.conditions.parse import Scope, parse_condition
+from itinera.definitions._arguments import ACCOUNT_PATH_PATTERN, ARGUMENT_MODELS, argument_keys
 from itinera.definitions._shape import describe, join
 from itinera.definitions.scenario import WorkspaceData
 from itinera.errors import Problem
@@ -27,30 +28,13 @@ from itinera.timeutil import parse_duration
 __all__ = ["ACTION_KEYS", "Known", "check_action", "check_condition", "check_non_negative",
            "check_template_text", "is_account_path"]
 
-# The arguments each action takes (spec/journeys.md, "Actions"); `to` only on people actions.
+# The arguments each action takes, and those it needs, from the typed models the JSON Schema
+# is generated from (docs/reference/journeys.md, "Actions"); `to` only on people actions.
 ACTION_KEYS: dict[str, frozenset[str]] = {
-    "assign_csm": frozenset({"strategy", "pool", "csm"}),
-    "create_task": frozenset({"title", "assignee", "due", "notes"}),
-    "add_moment": frozenset({"type", "description"}),
-    "set_buying_group_status": frozenset({"solution", "status"}),
-    "webhook": frozenset({"url", "method", "body"}),
-    "send_email": frozenset({"template", "to"}),
-    "add_to_buying_group": frozenset({"solution", "role", "template", "to"}),
-    "change_score": frozenset({"by", "to"}),
-    "add_to_campaign": frozenset({"campaign", "to"}),
-    "copy": frozenset({"from", "to"}),
+    kind: argument_keys(model)[0] for kind, model in ARGUMENT_MODELS.items()
 }
 _REQUIRED: dict[str, tuple[str, ...]] = {
-    "assign_csm": ("strategy",),
-    "create_task": ("title",),
-    "add_moment": ("type",),
-    "set_buying_group_status": ("solution", "status"),
-    "webhook": ("url",),
-    "send_email": ("template",),
-    "add_to_buying_group": ("solution", "role"),
-    "change_score": ("by",),
-    "add_to_campaign": ("campaign",),
-    "copy": ("from", "to"),
+    kind: argument_keys(model)[1] for kind, model in ARGUMENT_MODELS.items()
 }
 # Arguments that are names or text; a number there is almost always a YAML surprise.
 _TEXT_KEYS = frozenset({"strategy", "csm", "title", "assignee", "notes", "type", "description",
@@ -59,7 +43,7 @@ _TEXT_KEYS = frozenset({"strategy", "csm", "title", "assignee", "notes", "type",
 ALL_ACTIONS = (*ACTION_KEYS, "set", "clear", "increase", "assign_playbook")
 _STRATEGIES = ("round_robin", "least_loaded", "fixed")
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
-_ACCOUNT_PATH = re.compile(r"^account\.(attributes\.)?[^.\s]+$")
+_ACCOUNT_PATH = re.compile(ACCOUNT_PATH_PATTERN)
 _JINJA = Environment()
 
 

@@ -10,7 +10,15 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from itinera.timeutil import DURATION_PATTERN, parse_duration
 
@@ -25,13 +33,33 @@ __all__ = [
     "Goal",
     "Journey",
     "Node",
+    "PersonBranch",
     "Variant",
     "WaitFor",
     "WaitUntil",
 ]
 
-ConditionSpec = dict[str, Any]
+# Conditions stay raw mappings (parsed with places in ``definitions.validate``); their JSON
+# Schema is a marker that ``definitions.schema`` replaces with the typed condition language of
+# that scope, generated from the condition parser's tables.
+CONDITION_MARKER = "x-itinera-condition"
+
+
+def _condition(scope: str) -> WithJsonSchema:
+    return WithJsonSchema({"type": "object", CONDITION_MARKER: scope})
+
+
+ConditionSpec = Annotated[dict[str, Any], _condition("account")]
+PersonConditionSpec = Annotated[dict[str, Any], _condition("person")]
+EventConditionSpec = Annotated[dict[str, Any], _condition("event")]
 Duration = Annotated[str, Field(pattern=DURATION_PATTERN, examples=["3d", "12h", "2w"])]
+# Durations checked by a validator (its message is clearer than a pattern's); the schema still
+# shows editors the form. Waits and timeouts are not negative; offsets may be.
+NON_NEGATIVE_DURATION_PATTERN = r"^\+?[0-9]+[smhdw]$"
+_Wait = Annotated[str, WithJsonSchema({"type": "string", "pattern": NON_NEGATIVE_DURATION_PATTERN,
+                                       "examples": ["3d", "12h", "2w"]})]
+_Offset = Annotated[str, WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN,
+                                         "examples": ["-60d", "9h"]})]
 Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=100)]
 Target = str | dict[str, Any]  # path_people | all | {role: R} | a condition on person.*
 
@@ -47,11 +75,11 @@ class Model(BaseModel):
 
 class EntryEvent(Model):
     type: str
-    where: ConditionSpec | None = None
+    where: EventConditionSpec | None = None
 
 
 class ReenrollAfter(Model):
-    after: str
+    after: _Wait
 
     _check = field_validator("after")(_duration)
 
@@ -89,9 +117,15 @@ class Branch(Model):
         return self
 
 
+class PersonBranch(Branch):
+    """A branch of ``split_people``: its condition reads ``person.*`` as well as ``account.*``."""
+
+    when: PersonConditionSpec | None = None
+
+
 class WaitUntil(Model):
     date: str | None = None
-    offset: str | None = None
+    offset: _Offset | None = None
     at: str | None = None
 
     _check = field_validator("offset")(lambda v: v if v is None else _duration(v))
@@ -106,9 +140,9 @@ class WaitUntil(Model):
 class WaitFor(Model):
     events: list[str] = Field(default_factory=list)
     scope: Literal["path_people", "account"] = "path_people"
-    where: ConditionSpec | None = None
+    where: EventConditionSpec | None = None
     condition: ConditionSpec | None = None
-    timeout: str | None = None
+    timeout: _Wait | None = None
 
     _check = field_validator("timeout")(lambda v: v if v is None else _duration(v))
 
@@ -187,9 +221,9 @@ class Node(Model):
     description: str | None = None
     do: list[Action] | None = None
     split: list[Branch] | None = None
-    split_people: list[Branch] | None = None
-    merge: dict[str, Any] | None = None
-    wait: str | None = None
+    split_people: list[PersonBranch] | None = None
+    merge: Annotated[dict[str, Any], WithJsonSchema({"type": "object", "maxProperties": 0})] | None = None
+    wait: _Wait | None = None
     wait_until: WaitUntil | None = None
     wait_for: WaitFor | None = None
     experiment: Experiment | None = None

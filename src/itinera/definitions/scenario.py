@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from itinera.definitions.models import Duration, Id, Model
+from itinera.definitions.models import ConditionSpec, Duration, Id, Model
 from itinera.domain.quiet_hours import WEEKDAYS, zone
 
 __all__ = [
@@ -98,7 +98,7 @@ class BuyingGroupData(Model):
 class SegmentData(Model):
     id: Id
     name: str | None = None
-    when: dict[str, Any]
+    when: ConditionSpec
 
 
 class TemplateData(Model):

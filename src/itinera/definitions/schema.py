@@ -1,8 +1,11 @@
 """JSON Schemas of journey and scenario files, generated from the pydantic models.
 
 Editors use them to complete and check files as they are typed (for example with a
-``# yaml-language-server: $schema=...`` comment). The schemas describe shape only; references,
-reachability and the condition language are checked by ``itinera validate``.
+``# yaml-language-server: $schema=...`` comment). They are typed throughout: conditions with
+their operators and the value each takes (generated from the condition parser's tables),
+durations, and every action's arguments (``definitions._arguments``). What needs the whole
+workspace or graph — references, reachability, loops, template syntax — is checked by
+``itinera validate``.
 """
 
 from __future__ import annotations
@@ -10,22 +13,57 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from itinera.definitions.models import Journey
+from itinera.definitions._arguments import ActionArguments
+from itinera.definitions._condition_schema import CONDITION_DEFINITIONS, condition_definitions
+from itinera.definitions.models import CONDITION_MARKER, Journey
 from itinera.definitions.scenario import Scenario
 
-__all__ = ["JOURNEY_SCHEMA_ID", "SCENARIO_SCHEMA_ID", "journey_schema", "scenario_schema"]
+__all__ = ["JOURNEY_SCHEMA_ID", "SCENARIO_SCHEMA_ID", "journey_schema", "scenario_schema",
+           "typed_definitions"]
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 JOURNEY_SCHEMA_ID = "https://itinera.dev/schemas/journey.schema.json"
 SCENARIO_SCHEMA_ID = "https://itinera.dev/schemas/scenario.schema.json"
 
 
+_REF = "#/$defs/{model}"
+
+
+def _typed(node: Any, ref_template: str) -> Any:
+    """``node`` with every condition marker replaced by a reference to its scope's condition."""
+    if isinstance(node, dict):
+        scope = node.get(CONDITION_MARKER)
+        if isinstance(scope, str):
+            return {"$ref": ref_template.format(model=CONDITION_DEFINITIONS[scope])}
+        return {k: _typed(v, ref_template) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_typed(v, ref_template) for v in node]
+    return node
+
+
+def typed_definitions(definitions: dict[str, Any], ref_template: str = _REF) -> dict[str, Any]:
+    """Schema definitions generated from the models, made typed: actions' arguments and the
+    condition language added (refs by ``ref_template``, e.g. OpenAPI's components)."""
+    arguments = ActionArguments.model_json_schema(by_alias=True, ref_template=ref_template)
+    out = {**definitions, **arguments.pop("$defs", {})}
+    if "Action" in out:
+        action = dict(out["Action"])
+        action["properties"] = arguments["properties"]
+        out["Action"] = action
+    out.update(condition_definitions(ref_template))
+    typed: dict[str, Any] = _typed(out, ref_template)
+    return typed
+
+
 def _journey_body() -> dict[str, Any]:
-    return Journey.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
+    body = Journey.model_json_schema(by_alias=True, ref_template=_REF)
+    body["$defs"] = typed_definitions(body.get("$defs", {}))
+    typed: dict[str, Any] = _typed(body, _REF)
+    return typed
 
 
 def journey_schema() -> dict[str, Any]:
-    """The schema of a journey file (spec/journeys.md)."""
+    """The schema of a journey file (docs/reference/journeys.md)."""
     return {
         "$schema": DRAFT,
         "$id": JOURNEY_SCHEMA_ID,
@@ -36,12 +74,12 @@ def journey_schema() -> dict[str, Any]:
 
 
 def scenario_schema() -> dict[str, Any]:
-    """The schema of a scenario file (spec/scenarios.md); its journeys use the journey schema.
+    """The schema of a scenario file (docs/reference/scenarios.md); its journeys use the journey schema.
 
     The journey's definitions are merged into the scenario's ``$defs`` (no nested ``$id``), so
     every reference resolves within this one document, in any editor.
     """
-    body = Scenario.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
+    body = _typed(Scenario.model_json_schema(by_alias=True, ref_template=_REF), _REF)
     journey = _journey_body()
     definitions: dict[str, Any] = body.setdefault("$defs", {})
     definitions.update(journey.pop("$defs", {}))
