@@ -12,13 +12,11 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -28,6 +26,7 @@ from itinera.runtime import Service
 from itinera.simulate.runner import simulate
 from itinera.storage import schema as t
 
+from .receivers import Hooks, serve_hooks
 from .smtp_server import Collector, start
 
 ACCOUNTS = 2000
@@ -80,30 +79,9 @@ timeline:
 """
 
 
-class Hooks(BaseHTTPRequestHandler):
-    keys: ClassVar[list[str]] = []
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        Hooks.keys.append(self.headers["X-Itinera-Key"])
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def hook_url() -> Iterator[str]:
-    Hooks.keys = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Hooks)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                     daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
-    server.shutdown()
-    server.server_close()
+    yield from serve_hooks()
 
 
 def inputs() -> list[dict[str, Any]]:

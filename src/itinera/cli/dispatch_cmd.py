@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from datetime import timedelta
 from typing import Annotated, Any
 
 import typer
@@ -22,7 +23,7 @@ from itinera.channels import ChannelError, ChannelSettings, build_channels, clos
 from itinera.cli.db_cmd import DEFAULT_DATABASE
 from itinera.errors import ItineraError
 from itinera.runtime.clock import SystemClock
-from itinera.runtime.dispatcher import Dispatcher
+from itinera.runtime.dispatcher import Dispatcher, RetryPolicy
 from itinera.storage.sql import SqlStore
 
 __all__ = ["dispatch", "register"]
@@ -34,6 +35,11 @@ def dispatch(
         help="SQLAlchemy URL (sqlite:///file.db, postgresql+psycopg://...).")] = DEFAULT_DATABASE,
     interval: Annotated[float, typer.Option(
         help="Seconds between looks when idle (a look is a read: cheap).")] = 0.01,
+    lease: Annotated[float, typer.Option(
+        envvar="ITINERA_DISPATCH_LEASE", min=1.0,
+        help="Seconds a claim holds its effects: a dispatcher killed mid-delivery leaves them to "
+             "be claimed again after this long (and stops starting deliveries after half of "
+             "it).")] = RetryPolicy.lease.total_seconds(),
     parent: Annotated[int | None, typer.Option(
         hidden=True, help="Stop when this process (the `itinera serve` that started this "
                           "one) is gone.")] = None,
@@ -51,7 +57,8 @@ def dispatch(
         store.close()
         errors.print(f"channel settings: {error}", markup=False)
         raise typer.Exit(2) from None
-    dispatcher = Dispatcher(store, channels, SystemClock())
+    dispatcher = Dispatcher(store, channels, SystemClock(),
+                            RetryPolicy(lease=timedelta(seconds=lease)))
     stop = threading.Event()
 
     def _stop(*_: Any) -> None:
