@@ -158,7 +158,7 @@ class EngineCore:
                               type=kind, at=step.now, account=account_id,
                               properties={"segment": segment.id})
                 world.add_event(event)
-                change.events.append(event)
+                step.consequence(change, event)
 
     def memberships(self, world: World, account: Account, now: datetime) -> set[str]:
         """The segments ``account`` is in at ``now``, evaluated in dependency order so that
@@ -196,7 +196,7 @@ class EngineCore:
                 continue
             if self.check_exit_and_goal(step, journey, enrollment, account):
                 continue
-            self._wake_listeners(step, journey, enrollment, account, change.events)
+            self._wake_listeners(step, journey, enrollment, account, change)
 
     def check_exit_and_goal(self, step: Step, journey: CompiledJourney, enrollment: Enrollment,
                             account: Account) -> bool:
@@ -225,13 +225,16 @@ class EngineCore:
         return False
 
     def _wake_listeners(self, step: Step, journey: CompiledJourney, enrollment: Enrollment,
-                        account: Account, events: list[Event]) -> None:
+                        account: Account, change: Change) -> None:
         runner = PathRunner(self, step, journey, enrollment, account)
         for token in [k for k in enrollment.tokens if k.state == "listen"]:
             if not enrollment.active or token not in enrollment.tokens:
                 continue
             node = journey.node(token.node)
             why, values = None, None
+            # Only what happened after the path began listening: not, say, its own
+            # change_score just before the wait_for, at the same instant.
+            events = step.heard(change, enrollment.id, token.id)
             matched = next((e for e in events if runner.event_matches(token, node, e)), None)
             if matched is not None:
                 why = f"event {matched.type} ({matched.id})"

@@ -250,6 +250,7 @@ class PathRunner:
                          next=node.next, values=self.values([condition]))
             return node.next
         token.state, token.since = "listen", self.step.now
+        self.step.listen(self.enrollment.id, token.id)
         if spec.timeout is not None:
             self.set_timer(token, self.step.now + parse_duration(spec.timeout), "timeout")
         return _STOP
