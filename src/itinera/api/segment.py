@@ -1,4 +1,4 @@
-"""Segment messages as Itinera inputs (spec/ingestion.md).
+"""Segment messages as Itinera inputs (docs/reference/segment-api.md).
 
 - ``identify`` → ``upsert_person``: the traits map to the person's fields (``email``,
   ``first_name`` ... ``api.segment_traits``), the others merge into the attributes under their

@@ -1,4 +1,4 @@
-"""The journey language and scenario files as pydantic models (spec/journeys.md, scenarios.md).
+"""The journey language and scenario files as pydantic models (docs/reference/).
 
 These models check shape (keys, types, one kind per node, one action per list item); the
 semantic checks that need the whole workspace (references, reachability, cycles) live in

@@ -1,4 +1,4 @@
-"""Scenario files (spec/scenarios.md) and the workspace data they carry, as pydantic models."""
+"""Scenario files (docs/reference/scenarios.md) and the workspace data they carry, as pydantic models."""
 
 from __future__ import annotations
 

@@ -6,7 +6,8 @@ A problem reads ``<place>: <problem>`` and quotes the offending value
 of the others; the semantic checks (references, reachability, loops, durations, action
 arguments) read the raw input, so they still run around a part that failed its shape check.
 
-Decisions where spec/journeys.md is silent (what a marketing-ops user would expect):
+Decisions taken where the first contract was silent (what a marketing-ops user would expect;
+docs/reference/journeys.md, "Validation", lists what is refused):
 
 - Loops: a cycle of nodes is refused unless a ``wait``, ``wait_until`` or ``wait_for`` node is
   on it; a zero ``wait`` still counts as a wait.

@@ -2,8 +2,9 @@
 
 A step applies its data, re-evaluates the segments it can affect, checks the active enrollments
 of the affected accounts (segment exit, exit criteria, goal, waiting listeners), then enrolls
-where an entry happened, journey by journey in the order they were enabled (spec/journeys.md,
-"Order of evaluation"). Data changed by actions is settled in further rounds of the same step.
+where an entry happened, journey by journey in the order they were enabled
+(docs/reference/journeys.md, "The order of evaluation at one instant"). Data changed by
+actions is settled in further rounds of the same step.
 The same engine runs scenarios (virtual clock) and live traffic; it never reads the clock.
 """
 

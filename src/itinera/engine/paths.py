@@ -28,7 +28,8 @@ __all__ = ["PathRunner", "experiment_bucket"]
 
 
 def experiment_bucket(journey: str, node: str, account: str) -> float:
-    """The stable draw in [0, 1) of spec/journeys.md for one enrollment at one experiment."""
+    """The stable draw in [0, 1) for one enrollment at one experiment (docs/reference/journeys.md,
+    "Experiments")."""
     digest = hashlib.sha256(f"{journey}:{node}:{account}".encode()).hexdigest()
     return int(digest[:8], 16) / 2**32
 
@@ -323,7 +324,7 @@ class PathRunner:
         """Whether the merge must still wait for another path of ``token``'s innermost fork.
 
         It waits for a path that can still reach it, and for a path that will end without
-        reaching any merge (the spec's "has arrived (or ended)"); it does not wait for a path
+        reaching any merge (the reference's "has arrived or ended"); it does not wait for a path
         bound for a merge further down, where the two meet instead (waiting would deadlock).
         """
         fork, merge = token.forks[-1], token.node

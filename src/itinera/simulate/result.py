@@ -1,4 +1,4 @@
-"""The result of a simulation as spec/scenarios.md writes it, and `expect` checking."""
+"""The result of a simulation as docs/reference/scenarios.md writes it, and `expect` checking."""
 
 from __future__ import annotations
 
