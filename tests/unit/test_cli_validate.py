@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from conformance import CASES
 from itinera.cli.validate_cmd import register
-from itinera.definitions import journey_schema, scenario_schema
+from itinera.definitions import journey_schema, scenario_schema, workspace_schema
 
 JOURNEY = ("id: onboarding\nentry: {segments: [new]}\nstart: a\n"
            "nodes:\n  a: {do: [{send_email: {template: welcome}}]}\n")
@@ -106,6 +106,7 @@ def test_long_problem_lines_are_not_wrapped(app: typer.Typer, tmp_path: Path) ->
     (["schema"], journey_schema()),
     (["schema", "journey"], journey_schema()),
     (["schema", "scenario"], scenario_schema()),
+    (["schema", "workspace"], workspace_schema()),
 ])
 def test_schema_prints_json(app: typer.Typer, args: list[str], expected: object) -> None:
     result = CliRunner().invoke(app, args)
@@ -114,4 +115,4 @@ def test_schema_prints_json(app: typer.Typer, args: list[str], expected: object)
 
 
 def test_schema_rejects_unknown_kind(app: typer.Typer) -> None:
-    assert CliRunner().invoke(app, ["schema", "workspace"]).exit_code == 2
+    assert CliRunner().invoke(app, ["schema", "segment"]).exit_code == 2

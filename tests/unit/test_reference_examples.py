@@ -16,7 +16,12 @@ import jsonschema  # type: ignore[import-untyped]
 import pytest
 
 from itinera.conditions.parse import parse_condition
-from itinera.definitions import journey_schema, scenario_schema, validate_journey
+from itinera.definitions import (
+    journey_schema,
+    scenario_schema,
+    validate_journey,
+    workspace_schema,
+)
 from itinera.definitions.loader import load_workspace, read_document
 from itinera.definitions.validate import validate_scenario
 from itinera.errors import Problem
@@ -92,6 +97,7 @@ def test_workspace_examples_apply(place: str, tag: str, body: str, tmp_path: Pat
     path = tmp_path / "workspace.yaml"
     path.write_text(body)
     load_workspace(path)  # raises DefinitionError with every problem
+    assert _schema_errors(read_document(path), workspace_schema()) == []
 
 
 @pytest.mark.parametrize(("place", "tag", "body"), _of("scenario"),

@@ -12,7 +12,12 @@ import pytest
 
 from itinera.conditions.parse import COUNT_OPS, GROUP_FIELDS
 from itinera.conditions.tree import OPERATORS
-from itinera.definitions import journey_schema, scenario_schema, validate_journey
+from itinera.definitions import (
+    journey_schema,
+    scenario_schema,
+    validate_journey,
+    workspace_schema,
+)
 from itinera.definitions._references import ACTION_KEYS, ALL_ACTIONS
 from itinera.definitions.loader import read_document
 
@@ -29,6 +34,7 @@ def _errors(instance: Any, schema: dict[str, Any]) -> list[str]:
 def test_the_schemas_are_valid_json_schemas() -> None:
     jsonschema.Draft202012Validator.check_schema(journey_schema())
     jsonschema.Draft202012Validator.check_schema(scenario_schema())
+    jsonschema.Draft202012Validator.check_schema(workspace_schema())
 
 
 @pytest.mark.parametrize("path", JOURNEY_FILES, ids=[p.name for p in JOURNEY_FILES])
@@ -153,3 +159,17 @@ def test_scopes_follow_the_parser() -> None:
     wrong["entry"]["event"]["where"] = {"account.size": "Large"}
     assert _errors(wrong, schema)
     assert validate_journey(wrong, "", None)[1]
+
+
+def test_the_workspace_schema_types_segments_and_delivery_rules() -> None:
+    schema = workspace_schema()
+    good = {"segments": [{"id": "large", "when": {"account.size": {"in": ["Large"]}}}],
+            "frequency_caps": {"email": {"max": 3, "per": "7d"}},
+            "quiet_hours": {"email": {"start": "21:00", "end": "08:00", "days": ["sunday"]}}}
+    assert _errors(good, schema) == []
+    for key, bad in [("segments", [{"id": "large", "when": {"account.size": {"bigger": 3}}}]),
+                     ("frequency_caps", {"email": {"max": 3, "per": "a week"}}),
+                     ("quiet_hours", {"email": {"start": "21:00", "end": "08:00",
+                                                "days": ["someday"]}}),
+                     ("templates", [{"id": "w", "subject": "Hi", "body": "typo for text"}])]:
+        assert _errors({**good, key: bad}, schema), key

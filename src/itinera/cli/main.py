@@ -30,7 +30,8 @@ COMMANDS: dict[str, LazyCommand] = {
     name: LazyCommand(f"itinera.cli.{module}", help) for name, module, help in [
         ("validate", "validate_cmd",
          "Check journey and scenario files; list every problem, one per line, with its place."),
-        ("schema", "validate_cmd", "Print the JSON Schema (draft 2020-12) of journey or scenario files."),
+        ("schema", "validate_cmd",
+         "Print the JSON Schema (draft 2020-12) of journey, scenario or workspace files."),
         ("simulate", "simulate_cmd",
          "Run a scenario on a virtual clock, every channel in sandbox, and report what happened."),
         ("backtest", "backtest_cmd",

@@ -19,7 +19,7 @@ from rich.console import Console
 from itinera.definitions._shape import plain
 from itinera.definitions.loader import load_workspace, read_document
 from itinera.definitions.scenario import WorkspaceData
-from itinera.definitions.schema import journey_schema, scenario_schema
+from itinera.definitions.schema import journey_schema, scenario_schema, workspace_schema
 from itinera.definitions.validate import validate_journey, validate_scenario
 from itinera.errors import DefinitionError, Problem
 
@@ -34,6 +34,7 @@ _SCENARIO_KEYS = ("timeline", "data", "start", "journeys", "journey_files", "exp
 class SchemaKind(StrEnum):
     journey = "journey"
     scenario = "scenario"
+    workspace = "workspace"
 
 
 def is_scenario(raw: Any) -> bool:
@@ -93,8 +94,9 @@ def schema(
     kind: Annotated[SchemaKind, typer.Argument(help="Which file's schema to print.")]
     = SchemaKind.journey,
 ) -> None:
-    """Print the JSON Schema (draft 2020-12) of journey or scenario files."""
-    document = journey_schema() if kind is SchemaKind.journey else scenario_schema()
+    """Print the JSON Schema (draft 2020-12) of journey, scenario or workspace files."""
+    document = {SchemaKind.journey: journey_schema, SchemaKind.scenario: scenario_schema,
+                SchemaKind.workspace: workspace_schema}[kind]()
     typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 

@@ -33,7 +33,7 @@ from itinera.definitions.scenario import (
     TimelineEntry,
     WorkspaceData,
 )
-from itinera.definitions.schema import journey_schema, scenario_schema
+from itinera.definitions.schema import journey_schema, scenario_schema, workspace_schema
 from itinera.definitions.validate import LoadedScenario, validate_journey, validate_scenario
 
 __all__ = [
@@ -64,4 +64,5 @@ __all__ = [
     "scenario_schema",
     "validate_journey",
     "validate_scenario",
+    "workspace_schema",
 ]

@@ -16,14 +16,15 @@ from typing import Any
 from itinera.definitions._arguments import ActionArguments
 from itinera.definitions._condition_schema import CONDITION_DEFINITIONS, condition_definitions
 from itinera.definitions.models import CONDITION_MARKER, Journey
-from itinera.definitions.scenario import Scenario
+from itinera.definitions.scenario import Scenario, WorkspaceData
 
-__all__ = ["JOURNEY_SCHEMA_ID", "SCENARIO_SCHEMA_ID", "journey_schema", "scenario_schema",
-           "typed_definitions"]
+__all__ = ["JOURNEY_SCHEMA_ID", "SCENARIO_SCHEMA_ID", "WORKSPACE_SCHEMA_ID", "journey_schema",
+           "scenario_schema", "typed_definitions", "workspace_schema"]
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 JOURNEY_SCHEMA_ID = "https://itinera.dev/schemas/journey.schema.json"
 SCENARIO_SCHEMA_ID = "https://itinera.dev/schemas/scenario.schema.json"
+WORKSPACE_SCHEMA_ID = "https://itinera.dev/schemas/workspace.schema.json"
 
 
 _REF = "#/$defs/{model}"
@@ -95,4 +96,19 @@ def scenario_schema() -> dict[str, Any]:
         **copy.deepcopy(body),
         "title": "Itinera scenario",
         "description": "A small world (data), journeys and a timeline, run on a virtual clock.",
+    }
+
+
+def workspace_schema() -> dict[str, Any]:
+    """The schema of a workspace file (docs/reference/workspace.md)."""
+    body = WorkspaceData.model_json_schema(by_alias=True, ref_template=_REF)
+    body["$defs"] = {**body.get("$defs", {}), **condition_definitions(_REF)}
+    typed: dict[str, Any] = _typed(body, _REF)
+    return {
+        "$schema": DRAFT,
+        "$id": WORKSPACE_SCHEMA_ID,
+        **typed,
+        "title": "Itinera workspace",
+        "description": "What journeys refer to: CSMs, playbooks, campaigns, role templates, "
+                       "scoring rules, segments, templates, frequency caps, quiet hours.",
     }
