@@ -84,6 +84,24 @@ def test_events_of_an_account_include_its_peoples(store: SqlStore) -> None:
         assert store.has_event("e3")
 
 
+def test_events_of_count_an_event_of_account_and_person_once_for_each_account(
+        store: SqlStore) -> None:
+    """An event carrying an account and a person is the account's, and the person's account's
+    when that is another: never twice for one account, in arrival order either way."""
+    with store.transaction():
+        store.save_person(Person("p1", "acme", None, {}))
+        store.save_person(Person("p2", None, None, {}))  # of no account
+        store.add_event(Event("e1", "login", T0, account="acme", person="p1"))
+        store.add_event(Event("e2", "login", T0, account="beta", person="p1"))
+        store.add_event(Event("e3", "login", T0, account="beta", person="p2"))
+        store.add_event(Event("e4", "login", T0, person="p1"))
+    with store.transaction():
+        assert [e.id for e in store.events_of("acme")] == ["e1", "e2", "e4"]
+        assert [e.id for e in store.events_of("acme", "login")] == ["e1", "e2", "e4"]
+        assert [e.id for e in store.events_of("beta")] == ["e2", "e3"]
+        assert store.events_of("acme", "logout") == []
+
+
 def test_enrollment_state_round_trips(store: SqlStore) -> None:
     enrollment = Enrollment(7, "onboarding", 2, "acme", T0, path=["a", "b"],
                             variants={"subject": "bold"}, next_token=3, next_fork=2,

@@ -111,8 +111,11 @@ events = Table(
     Column("person", String),
     Column("at", Instant, nullable=False),
     Column("properties", Json, nullable=False),
+    # An account's events, and its people's (``events_of``), each through its own index.
     Index("ix_events_account_type", "account", "type"),
     Index("ix_events_person_type", "person", "type"),
+    # The events of one type in a window, for every account at once (a segment's ``performed``).
+    Index("ix_events_type_at", "type", "at"),
 )
 
 segment_members = Table(
@@ -197,6 +200,7 @@ effects = Table(
     Column("last_error", Text),
     Column("delivered_at", Instant),
     Index("ix_effects_status_next", "status", "next_attempt_at"),
+    Index("ix_effects_person_channel_at", "person", "channel", "at"),  # frequency caps
 )
 
 inbox = Table(

@@ -20,7 +20,13 @@ from itinera.conditions.sql import Tables, select_accounts
 from itinera.domain.model import Account, BuyingGroup, Enrollment, Event, Person, Token
 from itinera.storage import schema as t
 from itinera.storage.engine import json_text
-from itinera.storage.rows import account_from_row, group_from_row, history_entries, person_from_row
+from itinera.storage.rows import (
+    account_events,
+    account_from_row,
+    group_from_row,
+    history_entries,
+    person_from_row,
+)
 from itinera.storage.sql_base import among
 from itinera.storage.sql_timers import TimerRows
 from itinera.storage.store import AccountRecords, Effect
@@ -62,9 +68,12 @@ def _load_queries(dialect: str) -> tuple[sa.Select[Any], ...]:
         sa.select(t.buying_groups).where(among(t.buying_groups.c.account, dialect))
         .order_by(t.buying_groups.c.seq),
         sa.select(t.segment_members).where(among(t.segment_members.c.account, dialect)),
-        sa.select(t.enrollments).where(sa.or_(
-            sa.and_(among(t.enrollments.c.account, dialect), t.enrollments.c.status == "active"),
-            t.enrollments.c.id.in_(latest))).order_by(t.enrollments.c.id),
+        # By id, from a union of two index-backed reads: an OR of them made PostgreSQL read
+        # the whole table.
+        sa.select(t.enrollments).where(t.enrollments.c.id.in_(sa.union(
+            sa.select(t.enrollments.c.id).where(among(t.enrollments.c.account, dialect),
+                                                t.enrollments.c.status == "active"),
+            latest))).order_by(t.enrollments.c.id),
     )
 
 
@@ -233,12 +242,10 @@ class SqlStore(TimerRows):
 
     def events_of(self, account: str, type: str | None = None) -> list[Event]:
         """Events of the account and of its people (of one type, or all), in arrival order."""
-        people = sa.select(t.people.c.id).where(t.people.c.account == account)
-        query = sa.select(t.events).where(
-            sa.or_(t.events.c.account == account, t.events.c.person.in_(people)))
-        if type is not None:
-            query = query.where(t.events.c.type == type)
-        rows = self._exec(query.order_by(t.events.c.seq))
+        events = account_events(type is not None)
+        params = {"account": account} if type is None else {"account": account, "type": type}
+        self._flush()
+        rows = self.conn.execute(sa.select(events).order_by(events.c.seq), params)
         return [Event(id=r.id, type=r.type, at=_at(r.at), account=r.account, person=r.person,
                       properties=dict(r.properties), seq=r.seq) for r in rows]
 

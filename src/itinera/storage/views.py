@@ -21,7 +21,7 @@ from itinera.domain.model import CSM, Account, BuyingGroup, Person, Template
 from itinera.errors import StoreError
 from itinera.storage import queries
 from itinera.storage import schema as t
-from itinera.storage.rows import account_from_row, group_from_row, person_from_row
+from itinera.storage.rows import account_events, account_from_row, group_from_row, person_from_row
 from itinera.timeutil import as_utc, format_instant
 
 __all__ = [
@@ -105,10 +105,9 @@ def find_people(conn: sa.Connection, limit: int = 500) -> list[Person]:
 
 def events_of(conn: sa.Connection, account: str, limit: int = 200) -> list[dict[str, Any]]:
     """The latest ``limit`` events of the account and of its people, oldest first."""
-    people = sa.select(t.people.c.id).where(t.people.c.account == account)
-    rows = conn.execute(sa.select(t.events).where(
-        sa.or_(t.events.c.account == account, t.events.c.person.in_(people)))
-        .order_by(t.events.c.seq.desc()).limit(limit))
+    events = account_events(False)
+    rows = conn.execute(sa.select(events).order_by(events.c.seq.desc()).limit(limit),
+                        {"account": account})
     return [{"id": r.id, "type": r.type, "account": r.account, "person": r.person,
              "at": format_instant(as_utc(r.at)), "properties": dict(r.properties)}
             for r in reversed(list(rows))]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -102,6 +102,9 @@ class _Scope:
     person: NamedFromClause | None = None
     event: NamedFromClause | None = None
     group: NamedFromClause | None = None
+    # A conjunct of its WHERE (not under ``not`` or ``any``): NULL may stand for false there,
+    # and PostgreSQL turns an ``IN (subquery)`` there into a semi-join.
+    positive: bool = True
 
 
 _ACCOUNT_COLUMNS = {"id": "string", "csm": "string", "created_at": "instant", "playbooks": "json"}
@@ -125,12 +128,14 @@ class _Compiler:
     def run(self, tree: Condition, scope: _Scope) -> Bool:
         if isinstance(tree, All):
             return all_of(*(self.run(item, scope) for item in tree.items))
+        inner = replace(scope, positive=False) if scope.positive else scope
         if isinstance(tree, AnyOf):
-            return any_of(*(self.run(item, scope) for item in tree.items))
+            return any_of(*(self.run(item, inner) for item in tree.items))
         if isinstance(tree, Not):
-            return sa.not_(self.run(tree.item, scope))
+            return sa.not_(self.run(tree.item, inner))
         if isinstance(tree, Compare):
-            return definite(self.compare(self.value(tree.path, scope), tree.op, tree.value))
+            test = self.compare(self.value(tree.path, scope), tree.op, tree.value)
+            return test if scope.positive else definite(test)
         if isinstance(tree, InSegment):
             # (segment, account) is the key: at most one row per account.
             member = self.t.segment_members.alias()
@@ -142,8 +147,7 @@ class _Compiler:
             rows = _Rows(person.c.account)
             match = self.run(tree.match, _Scope(rows, person=person))
             return self.count(scope, tree.count, sa.select(person.c.account.label("account"))
-                              .select_from(rows.joined(person))
-                              .where(person.c.account.is_not(None), match))
+                              .select_from(rows.joined(person)).where(match).subquery())
         if isinstance(tree, Performed):
             return self.count(scope, tree.count, self.performed(tree))
         if isinstance(tree, BuyingGroupMatch):
@@ -152,39 +156,62 @@ class _Compiler:
             match = self.run(tree.match, _Scope(rows, group=group))
             return self.count(scope, Count("gte", 1), sa.select(group.c.account.label("account"))
                               .select_from(rows.joined(group))
-                              .where(group.c.solution == tree.solution, match))
+                              .where(group.c.solution == tree.solution, match).subquery())
         raise TypeError(f"not a condition: {tree!r}")
 
-    def count(self, scope: _Scope, count: Count, counted: sa.Select[Any]) -> Bool:
-        """``count`` holds of how many rows of ``counted`` (one ``account`` column) are the
-        scope's account's: one grouped pass, joined on the account (no row counts 0)."""
+    def count(self, scope: _Scope, count: Count, rows: FromClause) -> Bool:
+        """``count`` holds of how many of ``rows`` (an ``account`` column) are the scope's
+        account's. One pass over the rows, set-wise: SQLite tests the account against the
+        accounts the rows make true (``IN``, or ``NOT IN`` when no row at all makes it true),
+        which it reads once into an index. PostgreSQL does the same as a semi-join where it
+        can (a conjunct, which 0 rows do not satisfy); elsewhere it would test every account
+        against that list in turn, once it outgrows ``work_mem``, so there the grouped counts
+        are LEFT JOINed on the account. Rows of no account (NULL) need no filter (which would
+        tempt SQLite to read them through the index on the account, ``account > NULL``):
+        their group joins nothing, and ``definite`` reads ``x IN (…, NULL)`` as false."""
         if count.op not in _COUNT_OPS:
             raise ValueError(f"unknown count operator {count.op!r}")
-        rows = counted.subquery()
-        grouped = (sa.select(rows.c.account, sa.func.count().label("n"))
-                   .group_by(rows.c.account).subquery())
-        scope.rows.joins.append((grouped, grouped.c.account == scope.rows.account_id))
-        n = sa.func.coalesce(grouped.c.n, 0)
-        return _COUNT_OPS[count.op](n, sa.literal(count.value, sa.Integer))
+        holds = _COUNT_OPS[count.op]
+        value = sa.literal(count.value, sa.Integer)
+        account = scope.rows.account_id
+        zero = bool(holds(0, count.value))  # type: ignore[arg-type]  # on ints, a bool
+        if self.d.name == "postgresql" and (zero or not scope.positive):
+            grouped = (sa.select(rows.c.account, sa.func.count().label("n"))
+                       .group_by(rows.c.account).subquery())
+            scope.rows.joins.append((grouped, grouped.c.account == account))
+            return holds(sa.func.coalesce(grouped.c.n, 0), value)
 
-    def performed(self, tree: Performed) -> sa.Select[Any]:
+        def accounts(test: Callable[[Expr], Bool] | None) -> sa.Select[Any]:
+            """The accounts with rows whose number passes ``test`` (None: any number)."""
+            select = sa.select(rows.c.account)
+            return select if test is None else select.group_by(rows.c.account).having(
+                test(sa.func.count()))
+
+        if zero:  # the accounts that fail are those with rows whose number fails
+            fails = (None if (count.op, count.value) in (("eq", 0), ("lt", 1), ("lte", 0))
+                     else lambda n: sa.not_(holds(n, value)))
+            return sa.not_(definite(account.in_(accounts(fails))))
+        passes = (None if (count.op, count.value) in (("gte", 1), ("gt", 0), ("ne", 0))
+                  else lambda n: holds(n, value))
+        found = account.in_(accounts(passes))
+        return found if scope.positive else definite(found)
+
+    def performed(self, tree: Performed) -> FromClause:
         """The events ``tree`` counts, one row each with the account it counts for: those the
         account sent, and those of its people it did not (their account is another or none)."""
         own = self.t.events.alias()
         rows = _Rows(own.c.account)
-        where = [own.c.account.is_not(None), *self.event_filter(tree, own, rows)]
+        where = self.event_filter(tree, own, rows)
         by_account = (sa.select(own.c.account.label("account"))
                       .select_from(rows.joined(own)).where(*where))
         event, person = self.t.events.alias(), self.t.people.alias()
         rows = _Rows(person.c.account)
-        where = [person.c.account.is_not(None),
-                 sa.or_(event.c.account.is_(None), event.c.account != person.c.account),
+        where = [sa.or_(event.c.account.is_(None), event.c.account != person.c.account),
                  *self.event_filter(tree, event, rows)]
         sent = event.join(person, person.c.id == event.c.person)
         by_person = (sa.select(person.c.account.label("account"))
                      .select_from(rows.joined(sent)).where(*where))
-        union = sa.union_all(by_account, by_person).subquery()
-        return sa.select(union.c.account)
+        return sa.union_all(by_account, by_person).subquery()
 
     def event_filter(self, tree: Performed, event: NamedFromClause, rows: _Rows) -> list[Bool]:
         where: list[Bool] = [event.c.type == tree.event]

@@ -203,7 +203,8 @@ class SqliteJson(_Json):
         array = sa.case((self.type_ == "array", self.value), else_=sa.literal("[]"))
         items = sa.func.json_each(array).table_valued("type", "value")
         element = SqliteJson(self.d, items.c.type, items.c.value)
-        return exists(items, test(element))
+        # The type first: SQLite then runs the subquery for arrays only.
+        return all_of(self.of_type("array"), exists(items, test(element)))
 
     def instant(self) -> Expr | None:
         return sa.case(
@@ -241,7 +242,7 @@ class PgJson(_Json):
         array = sa.case((self.type_ == "array", self.value),
                         else_=sa.cast(sa.literal("[]"), JSONB))
         items = sa.func.jsonb_array_elements(array).table_valued(sa.column("value", JSONB))
-        return exists(items, test(PgJson(self.d, items.c.value)))
+        return all_of(self.of_type("array"), exists(items, test(PgJson(self.d, items.c.value))))
 
     def instant(self) -> Expr | None:
         return sa.func.itinera_json_instant(self.value, type_=sa.Float)
