@@ -276,22 +276,22 @@ journeys:
           variants:
             - {{name: plain, weight: 1, next: a}}
             - {{name: bold, weight: 2, next: b}}
-            - {{name: emoji, weight: 1}}
+            - {{name: emoji, weight: 1, next: c}}
       a: {{end: true}}
       b: {{end: true}}
+      c: {{end: true}}
 timeline:
   - {{at: 0s, enable: subject-test}}
 """
     result = run(tmp_path, database_url, scenario)
     weights = [("plain", 1), ("bold", 2), ("emoji", 1)]
-    node_after = {"plain": ["a"], "bold": ["b"], "emoji": []}
+    node_after = {"plain": ["a"], "bold": ["b"], "emoji": ["c"]}
     seen = set()
     for account in ids:
         variant = _expected_variant("subject-test", "pick", account, weights)
         seen.add(variant)
         e = enrollment(result, "subject-test", account)
         assert e["variants"] == {"subject": variant}, account
-        # A variant without `next` ends the path there.
         assert e["path"] == ["pick", *node_after[variant]], account
         assert e["status"] == "completed"
     assert len(seen) >= 2  # the sample really exercises more than one variant
@@ -320,7 +320,8 @@ journeys:
       second:
         experiment:
           name: timing
-          variants: [{name: early, weight: 30}, {name: late, weight: 70}]
+          variants: [{name: early, weight: 30, next: done}, {name: late, weight: 70, next: done}]
+      done: {end: true}
 timeline:
   - {at: 0s, enable: two-tests}
 """
@@ -330,7 +331,7 @@ timeline:
         "subject": _expected_variant("two-tests", "first", "globex", [("x", 50), ("y", 50)]),
         "timing": _expected_variant("two-tests", "second", "globex", [("early", 30), ("late", 70)]),
     }
-    assert e["path"] == ["first", "second"]
+    assert e["path"] == ["first", "second", "done"]
     assert by(result["enrollments"], "account") == [("globex",)]
 
 

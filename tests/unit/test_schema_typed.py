@@ -95,6 +95,8 @@ MISTAKES: dict[str, dict[str, Any]] = {
         "wait_for": {"condition": {"account.csm": {"is": "ann"}}}, "next": "b"},
     "merge with options": {"merge": {"all": True}, "next": "b"},
     "two kinds in one node": {"wait": "1d", "end": True},
+    "experiment variant without next": {"experiment": {"name": "e", "variants": [
+        {"name": "treated", "weight": 1, "next": "b"}, {"name": "control", "weight": 1}]}},
 }
 
 

@@ -193,8 +193,50 @@ def test_negative_wait() -> None:
 
 def test_experiment_variant_names_are_unique() -> None:
     raw = journey({"a": {"experiment": {"name": "e", "variants": [
-        {"name": "x", "weight": 1}, {"name": "x", "weight": 1}]}}})
+        {"name": "x", "weight": 1, "next": "b"}, {"name": "x", "weight": 1, "next": "b"}]}},
+        "b": {"end": True}})
     assert problems(raw) == ["nodes.a.experiment.variants[1].name: duplicate variant 'x'"]
+
+
+# A control arm that waits as long as the treatment, then joins its path to the goal check.
+CONTROL_ARM = {
+    "exp": {"experiment": {"name": "offer", "variants": [
+        {"name": "discount", "weight": 1, "next": "send"},
+        {"name": "control", "weight": 1, "next": "hold"}]}},
+    "send": {"do": [{"send_email": {"template": "welcome"}}], "next": "hold"},
+    "hold": {"wait": "7d", "next": "done"},
+    "done": {"end": True},
+}
+GOAL = {"when": {"account.csm": {"exists": True}}}
+
+
+def test_a_variant_without_next_is_refused_with_its_place_and_how_to_build_a_control() -> None:
+    nodes = copy.deepcopy(CONTROL_ARM)
+    del nodes["exp"]["experiment"]["variants"][1]["next"]
+    (found,) = problems(journey(nodes, start="exp", goal=GOAL), place="journeys[0]")
+    assert found.startswith("journeys[0].nodes.exp.experiment.variants[1].next: variant "
+                            "'control' has no 'next': the enrollment would end as soon as it "
+                            "is drawn; an arm that ends there can never reach the goal")
+    assert "point 'next' at the node where the other variants' paths go on" in found
+    # Without a goal the arm still ends at once: refused too (the spec writes every variant
+    # with a next; a holdout that ends says so with an end node).
+    assert problems(journey(nodes, start="exp"))[0].startswith(
+        "nodes.exp.experiment.variants[1].next: variant 'control' has no 'next'")
+
+
+def test_a_variant_straight_to_an_end_node_is_refused_when_the_journey_has_a_goal() -> None:
+    nodes = copy.deepcopy(CONTROL_ARM)
+    nodes["exp"]["experiment"]["variants"][1]["next"] = "done"
+    (found,) = problems(journey(nodes, start="exp", goal=GOAL))
+    assert found.startswith("nodes.exp.experiment.variants[1].next: variant 'control' goes to "
+                            "the end node 'done', which ends the enrollment as soon as the "
+                            "variant is drawn; an arm that ends there can never reach the goal")
+    # Without a goal there is no conversion to compare: a holdout that ends is accepted.
+    assert problems(journey(nodes, start="exp")) == []
+
+
+def test_a_control_arm_that_joins_the_treated_path_is_accepted() -> None:
+    assert problems(journey(copy.deepcopy(CONTROL_ARM), start="exp", goal=GOAL)) == []
 
 
 def test_empty_node_unknown_kind_and_not_a_mapping() -> None:

@@ -156,7 +156,15 @@ class WaitFor(Model):
 class Variant(Model):
     name: str
     weight: float = Field(gt=0)
+    # Validation refuses a variant without ``next`` (its enrollment would end when drawn, so
+    # that arm could never convert); the schema says so too. Optional here only so that the
+    # validator, not pydantic, explains it.
     next: str | None = None
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True,
+        json_schema_extra={"required": ["name", "weight", "next"]},
+    )
 
 
 class Experiment(Model):

@@ -25,6 +25,10 @@ docs/reference/journeys.md, "Validation", lists what is refused):
   ``account.attributes.<name>``; ``increase`` takes numbers, not numeric strings or booleans.
 - ``add_to_campaign.campaign`` is checked only when the workspace lists ``campaigns``.
 - ``exit.unenroll_from`` may name any journey known alongside (``"*"`` for all others).
+- Every experiment variant needs ``next``; in a journey with a goal it may not go straight to
+  an ``end`` node. Either way the enrollment would end the instant the variant is drawn, so
+  that arm (typically the control) could never convert and the reported lift would be
+  meaningless; the message says how to build a control arm (docs/semantics.md).
 - A scenario journey's ``publish`` on the timeline defines a journey id as well as ``journeys``
   and ``journey_files`` do, so ``enable`` may name it.
 - Scenario data: an account's ``csm`` and ``playbooks`` must exist; every person in ``data``
@@ -111,6 +115,8 @@ def check_journey(raw: Any, place: str, known: Known) -> tuple[Journey | None, l
                 _check_node(node, join(join(place, "nodes"), name), known, out)
         named = {k: v for k, v in nodes.items() if isinstance(k, str)}
         out.extend(graph_problems(named, raw.get("start"), place))
+        if raw.get("goal") is not None:
+            _check_arms_reach_goal(named, join(place, "nodes"), out)
     out = list(dict.fromkeys(out))
     if out:
         return None, out
@@ -235,6 +241,14 @@ def _check_waits(node: dict[str, Any], here: str, known: Known, out: list[Proble
                                                          f"'timeout', got {node['on_timeout']!r}"))
 
 
+# How to build a control arm, told wherever a variant's path would end at once.
+_CONTROL_ARM = ("; an arm that ends there can never reach the goal, so its conversion and "
+                "the experiment's lift mean nothing. For a control (or holdout) arm that gets "
+                "no treatment, point 'next' at the node where the other variants' paths go on "
+                "(e.g. the wait before the goal can be met), or at a node that does nothing and "
+                "joins them, such as {wait: 3d, next: <that node>}")
+
+
 def _check_experiment(experiment: Any, here: str, out: list[Problem]) -> None:
     variants = experiment.get("variants") if isinstance(experiment, dict) else None
     if not isinstance(variants, list):
@@ -246,6 +260,27 @@ def _check_experiment(experiment: Any, here: str, out: list[Problem]) -> None:
             if name in seen:
                 out.append(Problem(f"{here}.variants[{i}].name", f"duplicate variant {name!r}"))
             seen.add(name)
+        if isinstance(variant, dict) and variant.get("next") is None:
+            out.append(Problem(f"{here}.variants[{i}].next",
+                               f"variant {name!r} has no 'next': the enrollment would end as "
+                               f"soon as it is drawn{_CONTROL_ARM}"))
+
+
+def _check_arms_reach_goal(nodes: dict[str, Any], here: str, out: list[Problem]) -> None:
+    """In a journey with a goal, a variant that goes straight to an ``end`` node ends the
+    enrollment when drawn: its arm can never convert (a variant without ``next`` is refused
+    by ``_check_experiment``, goal or not)."""
+    for name, node in nodes.items():
+        experiment = node.get("experiment") if isinstance(node, dict) else None
+        variants = experiment.get("variants") if isinstance(experiment, dict) else None
+        for i, variant in enumerate(variants if isinstance(variants, list) else []):
+            target = variant.get("next") if isinstance(variant, dict) else None
+            if isinstance(target, str) and isinstance(nodes.get(target), dict) \
+                    and "end" in nodes[target]:
+                out.append(Problem(
+                    f"{join(join(here, name), 'experiment.variants')}[{i}].next",
+                    f"variant {variant.get('name')!r} goes to the end node {target!r}, which "
+                    f"ends the enrollment as soon as the variant is drawn{_CONTROL_ARM}"))
 
 
 def validate_scenario(raw: Any, base_dir: Path) -> tuple[LoadedScenario | None, list[Problem]]:
