@@ -3,8 +3,10 @@ accelerated clock, shows journeys progressing, and exits 0 by itself."""
 
 from __future__ import annotations
 
+import json
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +29,13 @@ def test_demo_runs_for_a_while_and_stops(tmp_path: Path) -> None:
     assert re.search(r"enrollments: .*\d+ (active|completed)", lines[-1])
     assert "email" in lines[-1]
     assert (tmp_path / "itinera-demo.db").exists()
+    with sqlite3.connect(tmp_path / "itinera-demo.db") as db:
+        emails = [json.loads(payload) for (payload,) in db.execute(
+            "SELECT payload FROM effects WHERE channel = 'email' AND status != 'skipped'")]
+    assert emails and not [e for e in emails if "None" in e["subject"] + e["text"]]
+    # Every leaders' email names the person's role in the buying group.
+    leaders = [e["text"] for e in emails if e["template"] == "dm-intro"]
+    assert leaders and all(re.fullmatch(r"Dear \w+, as Decision Maker \.\.\.", t) for t in leaders)
 
 
 def test_demo_refuses_a_taken_port_and_keeps_a_running_demos_database(tmp_path: Path) -> None:

@@ -62,3 +62,9 @@ def test_a_value_that_cannot_be_written_out_is_the_templates_error() -> None:
 
     with pytest.raises(RenderError, match=r"account\.n"):
         Renderer().render("Hi {{ account.n }}", {"account": {"n": 10 ** 5000}})
+
+
+@pytest.mark.parametrize("text", ["as {{ role }}.", "{% if true %}as {{ role }}.{% endif %}",
+                                  "as {{ group.role }}.", "as {{ role | default(none) }}."])
+def test_a_null_renders_as_nothing_either_way(text: str) -> None:
+    assert Renderer().render(text, {"role": None, "group": {"role": None}}) == "as ."

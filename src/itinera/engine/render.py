@@ -69,7 +69,7 @@ class Renderer:
     """Compiles each distinct template text once."""
 
     def __init__(self) -> None:
-        self.environment = _Environment(undefined=Undefined, autoescape=False)
+        self.environment = _Environment(undefined=Undefined, autoescape=False, finalize=_text)
         self._cache: dict[str, Any] = {}
         self._plans: dict[str, _Plan | None] = {}
         # The environment's globals as one plain dict: a template context built from it is
@@ -139,9 +139,9 @@ def _plan(text: str) -> _Plan | None:
 
 def _fill(plan: _Plan, values: dict[str, Any]) -> str | None:
     """The text of ``plan`` with ``values`` — ``str`` of each placeholder's value, nothing for
-    a missing last key, as Jinja renders them; None where Jinja must decide (a name it would
-    look up among its globals, a key of something not a dict, a key of a missing one, output
-    beyond the cap)."""
+    a missing last key or a null, as Jinja renders them (:func:`_text`); None where Jinja must
+    decide (a name it would look up among its globals, a key of something not a dict, a key of
+    a missing one, output beyond the cap)."""
     out: list[str] = []
     for part in plan:
         if isinstance(part, str):
@@ -158,9 +158,15 @@ def _fill(plan: _Plan, values: dict[str, Any]) -> str | None:
                 if i + 1 < len(part):
                     return None
                 value = ""  # Jinja's Undefined renders as nothing
-        out.append(value if type(value) is str else str(value))
+        out.append(value if type(value) is str else "" if value is None else str(value))
     text = "".join(out)
     return text if len(text) <= MAX_OUTPUT else None
+
+
+def _text(value: Any) -> Any:
+    """What ``{{ value }}`` writes: a null as nothing, as a missing value (docs/semantics.md)
+    — not Python's ``None``."""
+    return "" if value is None else value
 
 
 def _capped(chunks: Any) -> Any:

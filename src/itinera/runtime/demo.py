@@ -57,6 +57,7 @@ def demo_inputs(example: Path, accounts: int, rng: random.Random) -> list[dict[s
     for n in range(accounts):
         account = f"acct-{n:04d}"
         known: list[tuple[str, str]] = []  # (person, the buying-group role the CRM knows)
+        leaders: list[str] = []
         for i, title in enumerate(_TITLES):
             if i and rng.random() < 0.25:
                 continue
@@ -66,13 +67,19 @@ def demo_inputs(example: Path, accounts: int, rng: random.Random) -> list[dict[s
                     ["Maya", "Leo", "Ada", "Raj", "Ines", "Omar", "Zoe", "Kim", "Sam"])}}})
             if title in _CRM_ROLES:
                 known.append((f"{account}-{i}", title))
+            elif title.startswith("C"):
+                leaders.append(f"{account}-{i}")
         name = f"{rng.choice(_NAMES)} {rng.choice(_KINDS)}"
-        inputs.append({"upsert_account": {
-            "id": account, "csm": rng.choice(["ann", "bob"]),
-            "attributes": {"name": name, "size": "Large" if rng.random() < 0.8 else "Small",
-                           "state": rng.choice(_STATES), "interest": "Bodea-Product X"}}})
-        # The CRM already knows the product SME and the analyst of the buying group; the
-        # journey adds the decision makers (in New York).
+        csm = rng.choice(["ann", "bob"])
+        size = "Large" if rng.random() < 0.8 else "Small"
+        state = rng.choice(_STATES)
+        inputs.append({"upsert_account": {"id": account, "csm": csm, "attributes": {
+            "name": name, "size": size, "state": state, "interest": "Bodea-Product X"}}})
+        # The CRM already knows the product SME and the analyst of the buying group, and in
+        # California (as in the example scenario) its decision makers, whom the journey writes
+        # to as such; in New York the journey adds the decision makers itself.
+        if state == "CA":
+            known += [(person, "Decision Maker") for person in leaders]
         inputs += [{"add_to_buying_group": {"account": account, "person": person,
                                             "solution": _SOLUTION, "role": role,
                                             "template": "enterprise"}}

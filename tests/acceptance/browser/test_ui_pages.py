@@ -227,6 +227,15 @@ def test_template_preview_fills_in_the_personalization(ui: tuple[World, TestClie
     assert "no person &#39;nobody&#39;" in missing
 
 
+def test_template_preview_writes_nothing_for_a_null_value(ui: tuple[World, TestClient]) -> None:
+    world, client = ui
+    _sign_in(world, client)
+    developer = next(p for a in world.accounts_in("NY") for p in world.people_of(a) if p.endswith("-4"))
+    page = client.get("/ui/templates", params={"template": "dm-intro", "person": developer}).text
+    assert re.search(r"Dear \w+, as  \.\.\.", page)  # no role in a buying group: nothing
+    assert "None" not in page
+
+
 def test_journey_report_shows_experiments_with_lift_and_p_value(ui: tuple[World, TestClient]) -> None:
     world, client = ui
     _sign_in(world, client)
