@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from itinera.conditions import parse_condition
 from itinera.domain.model import Account, BuyingGroup, Enrollment, Event, Member, Person, Token
 from itinera.storage.sql import SqlStore
 from itinera.storage.store import Effect, Timer
@@ -82,6 +83,25 @@ def test_events_of_an_account_include_its_peoples(store: SqlStore) -> None:
         assert [e.id for e in store.events_of("acme", "email.clicked")] == ["e1"]
         assert store.events_of("acme", "trial.started")[0].properties == {"a": 1}
         assert store.has_event("e3")
+
+
+def test_fill_segment_adds_the_matching_accounts_of_those_given(store: SqlStore) -> None:
+    """Given every stored account, no list is bound; given some, only those are added."""
+    when = parse_condition({"account.tier": "gold", "performed": {"event": "login"}})
+    with store.transaction():
+        for id, tier in (("a", "gold"), ("b", "gold"), ("c", "gold"), ("d", "free")):
+            store.save_account(Account(id, {"tier": tier}, T0))
+        store.save_person(Person("pb", "b", None, {}))
+        for id, account, person in (("e1", "a", None), ("e2", None, "pb"), ("e3", "c", None),
+                                    ("e4", "d", None)):
+            store.add_event(Event(id, "login", T0, account=account, person=person))
+        store.fill_segment("all", when, T0, ["d", "c", "b", "a", "a"])
+        store.fill_segment("some", when, T0, ["b", "c", "d"])
+        store.fill_segment("none", when, T0, [])
+    with store.transaction():
+        assert store.segment_members("all") == ["a", "b", "c"]
+        assert store.segment_members("some") == ["b", "c"]
+        assert store.segment_members("none") == []
 
 
 def test_events_of_count_an_event_of_account_and_person_once_for_each_account(

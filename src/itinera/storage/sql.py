@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from itinera.conditions import Condition
 from itinera.conditions.sql import Tables, select_accounts
@@ -194,18 +195,30 @@ class SqlStore(TimerRows):
 
     def fill_segment(self, segment: str, condition: Condition, now: datetime,
                      accounts: Sequence[str]) -> None:
-        """Add to ``segment`` every account of ``accounts`` for which ``condition`` holds at
-        ``now``: one ``INSERT … SELECT`` (``conditions.sql``: each table read once, set-wise),
-        the ids bound as one parameter (in chunks, each would read the tables again)."""
-        if not accounts:
+        """Add to ``segment`` every account of ``accounts`` (ids of stored accounts) for which
+        ``condition`` holds at ``now``: one ``INSERT … SELECT`` (``conditions.sql``: each table
+        read once, set-wise). When they are all the stored accounts (loading a world into an
+        empty store) no list is bound; otherwise the ids are one parameter, joined as a set
+        (in chunks, each chunk would read the tables again)."""
+        ids = list(dict.fromkeys(accounts))
+        if not ids:
             return
         query = (select_accounts(condition, now, self.dialect, CONDITION_TABLES)
-                 .add_columns(sa.literal(segment, sa.String))
-                 .where(among(t.accounts.c.id, self.dialect)))
-        ids: Any = list(accounts) if self.dialect == "postgresql" else json_text(list(accounts))
-        self._flush()
+                 .add_columns(sa.literal(segment, sa.String)))
+        params: dict[str, Any] = {}
+        stored = self._exec(sa.select(sa.func.count()).select_from(t.accounts)).scalar_one()
+        if len(ids) < stored:
+            if self.dialect == "postgresql":  # a semi-join: "= ANY" tests the array per row
+                listed: Any = sa.select(sa.func.unnest(
+                    sa.bindparam("ids", type_=postgresql.ARRAY(sa.String))))
+                params["ids"] = ids
+            else:
+                listed = sa.select(sa.column("value", sa.String)).select_from(
+                    sa.func.json_each(sa.bindparam("ids", type_=sa.String)))
+                params["ids"] = json_text(ids)
+            query = query.where(t.accounts.c.id.in_(listed))
         self.conn.execute(sa.insert(t.segment_members).from_select(["account", "segment"], query),
-                          {"ids": ids})
+                          params)
 
     def memberships(self, accounts: Sequence[str]) -> dict[str, set[str]]:
         found: dict[str, set[str]] = {a: set() for a in accounts}

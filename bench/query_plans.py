@@ -1,0 +1,94 @@
+"""Print the plans of the store's hot queries on a world of ``bench/segments.py``.
+
+    .venv/bin/python bench/query_plans.py sqlite:////tmp/itinera-segments/segments-1000000.db
+    .venv/bin/python bench/query_plans.py 'postgresql+psycopg://…?options=-csearch_path%3Dbench_segments_1000000'
+
+The queries, exactly as the store sends them (compiled by SQLAlchemy with their parameters):
+an account's events (``events_of``, all and of one type, and the API's latest events), what a
+round loads for its accounts (``load_accounts``), the timers of an account, a frequency cap's
+count, and a segment's full rebuild (``fill_segment``'s ``SELECT``). SQLite: ``EXPLAIN QUERY
+PLAN``; PostgreSQL: ``EXPLAIN`` (estimates, nothing run). The world has no enrollments, timers
+or effects: one of each per account (per person for effects) is added for the plans, in a
+transaction rolled back at the end, and analyzed (a planner reads an empty table at once).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import sqlalchemy as sa
+from _segments_world import NOW  # bench/ is on the path
+from segments import SEGMENTS
+
+from itinera.conditions import parse_condition
+from itinera.conditions.sql import select_accounts
+from itinera.storage import schema as t
+from itinera.storage.engine import create_engine, json_text
+from itinera.storage.rows import account_events
+from itinera.storage.sql import CONDITION_TABLES, _load_queries
+from itinera.storage.sql_timers import _timers_of_query
+
+
+def queries(dialect: str) -> list[tuple[str, Any, dict[str, Any]]]:
+    ids: Any = ["a4242", "a77"] if dialect == "postgresql" else json_text(["a4242", "a77"])
+    events, typed = account_events(False), account_events(True)
+    accounts, people, groups, segments, enrollments = _load_queries(dialect)
+    rebuild = select_accounts(parse_condition(SEGMENTS["vp_webinar"]), NOW, dialect,
+                              CONDITION_TABLES)
+    return [
+        ("events_of(account)", sa.select(events).order_by(events.c.seq), {"account": "a4242"}),
+        ("events_of(account, type)", sa.select(typed).order_by(typed.c.seq),
+         {"account": "a4242", "type": "webinar.attended"}),
+        ("views.events_of (latest 200)", sa.select(events).order_by(events.c.seq.desc())
+         .limit(200), {"account": "a4242"}),
+        ("load_accounts: accounts", accounts, {"ids": ids}),
+        ("load_accounts: people", people, {"ids": ids}),
+        ("load_accounts: buying groups", groups, {"ids": ids}),
+        ("load_accounts: segments", segments, {"ids": ids}),
+        ("load_accounts: enrollments", enrollments, {"ids": ids}),
+        ("timers of accounts", _timers_of_query(dialect), {"ids": ids}),
+        ("deliveries_since (frequency cap)", sa.select(sa.func.count()).select_from(t.effects)
+         .where(t.effects.c.person == "p21210", t.effects.c.channel == "email",
+                t.effects.c.at > NOW, t.effects.c.status != "skipped"), {}),
+        ("fill_segment(vp_webinar)", rebuild, {}),
+    ]
+
+
+_LIVE_ROWS = [
+    "INSERT INTO enrollments (id, journey, version, account, status, goal_achieved, "
+    "enrolled_at, path, variants, state) SELECT seq, 'bench', 1, id, CASE WHEN seq % 3 = 0 "
+    "THEN 'active' ELSE 'completed' END, false, created_at, '[]', '{}', '{}' FROM accounts",
+    "INSERT INTO timers (id, due_at, kind, account, held, payload) "
+    "SELECT seq, created_at, 'reeval', id, false, '{}' FROM accounts",
+    "INSERT INTO effects (id, key, channel, status, account, person, at, payload, attempts) "
+    "SELECT seq, 'k' || seq, 'email', 'sent', account, id, "
+    "(SELECT created_at FROM accounts WHERE accounts.id = people.account), '{}', 0 FROM people",
+]
+
+
+def main() -> None:
+    engine = create_engine(sys.argv[1])
+    dialect = engine.dialect.name
+    explain = "EXPLAIN QUERY PLAN " if dialect == "sqlite" else "EXPLAIN "
+    with engine.connect() as connection, connection.begin() as transaction:
+        for statement in _LIVE_ROWS:
+            connection.exec_driver_sql(statement.replace("%", "%%") if dialect != "sqlite"
+                                       else statement)
+        connection.exec_driver_sql("ANALYZE")
+        for name, query, params in queries(dialect):
+            compiled = query.compile(dialect=engine.dialect)
+            values = {**compiled.params, **params}
+            if compiled.positiontup is not None:  # SQLite's ? placeholders
+                bound: Any = tuple(values[key] for key in compiled.positiontup)
+            else:
+                bound = values
+            rows = connection.exec_driver_sql(explain + str(compiled), bound).all()
+            print(f"{name}:")
+            for row in rows:
+                print("    " + (row[-1] if dialect == "sqlite" else row[0]))
+        transaction.rollback()
+
+
+if __name__ == "__main__":
+    main()
