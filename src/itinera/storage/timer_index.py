@@ -1,6 +1,11 @@
 """An in-memory mirror of the timers table, for a store that is the database's only writer.
 
-It answers "what is due next" without a query per timer; the table stays the durable copy.
+It answers "what is due next" without a query per timer; the table stays the durable copy. It
+mirrors a window, not the whole table: the timers due soonest, up to its ``horizon`` (a
+``(due_at, id)`` pair; None: every timer), so memory does not grow with the number of parked
+enrollments — a million accounts waiting 30 days keep only the first few thousand of their
+timers in memory. The store keeps the rest in the table and loads the next window when this
+one runs out (``storage.sql_timers``).
 """
 
 from __future__ import annotations
@@ -20,16 +25,38 @@ class TimerIndex:
     def invalidate(self) -> None:
         """Forget everything (after a rollback); the next use reloads from the table."""
         self.loaded = False
+        self.horizon: tuple[datetime, int] | None = None
         self._timers: dict[int, Timer] = {}
         self._heap: list[tuple[datetime, int]] = []
         self._by_enrollment: dict[int, set[int]] = {}
         self._by_account: dict[str, set[int]] = {}
 
-    def load(self, timers: list[Timer]) -> None:
+    def load(self, timers: list[Timer], horizon: tuple[datetime, int] | None = None) -> None:
+        """Mirror ``timers``: every timer before ``horizon`` (all of them when None)."""
         self.invalidate()
         for timer in timers:
             self.add(timer)
+        self.horizon = horizon
         self.loaded = True
+
+    def covers(self, timer: Timer) -> bool:
+        """Whether ``timer`` falls within the window (so belongs in memory)."""
+        return self.horizon is None or (timer.due_at, timer.id) < self.horizon
+
+    def __len__(self) -> int:
+        return len(self._timers)
+
+    def trim(self, keep: int) -> int:
+        """Keep only the ``keep`` timers due soonest: the horizon moves to the first one
+        dropped. How many were dropped (they stay in the table)."""
+        if len(self._timers) <= keep:
+            return 0
+        order = sorted(self._timers.values(), key=lambda t: (t.due_at, t.id))
+        for timer in order[keep:]:
+            self.remove(timer.id)
+        self.horizon = (order[keep].due_at, order[keep].id)
+        self._heap = [(t.due_at, t.id) for t in order[:keep]]  # sorted: a heap already
+        return len(order) - keep
 
     def add(self, timer: Timer) -> None:
         self._timers[timer.id] = timer
@@ -43,14 +70,19 @@ class TimerIndex:
         timer = self._timers.pop(id, None)
         if timer is None:
             return
+        # Empty sets go too: accounts come and go, and memory must not keep them all.
         if timer.enrollment is not None:
             of_enrollment = self._by_enrollment.get(timer.enrollment)
             if of_enrollment is not None:
                 of_enrollment.discard(id)
+                if not of_enrollment:
+                    del self._by_enrollment[timer.enrollment]
         if timer.account is not None:
             of_account = self._by_account.get(timer.account)
             if of_account is not None:
                 of_account.discard(id)
+                if not of_account:
+                    del self._by_account[timer.account]
 
     def matching(self, enrollment: int | None, account: str | None, kind: str | None,
                  ids: list[int]) -> list[int]:
@@ -118,11 +150,3 @@ class TimerIndex:
         for entry in skipped:
             heapq.heappush(self._heap, entry)
         return result
-
-    def held(self, journey: str) -> list[Timer]:
-        return sorted((t for t in self._timers.values() if t.held and t.journey == journey),
-                      key=lambda t: (t.due_at, t.id))
-
-    def next_due(self) -> datetime | None:
-        times = [t.due_at for t in self._timers.values() if not t.held]
-        return min(times) if times else None
