@@ -288,6 +288,13 @@ def account_steps(url: str, steps: int) -> list[str]:
             cpu["hand"] += _cpu() - spent
     finally:
         service.close()
+        # The world as generated again: without the steps' events (and the segment changes
+        # they caused), the inputs they left in the journal and the timers they set.
+        with hand_engine.begin() as connection:
+            connection.execute(sa.text("DELETE FROM events WHERE id LIKE 'bench-%' "
+                                       "OR type IN ('segment.entered', 'segment.exited')"))
+            for table in ("journal", "inbox", "timers"):
+                connection.execute(sa.text(f"DELETE FROM {table}"))
         hand_engine.dispose()
 
     def text(values: list[float], side: str) -> str:

@@ -2,18 +2,21 @@
 
 Every structural node (``people``, ``performed``, ``buying_group``, ``in_segment``) is a fact
 about an account, whatever scope it sits in (as in the reference: ``performed`` inside
-``people.match`` counts the account's events). Each becomes one grouped pass over its table,
-``(account, n)`` per account, LEFT JOINed on the account of the rows being filtered: the
-accounts table at the top, a person's, an event's or a group's account in a nested match. So
-the database reads each table once for the whole query, whatever the number of accounts,
-through the indexes it has (``events(type, at)``, say), never once per account: a correlated
-subquery per account was quadratic on real data (issue 11). ``performed`` reaches an
-account's events through their account, or through their person (an event of a person of
-another account, or of none), as a ``UNION ALL`` of the two that counts no event twice.
+``people.match`` counts the account's events). Each becomes one pass over its table for all
+accounts, tested against the account of the rows being filtered (the accounts table at the
+top; a person's, an event's or a group's account in a nested match): ``account IN (the
+accounts it holds for)`` where the database reads that list once (``_Compiler.count``), else
+its grouped counts ``(account, n)`` LEFT JOINed on the account. So the database reads each
+table once for the whole query, through the indexes it has (``events(type, at)``, say), never
+once per account: a correlated subquery per account was quadratic on real data (issue 11).
+``performed`` reaches an account's events through their account, or through their person (an
+event of a person of another account, or of none), as a ``UNION ALL`` of the two that counts
+no event twice.
 
 ``_Compiler.run`` follows the tree's structure, ``value`` resolves a path to a typed value in
-the current scope, and ``compare`` turns an operator into tests of that value. Every leaf is
-made two-valued, so NULL never leaks out of it.
+the current scope, and ``compare`` turns an operator into tests of that value. Under ``not``
+and ``any`` every test is made two-valued, so that NULL never turns ``not`` around; in a
+conjunct of a WHERE, NULL already means false, and the bare test plans better.
 """
 
 from __future__ import annotations
@@ -174,7 +177,9 @@ class _Compiler:
         holds = _COUNT_OPS[count.op]
         value = sa.literal(count.value, sa.Integer)
         account = scope.rows.account_id
-        zero = bool(holds(0, count.value))  # type: ignore[arg-type]  # on ints, a bool
+        n = count.value
+        zero = {"eq": n == 0, "ne": n != 0, "gt": n < 0, "gte": n <= 0, "lt": n > 0,
+                "lte": n >= 0}[count.op]  # whether an account with no rows passes
         if self.d.name == "postgresql" and (zero or not scope.positive):
             grouped = (sa.select(rows.c.account, sa.func.count().label("n"))
                        .group_by(rows.c.account).subquery())
