@@ -21,7 +21,9 @@ from itinera.runtime.service import Service
 from itinera.storage import queries
 from itinera.storage.engine import READER
 
-__all__ = ["ApiContext", "Ctx", "Wait", "accepted", "get_context"]
+__all__ = ["CHUNK", "ApiContext", "Ctx", "Wait", "accepted", "get_context"]
+
+CHUNK = 500  # inputs stored per transaction when a request brings more (Segment's batches)
 
 
 class ApiContext:
@@ -45,17 +47,31 @@ class ApiContext:
 
     def receive(self, entries: list[dict[str, Any]], keys: list[str | None] | None = None, *,
                 place: str = "", rejected: list[tuple[str, Any]] | None = None,
-                source: str = "segment") -> int:
+                source: str = "segment", rejected_keys: list[str | None] | None = None) -> int:
         """Store ``entries`` (and the ``rejected`` messages of the same request) in one
         transaction, durably, or nothing; returns how many entries were stored."""
         with self.service.intake.engine.begin() as connection:  # the request's own
             if rejected:
-                queries.add_rejected(connection, source, rejected, self.service.clock.now())
+                queries.add_rejected(connection, source, rejected, self.service.clock.now(),
+                                     rejected_keys)
             stored = self.service.submit(entries, place, keys, connection=connection) \
                 if entries else 0
         if stored:
             self.service.wake()  # committed: the worker may take them now
         return stored
+
+    def receive_in_chunks(self, entries: list[dict[str, Any]], keys: list[str | None],
+                          rejected: list[tuple[str, Any]], rejected_keys: list[str | None],
+                          source: str) -> None:
+        """Store messages' inputs and rejected messages, :data:`CHUNK` at a time, each chunk
+        in a short transaction of its own (a long one would hold SQLite's write lock, the
+        worker and every other writer waiting). Each has its idempotency key (a messageId),
+        so a retry after a failure part way stores again only what was not stored."""
+        for start in range(0, len(entries), CHUNK):
+            self.receive(entries[start:start + CHUNK], keys[start:start + CHUNK])
+        for start in range(0, len(rejected), CHUNK):
+            self.receive([], rejected=rejected[start:start + CHUNK], source=source,
+                         rejected_keys=rejected_keys[start:start + CHUNK])
 
     def drain(self) -> None:
         """Apply everything received so far (``?wait=true``)."""

@@ -23,6 +23,7 @@ __all__ = [
     "install_handlers",
     "invalid",
     "problem_response",
+    "too_large",
 ]
 
 MEDIA_TYPE = "application/problem+json"
@@ -32,17 +33,19 @@ PROBLEM_TYPES = {
     "unauthorized": "An API key is required",
     "not-found": "Not found",
     "conflict": "The request conflicts with the current state",
+    "too-large": "The request is larger than the endpoint takes",
     "not-applied": "The inputs were stored but could not be applied",
     "unavailable": "The service cannot answer now",
 }
 
 
-class ApiProblem(Exception):
-    """An error an endpoint answers with, as a problem document."""
+class ApiProblem(HTTPException):
+    """An error an endpoint answers with, as a problem document. An HTTPException, so that
+    FastAPI lets it through when reading a body raises it."""
 
     def __init__(self, status: int, kind: str, detail: str,
                  errors: list[Problem] | None = None, headers: dict[str, str] | None = None):
-        super().__init__(detail)
+        super().__init__(status, detail, headers)
         self.status, self.kind, self.detail = status, kind, detail
         self.errors, self.headers = errors, headers
 
@@ -52,6 +55,12 @@ def invalid(problems: list[Problem], what: str = "the request") -> ApiProblem:
     count = len(problems)
     return ApiProblem(422, "invalid-input",
                       f"{what} has {count} problem{'s' if count != 1 else ''}", problems)
+
+
+def too_large(limit: int, what: str = "the body") -> ApiProblem:
+    """413 saying the limit."""
+    return ApiProblem(413, "too-large", f"{what} is larger than this endpoint takes: at most "
+                                        f"{limit} bytes (docs/runtime.md, Limits)")
 
 
 def problem_response(status: int, kind: str | None, detail: str,
@@ -84,7 +93,7 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiProblem)
     async def _api(_: Request, error: ApiProblem) -> JSONResponse:
         return problem_response(error.status, error.kind, error.detail, error.errors,
-                                error.headers)
+                                dict(error.headers) if error.headers else None)
 
     @app.exception_handler(DefinitionError)
     async def _definition(_: Request, error: DefinitionError) -> JSONResponse:

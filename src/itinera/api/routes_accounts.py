@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from itinera.api.auth import require_key
+from itinera.api.body import ApiRoute
 from itinera.api.context import Ctx
 from itinera.api.problems import ApiProblem, invalid
 from itinera.api.schemas import AccountDetail, AccountPage, EventOut, PersonOut, ProblemOut
@@ -21,7 +22,7 @@ from itinera.storage import views
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api", dependencies=[Depends(require_key)])
+router = APIRouter(route_class=ApiRoute, prefix="/api", dependencies=[Depends(require_key)])
 Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]
 _MISSING: dict[int | str, dict[str, Any]] = {404: {"model": ProblemOut}}
 

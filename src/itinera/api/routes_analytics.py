@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 
 from itinera.analytics.report import JourneyNotFound, JourneyReport, journey_report
 from itinera.api.auth import require_key
+from itinera.api.body import ApiRoute
 from itinera.api.context import Ctx
 from itinera.api.problems import ApiProblem, invalid
 from itinera.api.schemas import ProblemOut
@@ -17,7 +18,8 @@ from itinera.errors import Problem
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/journeys", tags=["analytics"], dependencies=[Depends(require_key)])
+router = APIRouter(route_class=ApiRoute, prefix="/api/journeys", tags=["analytics"],
+                   dependencies=[Depends(require_key)])
 
 
 @router.get("/{journey_id}/report", response_model=JourneyReport,

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 
 from itinera.api.auth import require_key
+from itinera.api.body import ApiRoute
 from itinera.api.context import Ctx
 from itinera.api.problems import ApiProblem
 from itinera.api.schemas import DeliveryDetail, DeliveryPage, ProblemOut
@@ -18,7 +19,7 @@ from itinera.storage import outbox
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/deliveries", tags=["deliveries"],
+router = APIRouter(route_class=ApiRoute, prefix="/api/deliveries", tags=["deliveries"],
                    dependencies=[Depends(require_key)])
 Status = Literal["pending", "sending", "delivered", "skipped", "dead", "sent", "completed"]
 Channel = Literal["email", "webhook", "task", "campaign"]

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
 from itinera.api.auth import require_key
+from itinera.api.body import BULK_BYTES, ApiRoute, limit
 from itinera.api.context import ApiContext, Ctx, Wait, accepted
 from itinera.api.problems import invalid
 from itinera.api.schemas import Accepted, RejectedPage, array_body
@@ -31,7 +32,8 @@ from itinera.storage import queries
 __all__ = ["MAX_BATCH", "router"]
 
 MAX_BATCH = 10_000
-router = APIRouter(prefix="/api", tags=["ingestion"], dependencies=[Depends(require_key)])
+router = APIRouter(route_class=ApiRoute, prefix="/api", tags=["ingestion"],
+                   dependencies=[Depends(require_key)])
 Records = Annotated[list[Any], Body()]
 _ACCEPTED: dict[int | str, dict[str, Any]] = {
     202: {"model": Accepted, "description": "Stored durably; the worker applies it within moments"},
@@ -62,7 +64,7 @@ def _store(context: ApiContext, entries: list[dict[str, Any]], problems: list[Pr
 
 
 @router.post("/accounts", status_code=202, responses=_ACCEPTED,
-             openapi_extra=array_body(AccountData))
+             openapi_extra=limit(BULK_BYTES, array_body(AccountData)))
 def upsert_accounts(context: Ctx, records: Records, wait: Wait = False) -> JSONResponse:
     """Create or merge accounts."""
     problems = _records(records, AccountData)
@@ -73,7 +75,7 @@ def upsert_accounts(context: Ctx, records: Records, wait: Wait = False) -> JSONR
 
 
 @router.post("/people", status_code=202, responses=_ACCEPTED,
-             openapi_extra=array_body(PersonData))
+             openapi_extra=limit(BULK_BYTES, array_body(PersonData)))
 def upsert_people(context: Ctx, records: Records, wait: Wait = False) -> JSONResponse:
     """Create or merge people (``account`` links a person to an account)."""
     problems = _records(records, PersonData)
@@ -81,7 +83,7 @@ def upsert_people(context: Ctx, records: Records, wait: Wait = False) -> JSONRes
 
 
 @router.post("/buying-groups", status_code=202, responses=_ACCEPTED,
-             openapi_extra=array_body(BuyingGroupData))
+             openapi_extra=limit(BULK_BYTES, array_body(BuyingGroupData)))
 def upsert_buying_groups(context: Ctx, records: Records, wait: Wait = False) -> JSONResponse:
     """Add people to buying groups, creating a group that does not exist yet."""
     problems = _records(records, BuyingGroupData)
@@ -111,7 +113,7 @@ def upsert_buying_groups(context: Ctx, records: Records, wait: Wait = False) -> 
 
 
 @router.post("/events", status_code=202, responses=_ACCEPTED,
-             openapi_extra=array_body(EventData))
+             openapi_extra=limit(BULK_BYTES, array_body(EventData)))
 def add_events(context: Ctx, records: Records, wait: Wait = False) -> JSONResponse:
     """Record events; an event whose ``id`` is known is ignored."""
     problems = _records(records, EventData)
@@ -121,10 +123,10 @@ def add_events(context: Ctx, records: Records, wait: Wait = False) -> JSONRespon
     return _store(context, [{"event": r} for r in records], problems, wait)
 
 
-@router.post("/inputs", status_code=202, responses=_ACCEPTED, openapi_extra={"requestBody": {
-    "required": True, "content": {"application/json": {"schema": {
+@router.post("/inputs", status_code=202, responses=_ACCEPTED, openapi_extra=limit(BULK_BYTES, {
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {
         "type": "array", "items": {"type": "object", "description":
-                                   "One input: {kind: body}, as a scenario timeline entry"}}}}}})
+                                   "One input: {kind: body}, as a scenario timeline entry"}}}}}}))
 def add_inputs(context: Ctx, records: Records, wait: Wait = False) -> JSONResponse:
     """Raw inputs, applied in order: any timeline entry, ``configure`` or ``load_world``."""
     if len(records) > MAX_BATCH:

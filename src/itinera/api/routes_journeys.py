@@ -14,6 +14,7 @@ from fastapi import APIRouter, Body, Depends
 from fastapi.responses import JSONResponse
 
 from itinera.api.auth import require_key
+from itinera.api.body import ApiRoute
 from itinera.api.context import Ctx, Wait, accepted
 from itinera.api.problems import ApiProblem, invalid
 from itinera.api.schemas import Accepted, JourneyDetail, JourneyOut, ProblemOut, Validation, journey_body
@@ -23,7 +24,7 @@ from itinera.storage import queries
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/journeys", tags=["journeys"],
+router = APIRouter(route_class=ApiRoute, prefix="/api/journeys", tags=["journeys"],
                    dependencies=[Depends(require_key)])
 JourneyBody = Annotated[Any, Body()]
 _INVALID: dict[int | str, dict[str, Any]] = {

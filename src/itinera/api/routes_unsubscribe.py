@@ -12,13 +12,14 @@ from html import escape
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from itinera.api.body import ApiRoute
 from itinera.api.context import Ctx
 from itinera.api.problems import ApiProblem
 from itinera.channels.unsubscribe import verify_token
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["unsubscribe"])
+router = APIRouter(route_class=ApiRoute, tags=["unsubscribe"])
 
 Token = Query(description="The token of the unsubscribe link.")
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Query
 
 from itinera.api.auth import require_key
+from itinera.api.body import ApiRoute
 from itinera.api.context import Ctx
 from itinera.api.problems import ApiProblem
 from itinera.api.schemas import EnrollmentDetail, EnrollmentPage, ProblemOut, Reassign, TaskOut, TaskPage
@@ -19,7 +20,7 @@ from itinera.storage import queries
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api", dependencies=[Depends(require_key)])
+router = APIRouter(route_class=ApiRoute, prefix="/api", dependencies=[Depends(require_key)])
 Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]
 After = Annotated[int | None, Query(description="The id after which the page starts.")]
 Status = Literal["active", "completed", "exited", "unenrolled"]

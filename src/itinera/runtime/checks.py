@@ -1,5 +1,6 @@
 """Checks on inputs before they are stored, beyond their shape, so that nothing stored can fail
-when the worker applies it: instants must parse, a journey to publish must be valid (its
+when the worker applies it: every value must be one the stores hold (``jsonvalues``), instants
+must parse, a journey to publish must be valid (its
 references checked against the workspace), a lifecycle command must name a known journey and
 a buying-group member a known account and person. "Known" counts what is stored, what waits in
 the inbox and what comes earlier in the same request.
@@ -19,6 +20,7 @@ from itinera.definitions.scenario import ScenarioData, TimelineEntry, WorkspaceD
 from itinera.definitions.validate import validate_journey
 from itinera.domain.journey_status import after, refusal
 from itinera.errors import Problem
+from itinera.jsonvalues import value_problems
 from itinera.storage import queries
 from itinera.timeutil import parse_instant
 
@@ -92,6 +94,9 @@ class Refs:
 def _shape(entry: Any, place: str) -> list[Problem]:
     if not isinstance(entry, dict) or len(entry) != 1:
         return [Problem(place, "an input is a mapping with one kind, e.g. {event: {...}}")]
+    unfit = value_problems(entry, place)  # first: validation recurses, storing would fail
+    if unfit:
+        return unfit
     ((kind, payload),) = entry.items()
     try:
         if kind in _SERVICE_KINDS:

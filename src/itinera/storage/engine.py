@@ -45,11 +45,20 @@ def json_text(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def _json_value(stored: Any) -> Any:
+    """A JSON column's value as read back. SQLite gives a column declared JSON numeric
+    affinity: a document that is a bare number (a rejected message ``0``) is stored, and comes
+    back, as that number rather than its text."""
+    if isinstance(stored, int | float):
+        return stored
+    return orjson.loads(stored)
+
+
 def create_engine(url: str) -> sa.Engine:
     """An engine for ``url``; ``sqlite://`` (memory) shares one connection. JSON columns go
     through orjson, several times faster than the standard library on bulk writes."""
     url = database_url(url)
-    options: dict[str, Any] = {"json_serializer": json_text, "json_deserializer": orjson.loads}
+    options: dict[str, Any] = {"json_serializer": json_text, "json_deserializer": _json_value}
     if not url.startswith("sqlite"):
         return sa.create_engine(url, **options)
     memory = url in ("sqlite://", "sqlite:///:memory:")

@@ -23,7 +23,7 @@ from itinera.storage.sql import SqlStore
 from itinera.timeutil import as_utc
 
 __all__ = ["InboxRow", "JournalEntry", "journal", "pending_count", "put", "put_rows", "reject",
-           "settle", "take"]
+           "settle", "take", "take_keys"]
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,6 @@ def put_rows(connection: sa.Connection, rows: list[dict[str, Any]]) -> None:
     """Add rows (kind, account, key, payload, received_at); a row whose key was ever received
     is ignored, however long ago (the keys are kept in ``received``)."""
     postgres = connection.dialect.name == "postgresql"
-    insert = postgresql.insert if postgres else sqlite.insert
     if postgres and rows:
         # Requests are received in parallel; their rows take their seq (arrival order) here.
         # One at a time from here to commit, so that seq order is commit order: a worker never
@@ -62,22 +61,31 @@ def put_rows(connection: sa.Connection, rows: list[dict[str, Any]]) -> None:
         # one at a time already.) The checks before this run in parallel.
         connection.execute(sa.text(
             "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '/itinera:inbox'))"))
-    keys = [row["key"] for row in rows if row.get("key") is not None]
-    if keys:
-        known = set(connection.execute(sa.select(t.received.c.key).where(
-            t.received.c.key.in_(keys))).scalars())
-        rows = [row for row in rows if row.get("key") is None or row["key"] not in known]
-        fresh = {row["key"]: row["received_at"] for row in rows if row.get("key") is not None}
-        if fresh:
-            # Two requests may race with one key: the second insert finds the first's row
-            # (PostgreSQL waits for its transaction) and leaves the inbox row out.
-            taken = connection.execute(  # in key order: no deadlock between two requests
-                insert(t.received).on_conflict_do_nothing().returning(t.received.c.key),
-                [{"key": k, "received_at": at} for k, at in sorted(fresh.items())]
-            ).scalars().all()
-            rows = [row for row in rows if row.get("key") is None or row["key"] in set(taken)]
+    fresh = {row["key"]: row["received_at"] for row in rows if row.get("key") is not None}
+    if fresh:
+        taken = take_keys(connection, fresh)
+        rows = [row for row in rows if row.get("key") is None or row["key"] in taken]
     if rows:
+        insert = postgresql.insert if postgres else sqlite.insert
         connection.execute(insert(t.inbox).on_conflict_do_nothing(), rows)
+
+
+def take_keys(connection: sa.Connection, keys: dict[str, datetime]) -> set[str]:
+    """Record idempotency keys (each with when it came) in ``received``; which of them were
+    new (a key received before, however long ago, is not)."""
+    if not keys:
+        return set()
+    known = set(connection.execute(sa.select(t.received.c.key).where(
+        t.received.c.key.in_(list(keys)))).scalars())
+    fresh = sorted(k for k in keys if k not in known)
+    if not fresh:
+        return set()
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    # Two requests may race with one key: the second insert finds the first's row
+    # (PostgreSQL waits for its transaction) and leaves it out.
+    return set(connection.execute(  # in key order: no deadlock between two requests
+        insert(t.received).on_conflict_do_nothing().returning(t.received.c.key),
+        [{"key": k, "received_at": keys[k]} for k in fresh]).scalars().all())
 
 
 @lru_cache(maxsize=8)

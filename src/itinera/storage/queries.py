@@ -20,7 +20,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from itinera.domain.journey_status import after
+from itinera.jsonvalues import storable
 from itinera.storage import schema as t
+from itinera.storage.inbox import take_keys
 from itinera.storage.rows import history_entries
 from itinera.timeutil import format_instant
 
@@ -110,11 +112,24 @@ def revoke_api_key(conn: sa.Connection, id: str, now: datetime) -> bool:
 
 # -- rejected messages ---------------------------------------------------------------------
 def add_rejected(conn: sa.Connection, source: str, items: list[tuple[str, Any]],
-                 now: datetime) -> None:
-    """Keep messages that could not be mapped: (reason, message) each."""
+                 now: datetime, keys: list[str | None] | None = None) -> None:
+    """Keep messages that could not be mapped: (reason, message) each. A message is kept as
+    it came, but for what no store can hold (its reason says what that was). ``keys``: one
+    idempotency key per message (or None): one kept before is not kept again (a retry)."""
+    if keys is not None:
+        taken = take_keys(conn, {k: now for k in keys if k is not None})
+        kept = []
+        for item, key in zip(items, keys, strict=True):
+            if key is None:
+                kept.append(item)
+            elif key in taken:  # once, though the request repeats it
+                kept.append(item)
+                taken.discard(key)
+        items = kept
     if items:
         conn.execute(sa.insert(t.rejected), [
-            {"source": source, "reason": reason, "payload": payload, "received_at": now}
+            {"source": source, "reason": storable(reason), "payload": storable(payload),
+             "received_at": now}
             for reason, payload in items])
 
 
