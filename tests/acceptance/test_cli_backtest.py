@@ -119,3 +119,21 @@ def test_bad_input_is_refused_with_its_place(tmp_path: Path, database_url: str) 
     code, _, err = invoke(draft(tmp_path), "--from", "2026-03-04", "--to", "2026-03-05",
                           "--database", f"sqlite:///{tmp_path}/missing.db")
     assert code == 2 and "--database: no database file" in err
+
+
+def test_a_workspace_file_adds_what_the_draft_needs_before_it_is_live(tmp_path: Path) -> None:
+    database_url = f"sqlite:///{tmp_path}/live.db"
+    record(database_url)
+    text = DRAFT.replace("again: {do: [{send_email: {template: hello}}]}",
+                         "again: {do: [{send_email: {template: follow-up}}]}")
+    window = ["--from", "2026-03-04", "--to", "2026-03-07T09:00:00Z", "--database", database_url]
+    code, _, err = invoke(draft(tmp_path, text), *window)
+    assert code == 2 and "no template 'follow-up'" in err  # not live yet
+    workspace = tmp_path / "workspace.yaml"
+    workspace.write_text("templates:\n  - {id: follow-up, subject: 'Again, {{ account.name }}'}\n")
+    code, out, err = invoke(draft(tmp_path, text), *window, "--workspace", str(workspace))
+    assert code == 0, err
+    assert "email   → b@beta.test  Again, Beta" in out and "Hello Beta" in out
+    workspace.write_text("templates: 3\n")
+    code, _, err = invoke(draft(tmp_path, text), *window, "--workspace", str(workspace))
+    assert code == 2 and err.startswith(f"{workspace}: templates: "), err

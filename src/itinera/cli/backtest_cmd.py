@@ -21,7 +21,7 @@ from rich.console import Console
 
 from itinera.cli.db_cmd import DEFAULT_DATABASE
 from itinera.cli.report import print_report
-from itinera.definitions.loader import load_journey_file
+from itinera.definitions.loader import load_journey_file, load_workspace
 from itinera.errors import DefinitionError, ItineraError
 from itinera.simulate.backtest import (
     Backtest,
@@ -54,6 +54,10 @@ def backtest(
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON result only.")] = False,
     scenario_out: Annotated[Path | None, typer.Option(
         "--scenario-out", help="Also write the backtest's scenario to this file.")] = None,
+    workspace: Annotated[Path | None, typer.Option(
+        "--workspace", help="A workspace file (as `itinera workspace apply` takes it) merged into "
+                            "the recorded configuration: templates or segments the draft needs "
+                            "that are not live yet.")] = None,
 ) -> None:
     """Replay the recorded history through a draft journey in the simulator, with no effects.
 
@@ -75,9 +79,16 @@ def backtest(
     except ItineraError as error:
         raise fail(str(error)) from None
     try:
+        extra = None if workspace is None else load_workspace(workspace)
+    except DefinitionError as error:
+        raise fail("\n".join(p.in_file(workspace) for p in error.problems)) from None
+    except OSError as error:
+        raise fail(f"{workspace}: {error}") from None
+    try:
         entries = read_journal(database, end)
-        draft = load_journey_file(journey_file, recorded_workspace(entries))
-        plan = backtest_scenario(entries, draft, start, end, with_live_journeys=with_live_journeys)
+        draft = load_journey_file(journey_file, recorded_workspace(entries, extra))
+        plan = backtest_scenario(entries, draft, start, end, with_live_journeys=with_live_journeys,
+                                 workspace=extra)
     except DefinitionError as error:
         raise fail("\n".join(f"{journey_file}: {p}" for p in error.problems)) from None
     except OSError as error:

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from itinera.definitions._shape import plain
+from itinera.definitions._workspace_file import check_workspace_document
 from itinera.definitions.loader import load_workspace, read_document
 from itinera.definitions.scenario import WorkspaceData
 from itinera.definitions.schema import journey_schema, scenario_schema, workspace_schema
@@ -28,7 +29,8 @@ __all__ = ["register"]
 INVALID = 2
 # Keys only a scenario has. `start` alone is ambiguous (a journey names its start node), so a
 # file with `nodes` is a journey whatever else it holds.
-_SCENARIO_KEYS = ("timeline", "data", "start", "journeys", "journey_files", "expect", "until")
+_SCENARIO_KEYS = ("timeline", "data", "start", "journeys", "journey_files", "expect", "until",
+                  "workspace")
 
 
 class SchemaKind(StrEnum):
@@ -42,6 +44,13 @@ def is_scenario(raw: Any) -> bool:
     return isinstance(raw, dict) and "nodes" not in raw and any(k in raw for k in _SCENARIO_KEYS)
 
 
+def is_workspace(raw: Any) -> bool:
+    """Whether a document is a workspace file (segments, templates, CSMs...): no journey or
+    scenario key, and at least one of the workspace's."""
+    return (isinstance(raw, dict) and "nodes" not in raw and not is_scenario(raw)
+            and any(k in WorkspaceData.model_fields for k in raw))
+
+
 def check_file(path: Path, workspace: WorkspaceData | None) -> list[str]:
     """The problem lines of one file (empty when it is valid)."""
     try:
@@ -51,6 +60,8 @@ def check_file(path: Path, workspace: WorkspaceData | None) -> list[str]:
     problems: list[Problem]
     if is_scenario(raw):
         _, problems = validate_scenario(raw, path.parent)
+    elif is_workspace(raw):
+        _, problems = check_workspace_document(raw)
     else:
         _, problems = validate_journey(raw, "", workspace)
     return [f"{path}: {p}" for p in problems]
@@ -64,7 +75,11 @@ def validate(
                           "standalone journeys' segments, templates, CSMs, playbooks and roles."),
     ] = None,
 ) -> None:
-    """Check journey and scenario files; list every problem, one per line, with its place."""
+    """Check journey and scenario files; list every problem, one per line, with its place.
+
+    A workspace file (segments, templates, CSMs...) is checked as `itinera workspace apply`
+    checks it.
+    """
     errors = Console(stderr=True, soft_wrap=True, highlight=False)
     data: WorkspaceData | None = None
     if workspace is not None:

@@ -15,6 +15,7 @@ from itinera.definitions._documents import read_document
 from itinera.definitions._references import Known
 from itinera.definitions._scenario import check_workspace
 from itinera.definitions._shape import describe, plain, shape_problems
+from itinera.definitions._workspace_file import Merged, with_workspace_file
 from itinera.definitions.models import Journey
 from itinera.definitions.scenario import ScenarioData, WorkspaceData
 from itinera.definitions.validate import LoadedScenario, validate_journey, validate_scenario
@@ -47,13 +48,18 @@ def load_journey_file(path: Path, workspace: WorkspaceData | None = None) -> Jou
 
 
 def load_workspace(path: Path) -> WorkspaceData:
-    """Workspace data: a mapping of WorkspaceData keys, or a scenario file (its ``data``)."""
+    """Workspace data: a mapping of WorkspaceData keys, or a scenario file (its ``data``, after
+    the workspace file its ``workspace`` names)."""
     raw = plain(read_document(Path(path)))
     if not isinstance(raw, dict):
         problem = Problem("", f"a workspace is a mapping of keys, got {describe(raw)}")
         raise DefinitionError([problem])
-    data, prefix = (raw["data"], "data") if "data" in raw else (raw, "")
+    first: list[Problem] = []  # the workspace file's, placed already
+    merged = Merged()
+    if "data" in raw or "workspace" in raw:  # a scenario: its data after its workspace file
+        raw, merged = with_workspace_file(raw, Path(path).parent, first)
     problems: list[Problem] = []
+    data, prefix = (raw["data"], "data") if "data" in raw else (raw, "")
     workspace: WorkspaceData | None = None
     try:
         workspace = (ScenarioData if "data" in raw else WorkspaceData).model_validate(data)
@@ -61,6 +67,6 @@ def load_workspace(path: Path) -> WorkspaceData:
         problems += shape_problems(error, data, prefix)
     if isinstance(data, dict):  # every problem at once: the deeper checks read leniently
         check_workspace(data, prefix, Known.from_raw(data), problems)
-    if problems or workspace is None:
-        raise DefinitionError(problems)
+    if first or problems or workspace is None:
+        raise DefinitionError(list(dict.fromkeys([*first, *(merged.relocate(p) for p in problems)])))
     return workspace

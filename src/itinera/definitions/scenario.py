@@ -244,6 +244,9 @@ class Expectation(Model):
 class Scenario(Model):
     start: str
     until: Duration = "30d"
+    # A workspace file (relative to the scenario's folder) whose items come before ``data``'s;
+    # ``data`` may add to it, never change it (docs/semantics.md).
+    workspace: str | None = None
     data: ScenarioData = Field(default_factory=ScenarioData)
     journeys: list[dict[str, Any]] = Field(default_factory=list)
     journey_files: list[str] = Field(default_factory=list)

@@ -59,6 +59,7 @@ from itinera.definitions._references import (
     is_account_path,
 )
 from itinera.definitions._shape import Part, describe, join, plain, shape_problems
+from itinera.definitions._workspace_file import with_workspace_file
 from itinera.definitions.models import NODE_KINDS, Journey, Node
 from itinera.definitions.scenario import Scenario, WorkspaceData
 from itinera.errors import Problem
@@ -286,12 +287,15 @@ def _check_arms_reach_goal(nodes: dict[str, Any], here: str, out: list[Problem])
 def validate_scenario(raw: Any, base_dir: Path) -> tuple[LoadedScenario | None, list[Problem]]:
     """The scenario with its journeys, or None and every problem.
 
-    ``journey_files`` are read relative to ``base_dir``; their problems are placed under the
-    file name as written (``onboarding.yaml: nodes.x.next``).
+    ``journey_files`` and ``workspace`` are read relative to ``base_dir``; their problems are
+    placed under the file name as written (``onboarding.yaml: nodes.x.next``). The workspace
+    file's items come before ``data``'s, which may only add to them (``_workspace_file``).
     """
     raw = plain(raw)
     if not isinstance(raw, dict):
         return None, [Problem("", f"a scenario is a mapping of keys, got {describe(raw)}")]
+    first: list[Problem] = []  # the workspace file's own, placed already
+    raw, merged = with_workspace_file(raw, base_dir, first)
     out: list[Problem] = []
     try:
         Scenario.model_validate({k: v for k, v in raw.items() if k != "journeys"})
@@ -307,7 +311,7 @@ def validate_scenario(raw: Any, base_dir: Path) -> tuple[LoadedScenario | None, 
         if journey is not None:
             journeys.append(journey)
     _scenario.check_scenario(raw, sources, known, out, lambda j, p: check_journey(j, p, known)[1])
-    out = list(dict.fromkeys(out))
+    out = list(dict.fromkeys([*first, *(merged.relocate(p) for p in out)]))
     if out:
         return None, out
     return LoadedScenario(Scenario.model_validate(raw), journeys, base_dir), []

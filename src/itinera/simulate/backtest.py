@@ -103,16 +103,21 @@ def _read_only_engine(database_url: str) -> sa.Engine:
     return sa.create_engine("sqlite://", creator=connect)
 
 
-def recorded_workspace(entries: list[JournalEntry]) -> WorkspaceData:
-    """The workspace configuration the journal's ``configure`` inputs set, merged in order."""
-    return WorkspaceData.model_validate(_configuration(entries))
+def recorded_workspace(entries: list[JournalEntry],
+                       workspace: WorkspaceData | None = None) -> WorkspaceData:
+    """The workspace configuration the journal's ``configure`` inputs set, merged in order, and
+    then ``workspace`` (a workspace file), merged as ``itinera workspace apply`` would."""
+    return WorkspaceData.model_validate(_configuration(entries, workspace))
 
 
-def _configuration(entries: list[JournalEntry]) -> dict[str, Any]:
+def _configuration(entries: list[JournalEntry],
+                   workspace: WorkspaceData | None = None) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for entry in entries:
         if entry.kind == "configure":
             _merge(merged, entry.payload)
+    if workspace is not None:
+        _merge(merged, workspace.model_dump(mode="json", exclude_unset=True))
     return merged
 
 
@@ -152,10 +157,12 @@ def check_window(since: datetime, until: datetime) -> tuple[datetime, datetime]:
 
 
 def backtest_scenario(entries: list[JournalEntry], draft: Journey, since: datetime,
-                      until: datetime, *, with_live_journeys: bool = False) -> Backtest:
+                      until: datetime, *, with_live_journeys: bool = False,
+                      workspace: WorkspaceData | None = None) -> Backtest:
     """The scenario replaying ``entries`` (in arrival order) with ``draft`` enabled from
-    ``since`` to ``until``. Instants are taken to the second; inputs received at ``until`` or
-    later are not replayed, timers due at ``until`` still fire."""
+    ``since`` to ``until``; ``workspace`` (a workspace file about to be applied) is merged into
+    the recorded configuration, in place from the start. Instants are taken to the second;
+    inputs received at ``until`` or later are not replayed, timers due at ``until`` still fire."""
     since, until = check_window(since, until)
     world: dict[str, Any] = {}
     world_at: datetime | None = None
@@ -193,7 +200,7 @@ def backtest_scenario(entries: list[JournalEntry], draft: Journey, since: dateti
     raw = {
         "start": format_instant(start),
         "until": _offset(until, start),
-        "data": _configuration(entries) | world,
+        "data": _configuration(entries, workspace) | world,
         "timeline": [{"at": _offset(at, start), **body} for at, body in ordered],
     }
     try:
