@@ -7,9 +7,10 @@ The queries, exactly as the store sends them (compiled by SQLAlchemy with their 
 an account's events (``events_of``, all and of one type, and the API's latest events), what a
 round loads for its accounts (``load_accounts``), the timers of an account, a frequency cap's
 count, and a segment's full rebuild (``fill_segment``'s ``SELECT``). SQLite: ``EXPLAIN QUERY
-PLAN``; PostgreSQL: ``EXPLAIN`` (estimates, nothing run). The world has no enrollments, timers
-or effects: one of each per account (per person for effects) is added for the plans, in a
-transaction rolled back at the end, and analyzed (a planner reads an empty table at once).
+PLAN``; PostgreSQL: ``EXPLAIN`` (estimates, nothing run). The world has no enrollments, timers,
+effects, buying groups or memberships to speak of: one of each per account (per person for
+effects) replaces them for the plans, in a transaction rolled back at the end, and analyzed (a
+planner reads an empty table at once).
 """
 
 from __future__ import annotations
@@ -56,6 +57,11 @@ def queries(dialect: str) -> list[tuple[str, Any, dict[str, Any]]]:
 
 
 _LIVE_ROWS = [
+    "DELETE FROM enrollments", "DELETE FROM timers", "DELETE FROM effects",
+    "DELETE FROM segment_members", "DELETE FROM buying_groups",
+    "INSERT INTO segment_members (segment, account) SELECT 'all', id FROM accounts",
+    "INSERT INTO buying_groups (account, solution, seq, members, engagement_score, "
+    "completeness_score) SELECT id, 'S1', seq, '[]', 0, 0 FROM accounts",
     "INSERT INTO enrollments (id, journey, version, account, status, goal_achieved, "
     "enrolled_at, path, variants, state) SELECT seq, 'bench', 1, id, CASE WHEN seq % 3 = 0 "
     "THEN 'active' ELSE 'completed' END, false, created_at, '[]', '{}', '{}' FROM accounts",
@@ -63,7 +69,7 @@ _LIVE_ROWS = [
     "SELECT seq, created_at, 'reeval', id, false, '{}' FROM accounts",
     "INSERT INTO effects (id, key, channel, status, account, person, at, payload, attempts) "
     "SELECT seq, 'k' || seq, 'email', 'sent', account, id, "
-    "(SELECT created_at FROM accounts WHERE accounts.id = people.account), '{}', 0 FROM people",
+    "(SELECT min(created_at) FROM accounts), '{}', 0 FROM people",
 ]
 
 

@@ -287,6 +287,18 @@ class _Compiler:
             return all_of(value.of_type("string"), value.text() == self.d.string(other))
         return sa.false()
 
+    def one_of(self, value: Value, items: Any) -> Bool:
+        """``value`` equals one of ``items``: the strings in one ``IN`` list (its type and
+        value read once, not once per string), the others one by one."""
+        strings = list(dict.fromkeys(item for item in items if isinstance(item, str)))
+        tests = [self.same(value, item) for item in items if not isinstance(item, str)]
+        if len(strings) > 1:
+            tests.append(all_of(value.of_type("string"),
+                                value.text().in_([self.d.string(item) for item in strings])))
+        elif strings:
+            tests.append(self.same(value, strings[0]))
+        return any_of(*tests)
+
     def compare(self, value: Value, op: str, operand: Any) -> Bool:
         d = self.d
         if op == "exists":
@@ -296,10 +308,10 @@ class _Compiler:
         if op == "eq":
             return self.same(value, operand)
         if op == "in":
-            return any_of(*(self.same(value, item) for item in operand))
+            return self.one_of(value, operand)
         if op == "nin":
             return all_of(sa.not_(value.missing()),
-                          sa.not_(definite(any_of(*(self.same(value, item) for item in operand)))))
+                          sa.not_(definite(self.one_of(value, operand))))
         if op in _COUNT_OPS:  # gt, gte, lt, lte
             compare = _COUNT_OPS[op]
             if _is_number(operand) and math.isnan(operand):
