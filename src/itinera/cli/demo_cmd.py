@@ -1,20 +1,31 @@
 """``itinera demo``: the live service on an accelerated clock, with a plausible world and
-events, so journeys visibly progress. Creates ``./itinera-demo.db`` afresh."""
+events, so journeys visibly progress. Creates ``./itinera-demo.db`` afresh.
+
+On a terminal the progress is one compact view kept up to date (rich's ``Live``); piped, a line
+per round. Ctrl-C, SIGTERM and ``--for`` stop it the same way: the server and the worker end,
+the store is closed, and the last line says where the data stays."""
 
 from __future__ import annotations
 
 import random
+import signal
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import sqlalchemy as sa
 import typer
 import uvicorn
 from rich.console import Console
+from rich.live import Live
+from rich.table import Table
 
 from itinera.api import create_app
 from itinera.cli.serve_cmd import with_worker
@@ -27,6 +38,7 @@ from itinera.runtime.demo import (
 from itinera.runtime.service import Service
 from itinera.runtime.worker_lock import WorkerLock, WorkerLockError
 from itinera.storage import queries
+from itinera.storage import schema as t
 from itinera.timeutil import format_instant, parse_duration
 from itinera.web.auth import login_link
 
@@ -75,31 +87,92 @@ def demo(
     out.print(f"API on http://127.0.0.1:{port} (key: {key}); try "
               f"`curl -H 'Authorization: Bearer {key}' http://127.0.0.1:{port}/api/enrollments`")
     out.print(f"Web UI: {login_link(f'http://127.0.0.1:{port}', key)}")
+    out.print("Ctrl-C stops the demo.")
     feed = DemoFeed(service, inputs, rng)
+    stop = threading.Event()
     began = time.monotonic()
     try:
-        while limit is None or time.monotonic() - began < limit:
-            time.sleep(min(seconds_per_day, 2.0))
-            feed.tick(rng.randrange(5, 25))
-            _report(out, service, clock.now())
+        with _stopping_on_sigterm(stop), _view(out) as show:
+            while limit is None or time.monotonic() - began < limit:
+                if stop.wait(min(seconds_per_day, 2.0)):
+                    break
+                feed.tick()
+                show(_progress(service, clock.now(), feed))
     except KeyboardInterrupt:
         pass
     finally:
         server.should_exit = True
         thread.join(timeout=10)
         service.close()
-    out.print("Stopped. The world stays in ./itinera-demo.db "
-              "(`itinera serve --database sqlite:///itinera-demo.db --sandbox` to look again).")
+    out.print(f"Stopped. The world stays in ./{database} (`itinera serve --database "
+              f"sqlite:///{database}` to look again; the next `itinera demo` starts afresh).")
 
 
-def _report(out: Console, service: Service, now: datetime) -> None:
+@contextmanager
+def _stopping_on_sigterm(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM (a service manager, ``kill``) stops the demo as Ctrl-C does."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the demo shows each round."""
+
+    now: datetime
+    accounts: int
+    arrived: int
+    events: int
+    statuses: dict[str, int]
+    engaged: int
+    effects: dict[str, int]
+
+    def line(self) -> str:
+        summary = ", ".join(f"{n} {s}" for s, n in sorted(self.statuses.items())) or "none yet"
+        sent = ", ".join(f"{n} {c}" for c, n in sorted(self.effects.items())) or "nothing yet"
+        return (f"{(format_instant(self.now) or '')[:16]}  accounts: {self.accounts} "
+                f"({self.arrived} new); events: {self.events}; enrollments: {summary}; "
+                f"goal met: {self.engaged}; effects: {sent}")
+
+    def table(self) -> Table:
+        view = Table(title=f"Itinera demo — virtual time {(format_instant(self.now) or '')[:16]}",
+                     show_header=False, title_justify="left", box=None, padding=(0, 2))
+        view.add_column(style="bold")
+        view.add_column()
+        view.add_row("accounts", f"{self.accounts} ({self.arrived} arrived during the demo)")
+        view.add_row("opens and clicks", str(self.events))
+        view.add_row("enrollments", ", ".join(
+            f"{n} {s}" for s, n in sorted(self.statuses.items())) or "none yet")
+        view.add_row("buying groups engaged", str(self.engaged))
+        view.add_row("effects", ", ".join(
+            f"{n} {c}" for c, n in sorted(self.effects.items())) or "nothing yet")
+        return view
+
+
+def _progress(service: Service, now: datetime, feed: DemoFeed) -> Progress:
     with service.intake.engine.connect() as connection:
         statuses = queries.enrollment_counts(connection)
         effects = queries.effect_counts(connection)
-    summary = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) or "none yet"
-    sent = ", ".join(f"{n} {c}" for c, n in sorted(effects.items())) or "nothing yet"
-    day = (format_instant(now) or "")[:16]
-    out.print(f"{day}  enrollments: {summary}; effects: {sent}")
+        engaged = connection.execute(sa.select(sa.func.count()).select_from(t.enrollments)
+                                     .where(t.enrollments.c.goal_achieved.is_(True))).scalar_one()
+    return Progress(now, len(feed.accounts), feed.arrived, feed.sent, statuses, engaged, effects)
+
+
+@contextmanager
+def _view(out: Console) -> Iterator[Callable[[Progress], None]]:
+    """A live view on a terminal; elsewhere (a pipe, a log) one line per round."""
+    if not out.is_terminal:
+        yield lambda progress: out.print(progress.line(), markup=False)
+        return
+    with Live(console=out, auto_refresh=False, transient=False) as live:
+        yield lambda progress: live.update(progress.table(), refresh=True)
 
 
 def _port_taken(port: int) -> str | None:

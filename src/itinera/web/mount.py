@@ -27,6 +27,10 @@ def install_ui(app: FastAPI) -> None:
     for module in (routes_login, routes_journeys, routes_accounts, routes_tasks, routes_templates):
         app.include_router(module.router)
 
+    @app.get("/", include_in_schema=False)
+    def home() -> Response:  # a browser opening the service's address lands on the UI
+        return RedirectResponse("/ui/", status_code=307)
+
     @app.exception_handler(LoginRequired)
     def to_login(request: Request, error: LoginRequired) -> Response:
         if request.headers.get("hx-request"):  # htmx: reload the whole page, to the login form
