@@ -2,13 +2,15 @@
 
 Read files with :func:`load_scenario` / :func:`load_journey_file` (they raise
 :class:`~itinera.errors.DefinitionError` listing every problem); validate data already in memory
-with :func:`validate_journey` / :func:`validate_scenario`.
+with :func:`validate_journey` / :func:`validate_scenario`; parse YAML or JSON text (a request
+body) with :func:`parse_document`, which bounds size, depth and aliases as the file readers do.
 """
 
 from itinera.definitions.loader import (
     load_journey_file,
     load_scenario,
     load_workspace,
+    parse_document,
     read_document,
 )
 from itinera.definitions.models import (
@@ -60,6 +62,7 @@ __all__ = [
     "load_journey_file",
     "load_scenario",
     "load_workspace",
+    "parse_document",
     "read_document",
     "scenario_schema",
     "validate_journey",

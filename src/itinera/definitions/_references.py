@@ -15,6 +15,7 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from jinja2 import Environment, TemplateSyntaxError
 
@@ -289,10 +290,39 @@ def _create_task(args: dict[str, Any], here: str, known: Known, out: list[Proble
 
 
 def _webhook(args: dict[str, Any], here: str, known: Known, out: list[Problem]) -> None:
+    url = args.get("url")
+    if isinstance(url, str):
+        problem = url_problem(url)
+        if problem is not None:
+            out.append(Problem(join(here, "url"), problem))
     method = args.get("method")
     if isinstance(method, str) and method.upper() not in _METHODS:
         out.append(Problem(join(here, "method"),
                            f"unknown method {method!r} (use {', '.join(sorted(_METHODS))})"))
+
+
+def url_problem(url: str) -> str | None:
+    """What is wrong with a webhook URL, if anything. A URL built by a template is checked up
+    to its first ``{{`` or ``{%``: what the template renders is known only when it runs."""
+    fixed = re.split(r"\{[{%]", url, maxsplit=1)[0]
+    templated = fixed != url
+    shown = repr(re.sub(r"//[^/@]*@", "//***@", url))  # a password stays out of messages
+    if templated and "://" not in fixed:
+        return None if fixed == "" else f"expected http:// or https:// first, got {shown}"
+    if any(c.isspace() or ord(c) < 32 for c in fixed):
+        return f"a URL has no spaces or control characters (encode a space as %20), got {shown}"
+    try:
+        parts = urlsplit(fixed)
+        _ = parts.port  # raises on a port that is not a number in range
+    except ValueError as error:
+        return f"not a URL ({error}), got {shown}"
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not fixed.lower().startswith(f"{scheme}://"):
+        return f"expected an http:// or https:// URL, got {shown}"
+    host_known = not templated or "/" in fixed.split("://", 1)[1]
+    if host_known and not parts.hostname:
+        return f"no host in {shown}"
+    return None
 
 
 def _send_email(args: dict[str, Any], here: str, known: Known, out: list[Problem]) -> None:

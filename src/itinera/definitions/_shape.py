@@ -117,6 +117,9 @@ def _message(error: Any, parts: list[Part], hook: UnknownKeyHook | None) -> str:
         least = (error.get("ctx") or {}).get("min_length", 1)
         got = len(value) if isinstance(value, list | dict) else 0
         return f"needs at least {least} item{'s' if least != 1 else ''}, got {got or 'none'}"
+    if kind == "string_type" and isinstance(value, bool):
+        return (f"expected text, got {value!r}: YAML reads unquoted yes, no, on, off, true and "
+                "false as booleans; quote it ('yes')")
     if kind == "string_pattern_mismatch":
         return (f"bad id {value!r}: use lowercase letters, digits and '-', "
                 "starting with a letter or digit")

@@ -3,6 +3,10 @@
 Every loader raises :class:`~itinera.errors.DefinitionError` listing all the problems of the
 file (a syntax error as ``<file>:<line>: ...``; the rest as ``<place>: <problem>`` in the order
 validation found them), so a caller can print them and stop.
+
+Text that is not in a file (a request body) goes through :func:`parse_document`, the same
+reader with the same limits (:data:`MAX_BYTES`, :data:`MAX_DEPTH`, :data:`MAX_NODES`), then
+:func:`~itinera.definitions.validate_journey` or ``validate_scenario``.
 """
 
 from __future__ import annotations
@@ -11,7 +15,13 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from itinera.definitions._documents import read_document
+from itinera.definitions._documents import (
+    MAX_BYTES,
+    MAX_DEPTH,
+    MAX_NODES,
+    parse_document,
+    read_document,
+)
 from itinera.definitions._references import Known
 from itinera.definitions._scenario import check_workspace
 from itinera.definitions._shape import describe, plain, shape_problems
@@ -22,10 +32,14 @@ from itinera.definitions.validate import LoadedScenario, validate_journey, valid
 from itinera.errors import DefinitionError, Problem
 
 __all__ = [
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "MAX_NODES",
     "LoadedScenario",
     "load_journey_file",
     "load_scenario",
     "load_workspace",
+    "parse_document",
     "read_document",
 ]
 
