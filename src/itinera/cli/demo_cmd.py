@@ -105,7 +105,8 @@ def demo(
         thread.join(timeout=10)
         service.close()
     out.print(f"Stopped. The world stays in ./{database} (`itinera serve --database "
-              f"sqlite:///{database}` to look again; the next `itinera demo` starts afresh).")
+              f"sqlite:///{database} --sandbox` to look again; the next `itinera demo` starts "
+              "afresh).")
 
 
 @contextmanager
