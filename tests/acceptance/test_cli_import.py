@@ -143,6 +143,27 @@ def test_bad_rows_are_listed_with_their_places_and_nothing_is_stored(
     assert count(database_url, t.inbox) == 0 and count(database_url, t.received) == 0
 
 
+def test_address_and_reference_problems_are_placed_at_line_and_column_too(
+        database_url: str, tmp_path: Path) -> None:
+    accounts = write(tmp_path, "accounts.csv", "Account ID,Name,CSM\nacme,Acme,\n"
+                                               "globex,Globex,nobody\n")
+    people = write(tmp_path, "people.csv", PEOPLE.replace("bob@acme.test", "bob at acme")
+                   + "cy,acme,cy@,CEO,no,3\n")
+    members = write(tmp_path, "buying-groups.csv", "account,solution,person,role\n"
+                                                   "acme,Product X,bob,Decision Maker\n"
+                                                   "acme,Product X,ada,Influencer\n")
+    result = run(accounts, people, members, "--database", database_url, "-q")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"{accounts} line 3, column CSM: no CSM 'nobody' (configure the workspace's csms first)",
+        f"{people} line 3, column Email: not an email address: 'bob at acme'",
+        f"{people} line 4, column Email: not an email address: 'cy@'",
+        # bob was refused, ada stored: only bob's membership is refused as well
+        f"{members} line 2, column person: no person 'bob'",
+        "nothing was stored"]
+    assert count(database_url, t.inbox) == 0
+
+
 def test_mapping_problems_and_unknown_kinds_exit_2(database_url: str, tmp_path: Path) -> None:
     contacts = write(tmp_path, "contacts.csv", PEOPLE)
     unknown = run(contacts, "--database", database_url)

@@ -13,6 +13,7 @@ What was received is applied by a worker (``itinera serve``), or by ``apply_inbo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -23,7 +24,7 @@ import sqlalchemy as sa
 from itinera.errors import DefinitionError, Problem
 from itinera.runtime.csv_import import CsvSource, Kind
 from itinera.runtime.service import Service
-from itinera.storage import inbox, queries
+from itinera.storage import inbox
 from itinera.storage import schema as t
 
 __all__ = ["FileSummary", "ImportProgress", "apply_inbox", "import_sources"]
@@ -133,26 +134,65 @@ def _pending(service: Service) -> int:
 def _store(service: Service, source: CsvSource, summary: FileSummary, batch: int,
            progress: ImportProgress, problems: _Problems) -> None:
     conn = service.intake.conn
-    columns = {column.field: column.name for column in source.columns if column.field}
     for chunk in _chunks(source.entries(), batch):
-        entries = [entry for _, entry in chunk]
+        rows = chunk
         if source.kind is Kind.EVENTS:
-            entries = _fresh_events(conn, entries, summary)
-        elif source.kind is Kind.BUYING_GROUPS:
-            _check_members(conn, source.name, columns, chunk, problems)
-        if entries and not problems.listed:  # after a problem, only checking goes on
-            summary.stored += service.submit(entries, place=source.name)
+            rows = _fresh_events(conn, chunk, summary)
+        _submit(service, source, rows, summary, problems)
         progress.advance(len(chunk))
 
 
-def _fresh_events(conn: sa.Connection, entries: list[dict[str, Any]],
-                  summary: FileSummary) -> list[dict[str, Any]]:
-    """The events of ``entries`` not received before (nor earlier in ``entries``)."""
-    keys = {_event_key(entry) for entry in entries} - {None}
+def _submit(service: Service, source: CsvSource, rows: list[tuple[int, dict[str, Any]]],
+            summary: FileSummary, problems: _Problems) -> None:
+    """Store the rows (checked against what is stored, as the API's inputs are), or list the
+    bad ones at their lines and columns and store the others: a later row that names one of
+    them (a member's person) is then not refused as well. The import's transaction is rolled
+    back at its end when any problem was found."""
+    while rows:
+        try:
+            summary.stored += service.submit([entry for _, entry in rows], place="")
+            return
+        except DefinitionError as error:
+            bad = set()
+            for problem in error.problems:
+                index, placed = _in_file(source, rows, problem)
+                problems.add(placed)
+                bad.add(index)
+            if None in bad:  # not placed at a row: nothing of the chunk can be stored
+                return
+            rows = [row for i, row in enumerate(rows) if i not in bad]
+
+
+_INPUT_PLACE = re.compile(r"\[(\d+)\]\.\w+(?:\.(.+))?")
+
+
+def _in_file(source: CsvSource, rows: list[tuple[int, dict[str, Any]]],
+             problem: Problem) -> tuple[int | None, Problem]:
+    """The row of a problem of the inputs (``[3].upsert_person.email``), and the problem at its
+    line and column as the problems of reading the file are: ``people.csv line 5, column Email``."""
+    found = _INPUT_PLACE.fullmatch(problem.place)
+    if found is None:  # not expected: every input problem is placed under its index
+        return None, Problem(source.name, str(problem))
+    index = int(found.group(1))
+    here = f"{source.name} line {rows[index][0]}"
+    path = found.group(2) or ""
+    columns = {column.target(source.bag): column.name for column in source.columns}
+    parts = path.split(".") if path else []
+    for end in range(len(parts), 0, -1):  # the column that holds the place, or a parent of it
+        name = columns.get(".".join(parts[:end]))
+        if name is not None:
+            return index, Problem(f"{here}, column {name}", problem.message)
+    return index, Problem(here, f"{path}: {problem.message}" if path else problem.message)
+
+
+def _fresh_events(conn: sa.Connection, rows: list[tuple[int, dict[str, Any]]],
+                  summary: FileSummary) -> list[tuple[int, dict[str, Any]]]:
+    """The events of ``rows`` not received before (nor earlier in ``rows``)."""
+    keys = {_event_key(entry) for _, entry in rows} - {None}
     known = set(conn.execute(sa.select(t.received.c.key).where(
         t.received.c.key.in_(sorted(k for k in keys if k is not None)))).scalars()) if keys else set()
     fresh = []
-    for entry in entries:
+    for line, entry in rows:
         key = _event_key(entry)
         if key is None:
             summary.unkeyed += 1
@@ -161,7 +201,7 @@ def _fresh_events(conn: sa.Connection, entries: list[dict[str, Any]],
             continue
         else:
             known.add(key)
-        fresh.append(entry)
+        fresh.append((line, entry))
     return fresh
 
 
@@ -169,20 +209,6 @@ def _event_key(entry: dict[str, Any]) -> str | None:
     """The idempotency key ``Service.submit`` gives an event: its id, prefixed."""
     event_id = entry["event"].get("id")
     return f"event:{event_id}" if event_id else None
-
-
-def _check_members(conn: sa.Connection, name: str, columns: dict[str, str],
-                   chunk: list[tuple[int, dict[str, Any]]], problems: _Problems) -> None:
-    """A member's account and person must exist, wait in the inbox, or come earlier in the
-    import: the worker could not apply the member otherwise."""
-    members = [(line, entry["add_to_buying_group"]) for line, entry in chunk]
-    accounts = queries.known_accounts(conn, {m["account"] for _, m in members})
-    people = queries.known_people(conn, {m["person"] for _, m in members})
-    for line, member in members:
-        for what, known in (("account", accounts), ("person", people)):
-            if member[what] not in known:
-                problems.add(Problem(f"{name} line {line}, column {columns[what]}",
-                                     f"no {what} {member[what]!r}"))
 
 
 def _chunks(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
