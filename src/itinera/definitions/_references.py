@@ -17,13 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from jinja2 import Environment, TemplateSyntaxError
-
 from itinera.conditions.parse import Scope, parse_condition
 from itinera.definitions._arguments import ACCOUNT_PATH_PATTERN, ARGUMENT_MODELS, argument_keys
 from itinera.definitions._shape import describe, join
 from itinera.definitions.scenario import WorkspaceData
 from itinera.errors import Problem
+from itinera.templating import template_problems
 from itinera.timeutil import parse_duration
 
 __all__ = ["ACTION_KEYS", "Known", "check_action", "check_condition", "check_non_negative",
@@ -45,7 +44,6 @@ ALL_ACTIONS = (*ACTION_KEYS, "set", "clear", "increase", "assign_playbook")
 _STRATEGIES = ("round_robin", "least_loaded", "fixed")
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 _ACCOUNT_PATH = re.compile(ACCOUNT_PATH_PATTERN)
-_JINJA = Environment()
 
 
 def is_account_path(value: Any) -> bool:
@@ -138,13 +136,11 @@ def check_non_negative(value: Any, place: str, what: str, out: list[Problem]) ->
 
 
 def check_template_text(value: Any, place: str, out: list[Problem]) -> None:
-    """Template syntax of every string inside ``value`` (the engine renders them all)."""
+    """Every string inside ``value`` as a template (the engine renders them all): its syntax,
+    and what would break the sandbox's limits at every render (itinera.templating.static)."""
     if isinstance(value, str):
         if "{" in value:
-            try:
-                _JINJA.parse(value)
-            except TemplateSyntaxError as error:
-                out.append(Problem(place, f"template syntax error in {value!r}: {error.message}"))
+            out.extend(Problem(place, problem) for problem in template_problems(value))
     elif isinstance(value, list):
         for i, item in enumerate(value):
             check_template_text(item, join(place, i), out)

@@ -1,8 +1,9 @@
 """Personalization: render ``{{ account.name }}``-style templates in a sandbox.
 
-The sandbox sees only the values given (account, person, buying_group, csm, event), cannot call
-out, and its output is capped; ``*`` and ``**`` on large operands are refused so a template
-cannot make a huge string or number.
+The sandbox (``itinera.templating``) sees only the values given (account, person,
+buying_group, csm, event), cannot call out, and bounds each render's work and every value it
+makes; its output is capped. A template that breaks a limit is a :class:`RenderError`, which
+the engine records as that action's failure — the worker goes on.
 """
 
 from __future__ import annotations
@@ -10,16 +11,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from jinja2 import TemplateError, Undefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2 import TemplateError
 
 from itinera.domain.model import CSM, Account, Person
 from itinera.errors import ItineraError
+from itinera.templating import MAX_SIZE, Sandbox
 
 __all__ = ["MAX_OUTPUT", "RenderError", "Renderer", "account_context", "person_context"]
 
-MAX_OUTPUT = 100_000
-_MAX_OPERAND = 10_000
+MAX_OUTPUT = MAX_SIZE
 
 # ``{{ account.name }}``: a name and the keys it is followed by.
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*\}\}", re.ASCII)
@@ -31,21 +31,8 @@ _Plan = tuple[str | tuple[str, ...], ...]
 
 
 class RenderError(ItineraError):
-    """A template that cannot be rendered (syntax, a refused operation, output too large)."""
-
-
-class _Environment(ImmutableSandboxedEnvironment):
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator in ("*", "**") and any(
-            isinstance(v, int | float) and not isinstance(v, bool) and abs(v) > _MAX_OPERAND
-            for v in (left, right)
-        ):
-            raise TemplateError(f"operands of {operator} are too large for a template")
-        if operator == "*" and any(isinstance(v, str | list) for v in (left, right)):
-            raise TemplateError("repeating text with * is not allowed in templates")
-        return super().call_binop(context, operator, left, right)
+    """A template that cannot be rendered (syntax, a refused operation, a limit of work or
+    size)."""
 
 
 def account_context(account: Account) -> dict[str, Any]:
@@ -68,8 +55,8 @@ def csm_context(csm: CSM | None) -> dict[str, Any] | None:
 class Renderer:
     """Compiles each distinct template text once."""
 
-    def __init__(self) -> None:
-        self.environment = _Environment(undefined=Undefined, autoescape=False, finalize=_text)
+    def __init__(self, environment: Sandbox | None = None) -> None:
+        self.environment = environment or Sandbox()
         self._cache: dict[str, Any] = {}
         self._plans: dict[str, _Plan | None] = {}
         # The environment's globals as one plain dict: a template context built from it is
@@ -139,7 +126,7 @@ def _plan(text: str) -> _Plan | None:
 
 def _fill(plan: _Plan, values: dict[str, Any]) -> str | None:
     """The text of ``plan`` with ``values`` — ``str`` of each placeholder's value, nothing for
-    a missing last key or a null, as Jinja renders them (:func:`_text`); None where Jinja must
+    a missing last key or a null, as the sandbox writes them; None where Jinja must
     decide (a name it would look up among its globals, a key of something not a dict, a key of
     a missing one, output beyond the cap)."""
     out: list[str] = []
@@ -161,12 +148,6 @@ def _fill(plan: _Plan, values: dict[str, Any]) -> str | None:
         out.append(value if type(value) is str else "" if value is None else str(value))
     text = "".join(out)
     return text if len(text) <= MAX_OUTPUT else None
-
-
-def _text(value: Any) -> Any:
-    """What ``{{ value }}`` writes: a null as nothing, as a missing value (docs/semantics.md)
-    — not Python's ``None``."""
-    return "" if value is None else value
 
 
 def _capped(chunks: Any) -> Any:

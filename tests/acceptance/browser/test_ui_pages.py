@@ -236,6 +236,25 @@ def test_template_preview_writes_nothing_for_a_null_value(ui: tuple[World, TestC
     assert "None" not in page
 
 
+def test_a_hostile_template_preview_shows_the_error_and_the_server_goes_on(
+        ui: tuple[World, TestClient]) -> None:
+    world, client = ui
+    _sign_in(world, client)
+    developer = next(p for a in world.accounts_in("NY") for p in world.people_of(a) if p.endswith("-4"))
+    loops = "{% for i in range(person.n) %}{% for j in range(person.n) %}{% endfor %}{% endfor %}"
+    world.service.submit([
+        {"configure": {"templates": [{"id": "loops", "subject": "Hi", "text": loops},
+                                     {"id": "wide", "subject": "{{ 'x'|center(person.n ** 2) }}",
+                                      "text": "Hello"}]}},
+        {"upsert_person": {"id": developer, "attributes": {"n": 100_000}}}])
+    world.apply()
+    for template, error in [("loops", "more than 200000 steps of work"),
+                            ("wide", "center would make 10000000000 characters")]:
+        page = client.get("/ui/templates", params={"template": template, "person": developer})
+        assert page.status_code == 200 and error in page.text
+    assert client.get("/health").status_code == 200
+
+
 def test_journey_report_shows_experiments_with_lift_and_p_value(ui: tuple[World, TestClient]) -> None:
     world, client = ui
     _sign_in(world, client)
