@@ -345,6 +345,18 @@ def test_template_syntax_in_action_text() -> None:
                                "'Call {{ account.name'")
 
 
+
+def test_templates_that_would_break_the_sandbox_limits_are_refused_with_their_place() -> None:
+    found = problems(action({"webhook": {"url": "https://hooks.test/x", "body": {
+        "v": "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+        "w": ["ok {{ account.name }}", "{{ 'x'|center(999999999) }}"]}}}))
+    assert found == [
+        "nodes.a.do[0].webhook.body.v: loops would run 10000000000 times, over the template "
+        "limit of 200000 steps (line 1)",
+        "nodes.a.do[0].webhook.body.w[1]: center would make 999999999 characters or items, "
+        "over the template limit of 100000 (line 1)"]
+
+
 # --- all at once -------------------------------------------------------------------------------
 
 def test_every_problem_of_a_broken_journey_is_reported_at_once() -> None:

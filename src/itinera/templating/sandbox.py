@@ -144,13 +144,17 @@ class _CodeGenerator(CodeGenerator):
 @pass_context
 def _finalize(context: Context, value: Any) -> str:
     """What ``{{ value }}`` writes: nothing for a null (as for a missing value), never "None"."""
-    if value is None:
+    kind = type(value)
+    if kind is str:
+        text: str = value
+    elif value is None:
         return ""
-    text = value if type(value) is str else None
-    if text is None:
+    elif kind is int or kind is float or kind is bool:
+        text = str(value)
+    else:
         check_size(text_size(value), "writing out a value")
         text = str(value)
-    _budget(context).charge(1 + len(text) // 32)
+    context.budget.charge(1 + len(text) // 32)  # type: ignore[attr-defined]
     return text
 
 
