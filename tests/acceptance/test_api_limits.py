@@ -117,3 +117,37 @@ def test_a_large_segment_batch_is_stored_a_chunk_at_a_time_and_retried_once(
     assert post_raw(api, "/v1/batch", body).status_code == 200  # and again: nothing new
     assert count(api, t.inbox) == CHUNK * 2 + 10
     assert count(api, t.rejected) == CHUNK + 3
+
+
+def test_openapi_declares_the_problems_operations_answer(api: Api) -> None:
+    document = api.get("/openapi.json")
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemOut"}}}
+    operations = {(method, path): operation for path, item in document["paths"].items()
+                  for method, operation in item.items()}
+    expected = {  # operation: problems it answers (and the test beside it shows)
+        ("post", "/v1/batch"): {"400", "401", "413", "422"},
+        ("post", "/api/events"): {"400", "401", "413", "422"},
+        ("post", "/api/journeys/validate"): {"400", "401", "413", "422"},
+        ("get", "/api/accounts/{account_id}"): {"401", "404", "422"},
+        ("post", "/api/journeys/{journey_id}/enable"): {"401", "404", "422"},
+        ("get", "/api/rejected"): {"401", "422"},
+    }
+    for key, codes in expected.items():
+        responses = operations[key]["responses"]
+        assert codes <= set(responses), (key, sorted(responses))
+        for code in codes:
+            assert responses[code]["content"] == problem, (key, code)
+    for key, operation in operations.items():  # each one as it is
+        responses = set(operation["responses"])
+        assert ("requestBody" in operation) == ({"400", "413"} <= responses), key
+        has_path = any(p["in"] == "path" for p in operation.get("parameters", []))
+        assert not has_path or "404" in responses, key
+        keyed = operation.get("security") != []
+        assert keyed == ("401" in responses), key
+    assert operations[("get", "/health")]["security"] == []
+    assert operations[("post", "/unsubscribe")]["security"] == []
+    limits = operations[("post", "/v1/batch")]
+    assert limits["x-itinera-max-bytes"] == BATCH_BYTES
+    # And the API answers them as declared.
+    assert api.client.get("/api/accounts/nobody", headers=basic(api.key)).status_code == 404
+    assert post_raw(api, "/api/journeys/validate", b"{not json").status_code == 400

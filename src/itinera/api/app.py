@@ -27,14 +27,13 @@ from itinera.api import (
 )
 from itinera.api.auth import SECURITY_SCHEMES, require_key
 from itinera.api.context import ApiContext, Ctx
-from itinera.api.problems import ApiProblem, install_handlers
+from itinera.api.problems import ApiProblem, declare_problems, install_handlers
 from itinera.api.schemas import component_schemas
 from itinera.runtime.service import Service
 from itinera.web.mount import install_ui
 
 __all__ = ["create_app"]
 
-_PROBLEM = "#/components/schemas/ProblemOut"
 _DESCRIPTION = """Account-journey orchestration, live.
 
 * **Ingestion**: Segment's tracking API at `/v1` (point an SDK's host here, the API key as its
@@ -55,23 +54,6 @@ name and an empty password, or `Authorization: Bearer <key>`. Errors are
 """
 
 
-def _problem_responses(document: dict[str, Any]) -> None:
-    """Errors are problem documents: say so for every operation, 401 included."""
-    problem = {"application/problem+json": {"schema": {"$ref": _PROBLEM}}}
-    for path, operations in document["paths"].items():
-        for operation in operations.values():
-            responses = operation.setdefault("responses", {})
-            if path != "/health":
-                responses["401"] = {"description": "No API key, or an unknown or revoked one"}
-            for code, response in responses.items():
-                if code[0] in "45":
-                    response["content"] = problem
-                    if code == "422":
-                        response["description"] = "Every problem, each with its place"
-    for name in ("HTTPValidationError", "ValidationError"):
-        document["components"]["schemas"].pop(name, None)
-
-
 def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema is None:
         document = get_openapi(title=app.title, version=app.version, routes=app.routes,
@@ -80,8 +62,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         components.setdefault("schemas", {}).update(component_schemas())
         components["securitySchemes"] = SECURITY_SCHEMES
         document["security"] = [{name: []} for name in SECURITY_SCHEMES]
-        _problem_responses(document)
-        document["paths"]["/health"]["get"]["security"] = []
+        declare_problems(document)
         app.openapi_schema = document
     return app.openapi_schema
 
@@ -99,7 +80,7 @@ def create_app(service: Service, unsubscribe_secret: str | None = None) -> FastA
         app.include_router(module.router)
     install_ui(app)  # the web UI at /ui (signs in with an API key too)
 
-    @app.get("/health", tags=["service"])
+    @app.get("/health", tags=["service"], openapi_extra={"security": []})
     def health(context: Ctx) -> dict[str, str]:
         """Whether the service can reach its database (no API key needed)."""
         try:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from itinera.api.problems import ApiProblem
@@ -21,7 +21,8 @@ from itinera.runtime.service import Service
 from itinera.storage import queries
 from itinera.storage.engine import READER
 
-__all__ = ["CHUNK", "ApiContext", "Ctx", "Wait", "accepted", "get_context"]
+__all__ = ["CHUNK", "ID_MAX", "After", "ApiContext", "Ctx", "RowId", "Wait", "accepted",
+           "get_context"]
 
 CHUNK = 500  # inputs stored per transaction when a request brings more (Segment's batches)
 
@@ -90,6 +91,12 @@ def get_context(request: Request) -> ApiContext:
 
 
 Ctx = Annotated[ApiContext, Depends(get_context)]
+# Row ids (enrollments, tasks, deliveries, rejected messages, versions) are 32-bit integers in
+# PostgreSQL: a larger number names nothing, and reaching SQL would be a server error.
+ID_MAX = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=ID_MAX)]
+After = Annotated[int | None, Query(ge=0, le=ID_MAX,
+                                    description="The id after which the page starts.")]
 Wait = Annotated[bool, Query(
     description="Apply the inputs before answering (the worker otherwise applies them within "
                 "moments), so that reads after the answer see them.")]

@@ -19,7 +19,9 @@ from itinera.errors import DefinitionError, ItineraError, Problem
 
 __all__ = [
     "PROBLEM_TYPES",
+    "RESPONSES",
     "ApiProblem",
+    "declare_problems",
     "install_handlers",
     "invalid",
     "problem_response",
@@ -37,6 +39,44 @@ PROBLEM_TYPES = {
     "not-applied": "The inputs were stored but could not be applied",
     "unavailable": "The service cannot answer now",
 }
+
+
+# The problems operations answer, as /openapi.json declares them: 401 where an API key is asked
+# for (all but /health and /unsubscribe), 422 where there is anything to check (parameters,
+# bodies; the key's, since any query is checked), 400 and 413 where there is a body, 404 where
+# the path names something.
+RESPONSES = {
+    "400": "The body is not JSON (or YAML, where taken), or not of the shape the operation takes",
+    "401": "No API key, or an unknown or revoked one",
+    "404": "Nothing has this id",
+    "413": "The request is larger than the operation takes (docs/runtime.md, Limits)",
+    "422": "Every problem, each with its place",
+}
+_PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemOut"}}}
+
+
+def declare_problems(document: dict[str, Any]) -> None:
+    """Declare in an OpenAPI document the problems each operation answers (:data:`RESPONSES`),
+    each a problem document, beside those its route declares."""
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            keyed = operation.get("security") != []  # [] where no API key is asked for
+            codes = ["401"] if keyed else []
+            if keyed or operation.get("parameters") or "requestBody" in operation:
+                codes.append("422")
+            if "requestBody" in operation:
+                codes += ["400", "413"]
+            if any(p.get("in") == "path" for p in operation.get("parameters", [])):
+                codes.append("404")
+            for code in codes:
+                responses.setdefault(code, {})["description"] = RESPONSES[code]
+            for code, response in responses.items():
+                if code[0] in "45":
+                    response["content"] = _PROBLEM
+                    response.setdefault("description", HTTPStatus(int(code)).phrase)
+    for name in ("HTTPValidationError", "ValidationError"):
+        document["components"]["schemas"].pop(name, None)
 
 
 class ApiProblem(HTTPException):

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from itinera.analytics.report import JourneyNotFound, JourneyReport, journey_report
 from itinera.api.auth import require_key
 from itinera.api.body import ApiRoute
-from itinera.api.context import Ctx
+from itinera.api.context import ID_MAX, Ctx
 from itinera.api.problems import ApiProblem, invalid
 from itinera.api.schemas import ProblemOut
 from itinera.errors import Problem
@@ -28,7 +28,8 @@ router = APIRouter(route_class=ApiRoute, prefix="/api/journeys", tags=["analytic
 def report(
     context: Ctx,
     journey_id: str,
-    version: Annotated[int | None, Query(description="Only enrollments of this version.")] = None,
+    version: Annotated[int | None, Query(
+        ge=1, le=ID_MAX, description="Only enrollments of this version.")] = None,
     enrolled_from: Annotated[date | None, Query(
         alias="from", description="Only enrollments from this UTC day (YYYY-MM-DD).")] = None,
     enrolled_to: Annotated[date | None, Query(

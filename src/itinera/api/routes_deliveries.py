@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query
 
 from itinera.api.auth import require_key
 from itinera.api.body import ApiRoute
-from itinera.api.context import Ctx
+from itinera.api.context import After, Ctx, RowId
 from itinera.api.problems import ApiProblem
 from itinera.api.schemas import DeliveryDetail, DeliveryPage, ProblemOut
 from itinera.storage import outbox
@@ -31,7 +31,7 @@ def list_deliveries(
     context: Ctx, status: Status | None = None, channel: Channel | None = None,
     account: str | None = None, journey: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Items per page.")] = 100,
-    after: Annotated[int | None, Query(description="The id after which the page starts.")] = None,
+    after: After = None,
 ) -> dict[str, Any]:
     """Effects and their delivery state, filtered by status, channel, account and journey."""
     with context.read() as connection:
@@ -41,7 +41,7 @@ def list_deliveries(
 
 
 @router.get("/{delivery_id}", response_model=DeliveryDetail, responses=_MISSING)
-def show_delivery(context: Ctx, delivery_id: int) -> dict[str, Any]:
+def show_delivery(context: Ctx, delivery_id: RowId) -> dict[str, Any]:
     """One effect with its whole payload: an email's subject and text, a webhook's body."""
     with context.read() as connection:
         found = outbox.delivery(connection, delivery_id)
@@ -52,7 +52,7 @@ def show_delivery(context: Ctx, delivery_id: int) -> dict[str, Any]:
 
 @router.post("/{delivery_id}/retry", response_model=DeliveryDetail,
              responses={**_MISSING, 409: {"model": ProblemOut}})
-def retry_delivery(context: Ctx, delivery_id: int) -> dict[str, Any]:
+def retry_delivery(context: Ctx, delivery_id: RowId) -> dict[str, Any]:
     """Send a dead delivery back to pending, due now, with a fresh count of attempts."""
     with context.write() as connection:
         retried = outbox.retry(connection, delivery_id, context.service.clock.now())

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from itinera.api.auth import require_key
 from itinera.api.body import BULK_BYTES, ApiRoute, limit
-from itinera.api.context import ApiContext, Ctx, Wait, accepted
+from itinera.api.context import After, ApiContext, Ctx, Wait, accepted
 from itinera.api.problems import invalid
 from itinera.api.schemas import Accepted, RejectedPage, array_body
 from itinera.definitions._shape import shape_problems
@@ -137,7 +137,7 @@ def add_inputs(context: Ctx, records: Records, wait: Wait = False) -> JSONRespon
 @router.get("/rejected", response_model=RejectedPage, tags=["ingestion"])
 def list_rejected(context: Ctx, source: str | None = None,
                   limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                  after: int | None = None) -> dict[str, Any]:
+                  after: After = None) -> dict[str, Any]:
     """Messages that could not be mapped, with their reasons; ``count`` is their total."""
     with context.read() as connection:
         count, items = queries.rejected(connection, source, limit, after)

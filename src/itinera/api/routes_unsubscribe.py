@@ -8,6 +8,7 @@ like any other input, so journeys react to it as to any data change.
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
@@ -37,7 +38,11 @@ def _page(text: str, form: str = "") -> HTMLResponse:
                         f"<main><p>{escape(text)}</p>{form}</main>")
 
 
-@router.get("/unsubscribe", response_class=HTMLResponse)
+_UNKNOWN: dict[int | str, dict[str, Any]] = {404: {"description": "The link is not valid"}}
+
+
+@router.get("/unsubscribe", response_class=HTMLResponse, responses=_UNKNOWN,
+            openapi_extra={"security": []})
 def confirm(request: Request, token: str = Token) -> HTMLResponse:
     """A page asking to confirm (a GET must not change anything: link scanners follow links)."""
     _person(request, token)
@@ -46,7 +51,8 @@ def confirm(request: Request, token: str = Token) -> HTMLResponse:
                  f'<form method="post" action="{action}"><button>Unsubscribe</button></form>')
 
 
-@router.post("/unsubscribe", response_class=HTMLResponse)
+@router.post("/unsubscribe", response_class=HTMLResponse, responses=_UNKNOWN,
+             openapi_extra={"security": []})
 def unsubscribe(request: Request, context: Ctx, token: str = Token) -> HTMLResponse:
     """Unsubscribe the link's person from every email."""
     person = _person(request, token)

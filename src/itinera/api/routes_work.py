@@ -13,7 +13,7 @@ from fastapi import APIRouter, Body, Depends, Query
 
 from itinera.api.auth import require_key
 from itinera.api.body import ApiRoute
-from itinera.api.context import Ctx
+from itinera.api.context import After, Ctx, RowId
 from itinera.api.problems import ApiProblem
 from itinera.api.schemas import EnrollmentDetail, EnrollmentPage, ProblemOut, Reassign, TaskOut, TaskPage
 from itinera.storage import queries
@@ -22,7 +22,6 @@ __all__ = ["router"]
 
 router = APIRouter(route_class=ApiRoute, prefix="/api", dependencies=[Depends(require_key)])
 Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]
-After = Annotated[int | None, Query(description="The id after which the page starts.")]
 Status = Literal["active", "completed", "exited", "unenrolled"]
 _MISSING: dict[int | str, dict[str, Any]] = {404: {"model": ProblemOut}}
 
@@ -43,7 +42,7 @@ def list_enrollments(context: Ctx, journey: str | None = None, account: str | No
 
 @router.get("/enrollments/{enrollment_id}", response_model=EnrollmentDetail,
             responses=_MISSING, tags=["enrollments"])
-def show_enrollment(context: Ctx, enrollment_id: int) -> dict[str, Any]:
+def show_enrollment(context: Ctx, enrollment_id: RowId) -> dict[str, Any]:
     """One enrollment with its full history: each node visited and each decision, with why."""
     with context.read() as connection:
         found = queries.enrollment(connection, enrollment_id)
@@ -64,7 +63,7 @@ def list_tasks(context: Ctx, assignee: str | None = None, status: str | None = N
 
 @router.post("/tasks/{task_id}/complete", response_model=TaskOut, responses=_MISSING,
              tags=["tasks"])
-def complete_task(context: Ctx, task_id: int) -> dict[str, Any]:
+def complete_task(context: Ctx, task_id: RowId) -> dict[str, Any]:
     """Mark a task completed (completing it again changes nothing)."""
     with context.write() as connection:
         found = queries.complete_task(connection, task_id, context.service.clock.now())
@@ -75,7 +74,7 @@ def complete_task(context: Ctx, task_id: int) -> dict[str, Any]:
 
 @router.post("/tasks/{task_id}/reassign", response_model=TaskOut, responses=_MISSING,
              tags=["tasks"])
-def reassign_task(context: Ctx, task_id: int, body: Annotated[Reassign, Body()]) -> dict[str, Any]:
+def reassign_task(context: Ctx, task_id: RowId, body: Annotated[Reassign, Body()]) -> dict[str, Any]:
     """Give a task to someone else."""
     with context.write() as connection:
         found = queries.reassign_task(connection, task_id, body.assignee,

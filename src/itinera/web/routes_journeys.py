@@ -12,13 +12,13 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from itinera.analytics import queries as analytics_queries
 from itinera.analytics.report import JourneyNotFound, journey_report, journey_summary, node_counts
-from itinera.api.context import Ctx
+from itinera.api.context import ID_MAX, Ctx
 from itinera.api.problems import ApiProblem
 from itinera.errors import DefinitionError
 from itinera.storage import queries
@@ -32,6 +32,7 @@ from itinera.web.words import entry_brief, entry_words, exit_words, goal_words
 __all__ = ["router"]
 
 router = APIRouter(prefix="/ui/journeys", include_in_schema=False)
+Version = Annotated[int | None, Query(ge=1, le=ID_MAX)]
 User = Annotated[UiUser, Depends(ui_user)]
 
 # Which controls a journey in each status offers.
@@ -90,7 +91,7 @@ def _live(connection: sa.Connection, journey: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/{journey_id}")
 def journey_page(request: Request, context: Ctx, user: User, journey_id: str,
-                 version: int | None = None, refused: str | None = None) -> Response:
+                 version: Version = None, refused: str | None = None) -> Response:
     with context.read() as connection:
         journey = _journey(connection, journey_id, version)
         live = _live(connection, journey)
@@ -109,7 +110,7 @@ def journey_page(request: Request, context: Ctx, user: User, journey_id: str,
 
 @router.get("/{journey_id}/live")
 def journey_live(request: Request, context: Ctx, user: User, journey_id: str,
-                 version: int | None = None) -> Response:
+                 version: Version = None) -> Response:
     """The summary and the graph with its counts, refreshed by the page every 2 s."""
     with context.read() as connection:
         journey = _journey(connection, journey_id, version)

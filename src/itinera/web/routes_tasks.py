@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from itinera.api.context import Ctx
+from itinera.api.context import Ctx, RowId
 from itinera.api.problems import ApiProblem
 from itinera.storage import queries, views
 from itinera.web import reads
@@ -42,7 +42,7 @@ def tasks_page(request: Request, context: Ctx, user: User, status: str = "open",
 
 
 @router.post("/{task_id}/complete")
-def complete(context: Ctx, user: CsrfForm, task_id: int, note: Annotated[str, Form()] = "",
+def complete(context: Ctx, user: CsrfForm, task_id: RowId, note: Annotated[str, Form()] = "",
              status: Annotated[str, Form()] = "open",
              assignee: Annotated[str, Form()] = "") -> RedirectResponse:
     with context.write() as connection:
@@ -54,7 +54,7 @@ def complete(context: Ctx, user: CsrfForm, task_id: int, note: Annotated[str, Fo
 
 
 @router.post("/{task_id}/reassign")
-def reassign(context: Ctx, user: CsrfForm, task_id: int, to: Annotated[str, Form()] = "",
+def reassign(context: Ctx, user: CsrfForm, task_id: RowId, to: Annotated[str, Form()] = "",
              status: Annotated[str, Form()] = "open",
              assignee: Annotated[str, Form()] = "") -> RedirectResponse:
     if not to.strip():
