@@ -170,7 +170,11 @@ def test_live_journeys_run_only_when_asked(tmp_path: Path, recorded: str) -> Non
     together = backtest(tmp_path, recorded, 2, 9, with_live_journeys=True)
     outreach = [e["account"] for e in together["enrollments"] if e["journey"] == "outreach"]
     assert outreach == ["acme", "gamma", "beta"]  # enabled at 0s, disabled at 7d, as recorded
-    assert [t_["title"] for t_ in together["tasks"]] == ["Call Acme", "Call Gamma"]
+    assert [t_["title"] for t_ in together["tasks"]] == ["Call Acme"]
+    # gamma has no people yet and no CSM: its email and its task reach nobody, and are skipped
+    assert [(s["account"], s["channel"], s["reason"]) for s in together["skipped"]
+            if s["journey"] == "outreach"] == [("gamma", "email", "no_recipients"),
+                                               ("gamma", "task", "no_assignee")]
 
 
 def test_nothing_is_written_to_the_live_database(tmp_path: Path, recorded: str) -> None:

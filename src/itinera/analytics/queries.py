@@ -26,6 +26,7 @@ __all__ = [
     "Cohort",
     "DayRow",
     "EndedRow",
+    "SkipRow",
     "VariantRow",
     "daily_counts",
     "definitions",
@@ -33,6 +34,7 @@ __all__ = [
     "entered_counts",
     "median_seconds_to_goal",
     "outcome_counts",
+    "skip_counts",
     "variant_counts",
     "waiting_counts",
 ]
@@ -161,6 +163,35 @@ def entered_counts(conn: sa.Connection, cohort: Cohort) -> dict[str, int]:
         .select_from(_E).join(items, sa.true()).where(*cohort.where())
         .group_by(items.c.value))
     return {str(r.node): int(r.n) for r in rows}
+
+
+@dataclass(frozen=True)
+class SkipRow:
+    """Actions of the cohort's enrollments at ``node`` recorded as skipped on ``channel`` for
+    ``reason`` (``no_recipients``, ``no_assignee``, ``quiet_hours``, ``unsubscribed`` ...):
+    ``count`` effects (one per person skipped, or one for an action that reached nobody)."""
+
+    node: str
+    channel: str
+    reason: str
+    count: int
+
+
+def skip_counts(conn: sa.Connection, cohort: Cohort) -> list[SkipRow]:
+    """The cohort's skipped effects by node, channel and reason. An effect belongs to the
+    enrollment its key starts with (``<enrollment>:...``); the join on the journey and the
+    account first keeps the key match to an account's few enrollments."""
+    f = t.effects
+    reason = f.c.payload["reason"].as_string()
+    rows = conn.execute(
+        sa.select(f.c.node, f.c.channel, reason.label("reason"), sa.func.count().label("n"))
+        .select_from(f).join(_E, sa.and_(
+            _E.c.journey == f.c.journey, _E.c.account == f.c.account,
+            f.c.key.like(sa.cast(_E.c.id, sa.String).concat(":%"))))
+        .where(*cohort.where(), f.c.status == "skipped")
+        .group_by(f.c.node, f.c.channel, reason)
+        .order_by(f.c.node, f.c.channel, reason))
+    return [SkipRow(str(r.node), str(r.channel), str(r.reason), int(r.n)) for r in rows]
 
 
 def waiting_counts(conn: sa.Connection, cohort: Cohort) -> dict[str, int]:

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from itinera.analytics import queries
 from itinera.analytics.experiments import Comparison, compare
-from itinera.analytics.queries import Cohort, DayRow
+from itinera.analytics.queries import Cohort, DayRow, SkipRow
 from itinera.definitions import NODE_KINDS
 from itinera.definitions._graph import node_targets
 
@@ -36,6 +36,7 @@ __all__ = [
     "JourneySummary",
     "NodeCounts",
     "NodeReport",
+    "SkipRow",
     "VariantReport",
     "journey_report",
     "journey_summary",
@@ -209,7 +210,8 @@ class JourneyReport:
     cohort when set. ``ended_on_entry`` counts enrollments that ended as they enrolled, at no
     node (they met the goal or the exit criteria already). ``median_seconds_to_goal`` is over
     the enrollments that reached the goal. ``days`` lists the UTC days on which something
-    happened to the cohort."""
+    happened to the cohort. ``skips``: what the cohort's actions skipped, by node, channel and
+    reason (an email to nobody, a task without an assignee, quiet hours ...)."""
 
     journey: str
     name: str | None
@@ -222,6 +224,7 @@ class JourneyReport:
     nodes: list[NodeReport]
     days: list[DayRow]
     experiments: list[ExperimentReport]
+    skips: list[SkipRow]
 
 
 def _kinds(definitions: dict[int, dict[str, Any]]) -> dict[str, str]:
@@ -315,4 +318,5 @@ def journey_report(conn: sa.Connection, journey_id: str, *, version: int | None 
         summary=_summary(conn, cohort, has_goal), ended_on_entry=ended_on_entry,
         median_seconds_to_goal=queries.median_seconds_to_goal(conn, cohort) if has_goal else None,
         nodes=nodes, days=queries.daily_counts(conn, cohort),
-        experiments=_experiments(conn, cohort, definitions, has_goal))
+        experiments=_experiments(conn, cohort, definitions, has_goal),
+        skips=queries.skip_counts(conn, cohort))

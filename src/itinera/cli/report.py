@@ -50,7 +50,8 @@ def print_report(console: Console, result: dict[str, Any], loaded: LoadedScenari
             console.print(f"  {d['at']}  {d['channel']:<7} → {target}  {label}{held}",
                           markup=False)
         for s in skipped:
-            console.print(f"  {s['at']}  skipped {s['channel']} to {s['person']}: {s['reason']}",
+            to = f" to {s['person']}" if s["person"] else ""  # none: it reached nobody
+            console.print(f"  {s['at']}  skipped {s['channel']}{to}: {s['reason']}",
                           markup=False)
         for t in tasks:
             console.print(f"  {t['at']}  task for {t['assignee']}: {t['title']} (due {t['due']})",

@@ -122,6 +122,8 @@ def csv_rows(report: JourneyReport) -> Iterator[tuple[str, str, str, str, str]]:
                            ("p_value", c.p_value), ("test", c.test)]
             for metric, value in values:
                 yield "experiment", experiment.name, variant.name, metric, _cell(value)
+    for skip in report.skips:
+        yield "skip", skip.node, skip.channel, skip.reason, str(skip.count)
 
 
 # -- tables --------------------------------------------------------------------------------
@@ -165,6 +167,13 @@ def _print_tables(console: Console, report: JourneyReport) -> None:
                       str(n.dropped), _percent(n.drop_off_rate))
     console.print()
     console.print(nodes)
+    if report.skips:
+        skips = Table("node", "channel", "reason", "skipped", title="Skipped",
+                      title_justify="left", box=None, pad_edge=False)
+        for k in report.skips:
+            skips.add_row(k.node, k.channel, k.reason, str(k.count))
+        console.print()
+        console.print(skips)
     if report.days:
         days = Table("day (UTC)", "enrolled", "goal", "completed", "exited", "unenrolled",
                      title="Per day", title_justify="left", box=None, pad_edge=False)

@@ -165,31 +165,61 @@ def _run_action(ctx: ActionContext, index: int, action: Action) -> dict[str, Any
         assignee = spec.get("assignee", "csm")
         assignee = account.csm if assignee == "csm" else assignee
         due = now + parse_duration(spec["due"]) if spec.get("due") else None
-        ctx.effect(index, "task", "open", title=ctx.render(spec["title"]), assignee=assignee,
-                   due=format_instant(due), notes=ctx.render(spec.get("notes")))
+        content = {"title": ctx.render(spec["title"]), "assignee": assignee,
+                   "due": format_instant(due), "notes": ctx.render(spec.get("notes"))}
+        if assignee:
+            ctx.effect(index, "task", "open", **content)
+        else:  # `assignee: csm` on an account without a CSM: a task nobody would see
+            result["skipped"] = "no_assignee"
+            ctx.effect(index, "task", "skipped", reason="no_assignee", **content)
     elif kind == "webhook":
         changed_account = False
-        ctx.effect(index, "webhook", ctx.engine.delivery_status, url=ctx.render(spec["url"]),
-                   method=spec.get("method", "POST"), body=ctx.render(spec.get("body")))
+        url = ctx.render(spec["url"])
+        content = {"url": url, "method": spec.get("method", "POST"),
+                   "body": ctx.render(spec.get("body"))}
+        if isinstance(url, str) and url.strip():
+            ctx.effect(index, "webhook", ctx.engine.delivery_status, **content)
+        else:  # its URL rendered empty (a missing attribute): nowhere to send it
+            result["skipped"] = "no_url"
+            ctx.effect(index, "webhook", "skipped", reason="no_url", **content)
     elif kind == "send_email":
         changed_account = False
-        _send_email(ctx, index, spec)
+        result.update(_send_email(ctx, index, spec))
     elif kind == "add_to_campaign":
         changed_account = False
-        for person in ctx.targets(index, spec.get("to")):
+        people = ctx.targets(index, spec.get("to"))
+        for person in people:
             ctx.effect(index, "campaign", ctx.engine.delivery_status, person.id,
                        campaign=spec["campaign"])
+        if people:
+            result["to"] = [p.id for p in people]
+        else:
+            result["skipped"] = "no_recipients"
+            ctx.effect(index, "campaign", "skipped", reason="no_recipients",
+                       campaign=spec["campaign"])
     elif kind == "add_to_buying_group":
+        people = ctx.targets(index, spec.get("to"))
+        _people(result, people)
         add_to_buying_group(ctx.engine, ctx.step, account, spec["solution"], spec["role"],
-                            spec.get("template"), ctx.targets(index, spec.get("to")))
+                            spec.get("template"), people)
     elif kind == "change_score":
-        for person in ctx.targets(index, spec.get("to")):
+        people = ctx.targets(index, spec.get("to"))
+        _people(result, people)
+        for person in people:
             ctx.engine.change_score(ctx.step, person, float(spec["by"]),
                                     f"{ctx.key(index, person.id)}")
     if changed_account:
         world.touch_account(account)
         ctx.step.mark(account.id)
     return result
+
+
+def _people(result: dict[str, Any], people: list[Person]) -> None:
+    """Whom an action on people acted on, for the history; ``no_people`` when nobody."""
+    if people:
+        result["people"] = [p.id for p in people]
+    else:
+        result["skipped"] = "no_people"
 
 
 def _group(groups: list[BuyingGroup], solution: str) -> BuyingGroup | None:
@@ -229,12 +259,21 @@ def _choose_csm(ctx: ActionContext, spec: dict[str, Any]) -> str | None:
     return min(pool, key=lambda member: (loads[member], pool.index(member)))
 
 
-def _send_email(ctx: ActionContext, index: int, spec: dict[str, Any]) -> None:
+def _send_email(ctx: ActionContext, index: int, spec: dict[str, Any]) -> dict[str, Any]:
+    """Email each target (or skip them, each with a reason); what it did, for the history:
+    ``to`` the people emailed, ``not_sent`` the others with their reasons, ``skipped:
+    no_recipients`` (an effect too) when the action targets nobody."""
     workspace = ctx.engine.workspace
+    people = ctx.targets(index, spec.get("to"))
+    if not people:
+        ctx.effect(index, "email", "skipped", reason="no_recipients", template=spec["template"])
+        return {"skipped": "no_recipients"}
+    sent: list[str] = []
+    not_sent: dict[str, str] = {}
     template = workspace.templates.get(spec["template"])
     quiet = workspace.quiet_hours.get("email")
     capped = "email" in workspace.frequency_caps
-    for person in ctx.targets(index, spec.get("to")):
+    for person in people:
         reason = None
         if person.unsubscribed:
             reason = "unsubscribed"
@@ -257,6 +296,7 @@ def _send_email(ctx: ActionContext, index: int, spec: dict[str, Any]) -> None:
         if reason is not None or template is None:
             ctx.effect(index, "email", "skipped", person.id, reason=reason,
                        template=spec["template"])
+            not_sent[person.id] = reason or "unknown_template"
             continue
         values = ctx.values(person)
         render = ctx.engine.renderer.render
@@ -269,11 +309,19 @@ def _send_email(ctx: ActionContext, index: int, spec: dict[str, Any]) -> None:
         except RenderError as error:
             ctx.effect(index, "email", "skipped", person.id, reason="template_error",
                        template=template.id, error=str(error))
+            not_sent[person.id] = "template_error"
             continue
         if send_at != ctx.step.now:  # waits in the outbox until quiet hours are over
             content["deferred_from"] = format_instant(ctx.step.now)
         ctx.effect(index, "email", ctx.engine.delivery_status, person.id, at=send_at,
                    to=person.email, template=template.id, **content)
+        sent.append(person.id)
+    outcome: dict[str, Any] = {}
+    if sent:
+        outcome["to"] = sent
+    if not_sent:
+        outcome["not_sent"] = not_sent
+    return outcome
 
 
 def _over_cap(ctx: ActionContext, person: Person) -> bool:

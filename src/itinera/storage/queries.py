@@ -198,9 +198,11 @@ def tasks(conn: sa.Connection, *, assignee: str | None = None, status: str | Non
     query = sa.select(t.effects).where(c.channel == "task").order_by(c.id).limit(limit)
     if assignee is not None:
         query = query.where(c.payload["assignee"].as_string() == assignee)
-    if status == "open":  # every state but completed: pending, sent (stored), failing...
-        query = query.where(c.status != "completed")
-    elif status is not None:
+    if status is None:  # a task skipped (nobody to assign it to) is no task to do
+        query = query.where(c.status != "skipped")
+    elif status == "open":  # every state but completed: pending, sent (stored), failing...
+        query = query.where(c.status.not_in(("completed", "skipped")))
+    else:
         query = query.where(c.status == status)
     if account is not None:
         query = query.where(c.account == account)

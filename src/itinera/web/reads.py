@@ -33,8 +33,8 @@ def recent_enrollments(conn: sa.Connection, journey: str, limit: int = 12) -> li
 def task_counts(conn: sa.Connection) -> dict[str, int]:
     """How many tasks are open (any status but completed) and completed."""
     c = t.effects.c
-    rows = conn.execute(sa.select(c.status, sa.func.count()).where(c.channel == "task")
-                        .group_by(c.status))
+    rows = conn.execute(sa.select(c.status, sa.func.count())
+                        .where(c.channel == "task", c.status != "skipped").group_by(c.status))
     counts = {"open": 0, "completed": 0}
     for status, n in rows:
         counts["completed" if status == "completed" else "open"] += int(n)

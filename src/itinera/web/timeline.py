@@ -43,6 +43,12 @@ class TimelineItem:
     facts: list[Fact] = field(default_factory=list)
 
 
+# Why an action reached nobody, in words (the recorded reason otherwise).
+_REASONS = {"no_recipients": "no recipients (nobody on the path matched)",
+            "no_assignee": "no assignee (the account has no CSM)",
+            "no_url": "no URL (it rendered empty)",
+            "no_people": "nobody (no one on the path matched)"}
+
 # At one instant, the events come first, then enrollments, then what they did.
 _FIRST = {"event": 0, "score": 0, "enrolled": 1}
 
@@ -90,6 +96,16 @@ def _branches(definition: Mapping[str, Any] | None, node: str | None, kind: str)
     return spec if isinstance(spec, list) else []
 
 
+def _listed(value: Any) -> str:
+    """What an action recorded: people as a list (``ada, bob``), people not reached with
+    why (``bob (no_email)``), other values in words."""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k} ({v})" for k, v in value.items())
+    return value_words(value)
+
+
 def _decision(entry: Mapping[str, Any], definition: Mapping[str, Any] | None,
               view: AccountView) -> tuple[str, list[Fact]]:
     node, decision = entry.get("node"), entry.get("decision")
@@ -121,9 +137,13 @@ def _decision(entry: Mapping[str, Any], definition: Mapping[str, Any] | None,
     if decision == "actions":
         facts = []
         for action in entry.get("actions", []):
-            rest = {k: v for k, v in action.items() if k != "action"}
+            rest = {k: v for k, v in action.items() if k not in ("action", "skipped")}
+            said = [f"{k.replace('_', ' ')} {_listed(v)}" for k, v in rest.items()]
+            if action.get("skipped"):  # it did nothing: never "done"
+                why = str(action["skipped"])
+                said.insert(0, f"skipped: {_REASONS.get(why, why)}")
             facts.append(Fact(str(action.get("action", "")).replace("_", " "),
-                              ", ".join(f"{k} {value_words(v)}" for k, v in rest.items()) or "done"))
+                              ", ".join(said) or "done"))
         return "ran its actions", facts
     if decision == "experiment":
         return (f"variant {entry.get('variant')} of {entry.get('experiment')} → {entry.get('next')}",
@@ -185,18 +205,24 @@ def _history(enrollment: Mapping[str, Any], history: Sequence[Mapping[str, Any]]
 
 def _effect(effect: Mapping[str, Any]) -> TimelineItem:
     payload, channel = effect["payload"], effect["channel"]
-    who = effect.get("person") or "the account"
+    skipped = effect["status"] == "skipped"
+    # A skipped effect without a person reached nobody (no recipients, no assignee).
+    who = effect.get("person") or ("nobody" if skipped else "the account")
+    reason = [Fact("reason", _REASONS.get(str(payload.get("reason")), str(payload.get("reason"))))
+              ] if skipped else []
     if channel == "email":
         title = f"email {payload.get('template')} to {who}: {effect['status']}"
         facts = [Fact("subject", str(payload["subject"]))] if payload.get("subject") else []
-        if payload.get("reason"):
-            facts.append(Fact("reason", str(payload["reason"])))
+        facts += reason
     elif channel == "task":
-        title = f"task for {payload.get('assignee')}: {payload.get('title')}"
-        facts = [Fact("status", effect["status"]), Fact("due", instant_words(payload.get("due")))]
+        title = (f"task not created: {payload.get('title')}" if skipped
+                 else f"task for {payload.get('assignee')}: {payload.get('title')}")
+        facts = [Fact("status", effect["status"]), *reason,
+                 Fact("due", instant_words(payload.get("due")))]
     else:
-        title = f"{channel} for {who}"
-        facts = [Fact(k, value_words(v)) for k, v in payload.items() if v is not None][:4]
+        title = f"{channel} for {who}" + (": skipped" if skipped else "")
+        facts = reason + [Fact(k, value_words(v)) for k, v in payload.items()
+                          if v is not None and k != "reason"][:4]
     return TimelineItem(effect["at"], "effect", title, effect.get("journey"), None, effect.get("node"),
                         facts)
 
