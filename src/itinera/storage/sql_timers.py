@@ -10,6 +10,7 @@ worker's memory does not grow with the number of parked enrollments.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -60,8 +61,10 @@ class TimerRows(SqlBase):
     # -- timers ---------------------------------------------------------------------------
     @staticmethod
     def _timer(row: Any) -> Timer:
-        return Timer(id=row.id, due_at=as_utc(row.due_at), kind=row.kind, account=row.account,
-                     enrollment=row.enrollment, token=row.token, journey=row.journey,
+        # Kinds and journey ids repeat across thousands of timers: one string each.
+        return Timer(id=row.id, due_at=as_utc(row.due_at), kind=sys.intern(row.kind),
+                     account=row.account, enrollment=row.enrollment, token=row.token,
+                     journey=None if row.journey is None else sys.intern(row.journey),
                      held=row.held, payload=dict(row.payload))
 
     def _timer_index(self) -> TimerIndex | None:

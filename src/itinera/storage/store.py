@@ -30,7 +30,7 @@ class AccountRecords:
     enrollments: dict[str, list[Enrollment]] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)  # a worker keeps thousands in memory
 class Timer:
     id: int
     due_at: datetime

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import heapq
 from datetime import datetime
+from typing import TypeVar
 
 from itinera.storage.store import Timer
 
 __all__ = ["TimerIndex"]
+
+_K = TypeVar("_K", int, str)
 
 
 class TimerIndex:
@@ -28,8 +31,10 @@ class TimerIndex:
         self.horizon: tuple[datetime, int] | None = None
         self._timers: dict[int, Timer] = {}
         self._heap: list[tuple[datetime, int]] = []
-        self._by_enrollment: dict[int, set[int]] = {}
-        self._by_account: dict[str, set[int]] = {}
+        # An enrollment or account with one timer (most) maps to its id, not to a set of one:
+        # a set costs about 200 bytes, and a worker keeps thousands.
+        self._by_enrollment: dict[int, int | set[int]] = {}
+        self._by_account: dict[str, int | set[int]] = {}
 
     def load(self, timers: list[Timer], horizon: tuple[datetime, int] | None = None) -> None:
         """Mirror ``timers``: every timer before ``horizon`` (all of them when None)."""
@@ -62,27 +67,18 @@ class TimerIndex:
         self._timers[timer.id] = timer
         heapq.heappush(self._heap, (timer.due_at, timer.id))
         if timer.enrollment is not None:
-            self._by_enrollment.setdefault(timer.enrollment, set()).add(timer.id)
+            _link(self._by_enrollment, timer.enrollment, timer.id)
         if timer.account is not None:
-            self._by_account.setdefault(timer.account, set()).add(timer.id)
+            _link(self._by_account, timer.account, timer.id)
 
     def remove(self, id: int) -> None:
         timer = self._timers.pop(id, None)
         if timer is None:
             return
-        # Empty sets go too: accounts come and go, and memory must not keep them all.
         if timer.enrollment is not None:
-            of_enrollment = self._by_enrollment.get(timer.enrollment)
-            if of_enrollment is not None:
-                of_enrollment.discard(id)
-                if not of_enrollment:
-                    del self._by_enrollment[timer.enrollment]
+            _unlink(self._by_enrollment, timer.enrollment, id)
         if timer.account is not None:
-            of_account = self._by_account.get(timer.account)
-            if of_account is not None:
-                of_account.discard(id)
-                if not of_account:
-                    del self._by_account[timer.account]
+            _unlink(self._by_account, timer.account, id)
 
     def matching(self, enrollment: int | None, account: str | None, kind: str | None,
                  ids: list[int]) -> list[int]:
@@ -91,9 +87,9 @@ class TimerIndex:
         if ids:
             candidates = {i for i in ids if i in self._timers}
         elif enrollment is not None:
-            candidates = set(self._by_enrollment.get(enrollment, ()))
+            candidates = _ids(self._by_enrollment, enrollment)
         elif account is not None:
-            candidates = set(self._by_account.get(account, ()))
+            candidates = _ids(self._by_account, account)
         else:
             candidates = set(self._timers)
         found = []
@@ -107,10 +103,12 @@ class TimerIndex:
 
     def of_account(self, account: str, kind: str) -> list[Timer]:
         """The account's timers of ``kind``, in the order they were set."""
-        ids = self._by_account.get(account)
-        if not ids:
+        ids = self._by_account.get(account)  # called at every step: no copy
+        if ids is None:
             return []
         timers = self._timers
+        if isinstance(ids, int):
+            return [timers[ids]] if timers[ids].kind == kind else []
         return [timers[i] for i in sorted(ids) if timers[i].kind == kind]
 
     def __contains__(self, id: int) -> bool:
@@ -150,3 +148,38 @@ class TimerIndex:
         for entry in skipped:
             heapq.heappush(self._heap, entry)
         return result
+
+
+def _link(ids_of: dict[_K, int | set[int]], key: _K, id: int) -> None:
+    found = ids_of.get(key)
+    if found is None:
+        ids_of[key] = id
+    elif isinstance(found, int):
+        if found != id:
+            ids_of[key] = {found, id}
+    else:
+        found.add(id)
+
+
+def _unlink(ids_of: dict[_K, int | set[int]], key: _K, id: int) -> None:
+    """Forget ``id`` under ``key``; a key left with none goes too (accounts come and go, and
+    memory must not keep them all)."""
+    found = ids_of.get(key)
+    if found is None:
+        return
+    if isinstance(found, int):
+        if found == id:
+            del ids_of[key]
+        return
+    found.discard(id)
+    if len(found) == 1:
+        ids_of[key] = next(iter(found))
+    elif not found:
+        del ids_of[key]
+
+
+def _ids(ids_of: dict[_K, int | set[int]], key: _K) -> set[int]:
+    found = ids_of.get(key)
+    if found is None:
+        return set()
+    return {found} if isinstance(found, int) else set(found)
