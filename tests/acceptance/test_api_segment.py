@@ -192,3 +192,21 @@ def test_reserved_traits_map_to_itineras_fields(api: Api) -> None:
     assert account.attributes == {
         "name": "Acme", "employees": 1200, "industry": "Software", "plan": "enterprise",
         "website": "https://acme.test", "address": {"postal_code": "N1"}, "seatCount": 40}
+
+
+def test_a_person_a_waiting_group_links_is_known(api: Api) -> None:
+    """The person of a group not applied yet counts as known: a buying-group member may name
+    them, and a track of theirs does not need to name the account."""
+    assert api.post("/api/inputs", [{"configure": WORKSPACE}]).status_code == 200
+    send(api, [message("group", "m1", userId="ada", groupId="acme", traits={"name": "Acme"})],
+         wait=False)
+    member = {"add_to_buying_group": {"account": "acme", "solution": "crm", "person": "ada",
+                                      "role": "champion"}}
+    assert api.post("/api/inputs", [member], wait=False).status_code == 202
+    send(api, [message("track", "m2", userId="ada", event="Report Viewed",
+                       context={"groupId": "acme"})], wait=False)
+    [track] = [r for r in rows(api, t.inbox) if r.kind == "event"]
+    assert "account" not in track.payload
+    api.service.work()
+    [group] = rows(api, t.buying_groups)
+    assert group.account == "acme"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -324,12 +325,19 @@ def known_accounts(conn: sa.Connection, ids: set[str]) -> set[str]:
 
 
 def known_people(conn: sa.Connection, ids: set[str]) -> set[str]:
-    """Those of ``ids`` that are people, or will be once the inbox is applied."""
+    """Those of ``ids`` that are people, or will be once the inbox is applied (an
+    ``upsert_person``, or an ``upsert_account`` linking its ``people``)."""
     if not ids:
         return set()
     found = set(conn.execute(sa.select(t.people.c.id).where(
         t.people.c.id.in_(sorted(ids)))).scalars())
-    return found | _pending_ids(conn, "upsert_person", ids - found)
+    found |= _pending_ids(conn, "upsert_person", ids - found)
+    if ids - found:  # the inbox holds inputs not yet applied only: a backlog at most
+        linked = t.inbox.c.payload["people"].as_string()
+        for (people,) in conn.execute(sa.select(linked).where(
+                t.inbox.c.kind == "upsert_account", linked.is_not(None))):
+            found |= ids & set(json.loads(people) or [])
+    return found
 
 
 def journey_statuses(conn: sa.Connection) -> dict[str, str]:
