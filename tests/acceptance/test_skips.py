@@ -121,3 +121,14 @@ def test_the_simulator_lists_the_same_skips(tmp_path: Path) -> None:
     assert "skipped email: no_recipients" in printed.output
     assert "skipped task: no_assignee" in printed.output
     assert "skipped email to bob: no_email" in printed.output
+
+
+def test_itinera_report_lists_the_skips(api: Api, database_url: str) -> None:
+    runner = CliRunner()
+    tables = runner.invoke(app, ["report", "nobody", "--database", database_url])
+    assert tables.exit_code == 0, tables.output
+    assert "Skipped" in tables.output
+    assert re.search(r"act\s+task\s+no_assignee\s+1", tables.output), tables.output
+    rows = runner.invoke(app, ["report", "nobody", "--database", database_url, "--csv"])
+    assert [line for line in rows.output.splitlines() if line.startswith("skip,")] == [
+        f"skip,{n},{c},{r},{k}" for n, c, r, k in SKIPPED]
