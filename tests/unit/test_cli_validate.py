@@ -116,3 +116,11 @@ def test_schema_prints_json(app: typer.Typer, args: list[str], expected: object)
 
 def test_schema_rejects_unknown_kind(app: typer.Typer) -> None:
     assert CliRunner().invoke(app, ["schema", "segment"]).exit_code == 2
+
+
+def test_line_numbers_are_not_read_as_emoji_codes(app: typer.Typer, tmp_path: Path) -> None:
+    journey = tmp_path / "j.yaml"
+    journey.write_text(JOURNEY + "#\n" * 94 + "x: .nan\n")  # line 100: `:100:` is rich's 💯
+    result = CliRunner().invoke(app, ["validate", str(journey)])
+    assert result.stderr.splitlines()[0] == f"{journey}:100: not a finite number: .nan (quote " \
+                                            "it if it is text)"

@@ -65,7 +65,7 @@ def backtest(
     enabled at --from; live journeys do not run unless --with-live-journeys.
     Exit status: 0 ran, 2 invalid input.
     """
-    errors = Console(stderr=True, highlight=False, soft_wrap=True)
+    errors = Console(stderr=True, emoji=False, highlight=False, soft_wrap=True)
 
     def fail(message: str) -> typer.Exit:
         errors.print(message, markup=False)
@@ -106,7 +106,7 @@ def backtest(
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
         return
-    console = Console(highlight=False, soft_wrap=True)
+    console = Console(emoji=False, highlight=False, soft_wrap=True)
     console.print(f"[bold]Backtest[/] of {draft.id} from {format_instant(start)} to "
                   f"{format_instant(end)}: {plan.replayed} recorded inputs replayed "
                   f"({plan.before_since} before --from), {plan.left_out} lifecycle inputs of "

@@ -31,7 +31,7 @@ _T = TypeVar("_T")
 
 
 def stderr() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(stderr=True, emoji=False, highlight=False, soft_wrap=True)
 
 
 def in_transaction(database: str, action: Callable[[sa.Connection], _T], *,

@@ -40,7 +40,7 @@ def _run(action: Callable[[], _T]) -> _T:
     try:
         return action()
     except (SQLAlchemyError, CommandError) as error:
-        Console(stderr=True, highlight=False, soft_wrap=True).print(
+        Console(stderr=True, emoji=False, highlight=False, soft_wrap=True).print(
             f"database error: {error}", markup=False)
         raise typer.Exit(UNUSABLE) from None
 
@@ -69,7 +69,7 @@ def check(database: Database = DEFAULT_DATABASE) -> None:
     for line in differences:
         typer.echo(line)
     if differences:
-        Console(stderr=True, highlight=False, soft_wrap=True).print(
+        Console(stderr=True, emoji=False, highlight=False, soft_wrap=True).print(
             f"{len(differences)} difference(s): run `itinera db upgrade`", markup=False)
         raise typer.Exit(1)
     typer.echo(f"in sync ({migrate.head()})")

@@ -58,7 +58,7 @@ def list_deliveries(
         table.add_row(str(d["id"]), d["channel"], d["status"], d["target"] or "",
                       d["account"] or "", d["journey"] or "", d["at"], str(d["attempts"]),
                       (why or "")[:80])
-    Console(highlight=False, soft_wrap=True).print(table)
+    Console(emoji=False, highlight=False, soft_wrap=True).print(table)
 
 
 @deliveries_app.command("show")

@@ -54,12 +54,12 @@ def demo(
         help="Wall-clock seconds per virtual day.")] = 3.0,
 ) -> None:
     """Run the service on ./itinera-demo.db with the example journey and a made-up world."""
-    out = Console(highlight=False, soft_wrap=True)
+    out = Console(emoji=False, highlight=False, soft_wrap=True)
     limit = parse_duration(run_for).total_seconds() if run_for else None
     database = Path("itinera-demo.db")
     problem = _port_taken(port) or _demo_running(database)
     if problem:  # before the old demo's database is replaced
-        Console(stderr=True, highlight=False).print(problem, markup=False)
+        Console(stderr=True, emoji=False, highlight=False).print(problem, markup=False)
         raise typer.Exit(2)
     for leftover in (database, Path("itinera-demo.db-wal"), Path("itinera-demo.db-shm")):
         leftover.unlink(missing_ok=True)
@@ -81,7 +81,7 @@ def demo(
         time.sleep(0.05)
     if not server.started:
         service.close()
-        Console(stderr=True, highlight=False).print(
+        Console(stderr=True, emoji=False, highlight=False).print(
             f"the API could not listen on port {port}", markup=False)
         raise typer.Exit(2)
     out.print(f"API on http://127.0.0.1:{port} (key: {key}); try "

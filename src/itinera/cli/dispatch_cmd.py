@@ -45,7 +45,7 @@ def dispatch(
                           "one) is gone.")] = None,
 ) -> None:
     """Deliver the outbox (emails, webhooks, campaign calls) until stopped."""
-    errors = Console(stderr=True, highlight=False, soft_wrap=True)
+    errors = Console(stderr=True, emoji=False, highlight=False, soft_wrap=True)
     try:
         store = SqlStore(database, create=False, exclusive=False)
     except (SQLAlchemyError, ValueError, ItineraError) as error:

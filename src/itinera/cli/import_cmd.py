@@ -90,7 +90,7 @@ def import_files(
     A worker applies the rows: `itinera serve`, or --apply. Re-imported events are skipped.
     """
     errors = stderr()
-    out = Console(highlight=False, soft_wrap=True)
+    out = Console(emoji=False, highlight=False, soft_wrap=True)
 
     def fail(problems: list[Problem], status: int = 2) -> typer.Exit:
         for problem in problems:

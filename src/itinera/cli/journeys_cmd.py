@@ -42,7 +42,7 @@ Wait = Annotated[float, typer.Option(
 
 
 def _out() -> Console:
-    return Console(highlight=False, soft_wrap=True)
+    return Console(emoji=False, highlight=False, soft_wrap=True)
 
 
 def _hand_over(database: str, entries: list[dict[str, Any]], place: str, wait: float,

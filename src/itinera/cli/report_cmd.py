@@ -228,7 +228,7 @@ def register(app: typer.Typer) -> None:
 
         Exit status: 0 printed, 2 unusable input (unknown journey, missing database, bad window).
         """
-        errors = Console(stderr=True, highlight=False, soft_wrap=True)
+        errors = Console(stderr=True, emoji=False, highlight=False, soft_wrap=True)
         first: date | None = enrolled_from.date() if enrolled_from else None
         last: date | None = enrolled_to.date() if enrolled_to else None
         try:
@@ -252,4 +252,4 @@ def register(app: typer.Typer) -> None:
             writer.writerow(CSV_COLUMNS)
             writer.writerows(csv_rows(found))
         else:
-            _print_tables(Console(highlight=False, soft_wrap=True), found)
+            _print_tables(Console(emoji=False, highlight=False, soft_wrap=True), found)

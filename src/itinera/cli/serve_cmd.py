@@ -87,7 +87,7 @@ def serve(
 ) -> None:
     """Serve the REST API (Segment-compatible tracking, bulk ingestion, journeys, enrollments,
     tasks) with a worker applying what it receives."""
-    errors = Console(stderr=True, highlight=False, soft_wrap=True)
+    errors = Console(stderr=True, emoji=False, highlight=False, soft_wrap=True)
     try:
         service = Service(database, sandbox=sandbox, shared=shared)
         with service.intake.engine.connect() as connection:

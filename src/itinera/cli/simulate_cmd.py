@@ -29,7 +29,7 @@ def simulate(
 
     Exit status: 0 ran (and expectations held), 1 an expectation failed, 2 invalid input.
     """
-    errors = Console(stderr=True, highlight=False, soft_wrap=True)
+    errors = Console(stderr=True, emoji=False, highlight=False, soft_wrap=True)
     try:
         window = parse_duration(until) if until is not None else None
         loaded = load_scenario(scenario)
@@ -51,7 +51,7 @@ def simulate(
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     else:
-        print_report(Console(highlight=False, soft_wrap=True), result, loaded)
+        print_report(Console(emoji=False, highlight=False, soft_wrap=True), result, loaded)
     for miss in misses:
         errors.print(f"expectation failed: {miss}", markup=False)
     if misses:

@@ -54,7 +54,7 @@ def list_tasks(
     for task in found:
         table.add_row(str(task["id"]), _status(task), task["title"] or "", task["assignee"] or "",
                       str(task["due"] or ""), task["account"] or "", task["journey"] or "")
-    Console(highlight=False, soft_wrap=True).print(table)
+    Console(emoji=False, highlight=False, soft_wrap=True).print(table)
 
 
 def _status(task: dict[str, Any]) -> str:

@@ -80,7 +80,7 @@ def validate(
     A workspace file (segments, templates, CSMs...) is checked as `itinera workspace apply`
     checks it.
     """
-    errors = Console(stderr=True, soft_wrap=True, highlight=False)
+    errors = Console(stderr=True, emoji=False, soft_wrap=True, highlight=False)
     data: WorkspaceData | None = None
     if workspace is not None:
         try:

@@ -35,7 +35,7 @@ def worker(
         "--sandbox", help="Every channel in sandbox: effects are recorded, nothing is sent.")] = False,
 ) -> None:
     """Run one more worker beside `itinera serve --shared` on the same PostgreSQL database."""
-    errors = Console(stderr=True, highlight=False, soft_wrap=True)
+    errors = Console(stderr=True, emoji=False, highlight=False, soft_wrap=True)
     if not database.startswith("postgresql"):
         errors.print("several workers need PostgreSQL: give --database postgresql+psycopg://...",
                      markup=False)
