@@ -276,15 +276,16 @@ class _Compiler:
 
     # comparisons
     def same(self, value: Value, other: Any) -> Bool:
-        """``value`` equals ``other`` (a scalar) within one JSON type."""
+        """``value`` equals ``other`` (a scalar) within one JSON type. The value is tested
+        before its type: most rows fail there, and SQLite then reads no type."""
         if isinstance(other, bool):
             return value.is_bool(other)
         if _is_number(other) and math.isnan(other):
             return sa.false()  # NaN equals nothing (PostgreSQL's numeric NaN equals itself)
         if _is_number(other):
-            return all_of(value.of_type("number"), value.number() == self.d.number(other))
+            return all_of(value.number() == self.d.number(other), value.of_type("number"))
         if isinstance(other, str):
-            return all_of(value.of_type("string"), value.text() == self.d.string(other))
+            return all_of(value.text() == self.d.string(other), value.of_type("string"))
         return sa.false()
 
     def one_of(self, value: Value, items: Any) -> Bool:
@@ -293,8 +294,8 @@ class _Compiler:
         strings = list(dict.fromkeys(item for item in items if isinstance(item, str)))
         tests = [self.same(value, item) for item in items if not isinstance(item, str)]
         if len(strings) > 1:
-            tests.append(all_of(value.of_type("string"),
-                                value.text().in_([self.d.string(item) for item in strings])))
+            tests.append(all_of(value.text().in_([self.d.string(item) for item in strings]),
+                                value.of_type("string")))
         elif strings:
             tests.append(self.same(value, strings[0]))
         return any_of(*tests)
@@ -326,7 +327,7 @@ class _Compiler:
             member = value.any_element(lambda item: self.same(item, operand))
             if not isinstance(operand, str):
                 return member
-            return any_of(all_of(value.of_type("string"), self.substring(value.text(), operand)),
+            return any_of(all_of(self.substring(value.text(), operand), value.of_type("string")),
                           member)
         if op == "contains_ci":
             folded = _ascii_lower(operand)
