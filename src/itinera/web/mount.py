@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from itinera.web import routes_accounts, routes_journeys, routes_login, routes_tasks, routes_templates
 from itinera.web.auth import LoginRequired
+from itinera.web.errors import install_error_pages
 from itinera.web.pages import make_templates
 
 __all__ = ["install_ui"]
@@ -30,6 +31,12 @@ def install_ui(app: FastAPI) -> None:
     @app.get("/", include_in_schema=False)
     def home() -> Response:  # a browser opening the service's address lands on the UI
         return RedirectResponse("/ui/", status_code=307)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:  # what browsers ask for before reading the page's icon link
+        return RedirectResponse("/ui/static/favicon.svg", status_code=308)
+
+    install_error_pages(app, app.state.itinera_ui)
 
     @app.exception_handler(LoginRequired)
     def to_login(request: Request, error: LoginRequired) -> Response:

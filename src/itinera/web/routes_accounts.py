@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from itinera.analytics import queries as analytics_queries
 from itinera.api.context import Ctx
 from itinera.api.problems import ApiProblem
 from itinera.storage import queries, views
+from itinera.web import reads
 from itinera.web.auth import UiUser, ui_user
 from itinera.web.pages import render
 from itinera.web.timeline import account_timeline
@@ -23,10 +24,13 @@ User = Annotated[UiUser, Depends(ui_user)]
 
 
 @router.get("")
-def accounts_page(request: Request, context: Ctx, user: User, q: str = "") -> Response:
+def accounts_page(request: Request, context: Ctx, user: User, q: str = "",
+                  page: Annotated[int, Query(ge=1, le=1_000_000)] = 1) -> Response:
     with context.read() as connection:
-        found = views.find_accounts(connection, q.strip())
-    return render(request, "accounts.html", user, section="accounts", q=q, accounts=found)
+        found, at = reads.account_page(connection, q.strip(), page)
+        csms = {c.id: c.name or c.id for c in views.csms(connection)}
+    return render(request, "accounts.html", user, section="accounts", q=q, accounts=found,
+                  at=at, csms=csms, query={"q": q} if q else {})
 
 
 @router.get("/{account_id}")

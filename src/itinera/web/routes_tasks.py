@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
@@ -31,14 +31,19 @@ def _back(status: str, assignee: str, done: str) -> str:
 
 @router.get("")
 def tasks_page(request: Request, context: Ctx, user: User, status: str = "open",
-               assignee: str = "", done: str = "") -> Response:
+               assignee: str = "", done: str = "",
+               page: Annotated[int, Query(ge=1, le=1_000_000)] = 1) -> Response:
+    status = status if status in ("open", "completed") else "all"  # "all" (or empty): every task
     with context.read() as connection:
-        tasks = queries.tasks(connection, status=status or None, assignee=assignee or None,
-                              limit=500)
+        tasks, at = reads.task_page(connection, None if status == "all" else status,
+                                    assignee or None, page)
         csms = views.csms(connection)
         counts = reads.task_counts(connection)
+    names = {c.id: c.name or c.id for c in csms}
+    query = {k: v for k, v in (("status", status), ("assignee", assignee)) if v}
     return render(request, "tasks.html", user, section="tasks", tasks=tasks, csms=csms,
-                  status=status, assignee=assignee, done=done, counts=counts)
+                  names=names, status=status, assignee=assignee, done=done, counts=counts,
+                  at=at, query=query)
 
 
 @router.post("/{task_id}/complete")
