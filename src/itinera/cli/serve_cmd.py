@@ -3,16 +3,21 @@
 The API receives inputs into the durable inbox; a worker thread applies them and fires timers
 every ``--interval`` seconds. The database (``--database URL``, else ``$ITINERA_DATABASE``, else
 ``sqlite:///itinera.db``) is created or migrated at start. Ctrl-C (or SIGTERM) stops the
-server, then the worker after the batch it is applying, then closes the database.
+server, then the worker after the batch it is applying, then closes the database — within a
+bound, however busy: requests get :data:`GRACE` seconds to finish, the worker as much, and the
+process then ends even if a request still waits for the database (its transaction is rolled
+back, and the sender, who got no answer, sends again).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Any
@@ -33,7 +38,11 @@ from itinera.runtime.worker import run_worker
 from itinera.storage import queries
 from itinera.storage.sql import SqlStore
 
-__all__ = ["register", "serve", "unconfigured", "with_worker"]
+__all__ = ["GRACE", "register", "serve", "unconfigured", "with_worker"]
+
+log = logging.getLogger("itinera.worker")
+
+GRACE = 5  # seconds: what requests, then the worker, get to finish once told to stop
 
 
 def with_worker(service: Service, interval: float, dispatcher: Dispatcher | None = None,
@@ -53,7 +62,10 @@ def with_worker(service: Service, interval: float, dispatcher: Dispatcher | None
         finally:
             stop.set()
             service.wake()
-            await anyio.to_thread.run_sync(worker.join)
+            await anyio.to_thread.run_sync(worker.join, GRACE)
+            if worker.is_alive():  # a round longer than that: rolled back as the process ends
+                log.warning("the worker was still applying inputs after %d s; stopping anyway",
+                            GRACE)
 
     return lifespan
 
@@ -120,13 +132,32 @@ def serve(
     try:
         errors.print(f"web UI: http://{host}:{port}/ui/ (sign in with an API key, or open "
                      f"http://{host}:{port}/ui/login?key=<key>)", markup=False)
-        uvicorn.run(app, host=host, port=port)
+        uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=GRACE)
     except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
         delivering.stop()
         service.close()
+    _leave_unfinished_requests(errors)
+
+
+def _leave_unfinished_requests(errors: Console) -> None:
+    """End the process now if request threads outlive the grace: a request cancelled by the
+    server may still run in its thread (waiting for SQLite's write lock, say), and Python would
+    wait for it at exit. Its transaction is not committed, so the database rolls it back."""
+    deadline = time.monotonic() + 1.0  # idle threads of the pool end at once
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join(max(0.0, deadline - time.monotonic()))
+    unfinished = [t for t in threading.enumerate()
+                  if t is not threading.current_thread() and not t.daemon and t.is_alive()]
+    if unfinished:
+        errors.print(f"stopped with {len(unfinished)} request(s) unfinished (rolled back)",
+                     markup=False)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 class DispatcherProcesses:
