@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
+import yaml
 from api_support import ONBOARDING, Api, open_api
+
+from itinera.storage import schema as t
 
 
 @pytest.fixture
@@ -136,3 +141,52 @@ def test_tasks_are_listed_completed_and_reassigned(api: Api) -> None:
     bad = api.post(f"/api/tasks/{tasks[1]['id']}/reassign", {"who": "x"}, wait=False)
     assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
     assert {e["place"] for e in bad.json()["errors"]} >= {"assignee"}
+
+
+def _yaml(api: Api, path: str, text: str, **params: str) -> Any:
+    return api.client.post(path, content=text.encode(), params=params, headers={
+        "Authorization": f"Bearer {api.key}", "Content-Type": "application/yaml"})
+
+
+def test_validate_and_publish_take_yaml_with_the_same_problems_and_places(api: Api) -> None:
+    assert api.post("/api/inputs", [{"configure": {"csms": [{"id": "ann"}, {"id": "bob"}]}}]
+                    ).status_code == 200
+    assert _yaml(api, "/api/journeys/validate", yaml.safe_dump(ONBOARDING)).json() == {
+        "valid": True, "errors": []}
+    broken = copy.deepcopy(ONBOARDING)
+    broken["nodes"]["assign"]["next"] = "dne"
+    broken["nodes"]["listen"]["wait_for"]["timeout"] = "soon"
+    as_json = api.post("/api/journeys/validate", broken, wait=False)
+    as_yaml = _yaml(api, "/api/journeys/validate", yaml.safe_dump(broken))
+    assert as_yaml.status_code == as_json.status_code == 422
+    def errors(response: Any) -> list[tuple[str, str]]:  # safe_dump sorts the keys
+        return sorted((e["place"], e["message"]) for e in response.json()["errors"])
+
+    assert errors(as_yaml) == errors(as_json)
+    assert {e["place"] for e in as_yaml.json()["errors"]} >= {"nodes.assign.next",
+                                                             "nodes.listen.wait_for.timeout"}
+    # As journey files are read: dates stay text, `next: 2024` names a node.
+    published = _yaml(api, "/api/journeys", yaml.safe_dump(ONBOARDING), wait="true")
+    assert published.status_code == 200, published.text
+    assert [j["id"] for j in api.get("/api/journeys")] == ["onboarding"]
+
+
+def test_yaml_that_cannot_be_read_is_400_with_its_line(api: Api) -> None:
+    response = _yaml(api, "/api/journeys/validate", "id: j\nnodes: [unclosed\n")
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["place"].startswith("body:")
+    laughs = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+        f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+        f"*{chr(97 + i)}]\n" for i in range(8))
+    response = _yaml(api, "/api/journeys", laughs)  # a billion laughs: refused, not built
+    assert response.status_code == 400, response.text
+    assert count_inbox(api) == 0
+    unstorable = _yaml(api, "/api/journeys/validate", 'id: "a\\0b"\n')
+    assert unstorable.status_code == 422, unstorable.text
+    assert unstorable.json()["errors"][0]["place"] == "id"
+
+
+def count_inbox(api: Api) -> int:
+    with api.service.intake.engine.connect() as connection:
+        return int(connection.execute(sa.select(sa.func.count()).select_from(t.inbox)).scalar_one())

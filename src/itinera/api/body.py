@@ -5,7 +5,8 @@
   they come; a gzip body (``Content-Encoding: gzip``, as Segment's SDKs send) is decompressed
   up to the same bound, so a small bomb is no large body. Over it: ``413`` saying the limit.
 - JSON is parsed exactly (integers as written, so that one too large is found, not rounded);
-  a body that is not JSON: ``400``.
+  a body that is not JSON: ``400``. Routes that take YAML too (``Content-Type:
+  application/yaml``) read it with :func:`document`, through the journey files' own parser.
 - Values: every value of the body must be one the stores hold (``itinera.jsonvalues``:
   64-bit integers, text without NUL or lone surrogates, at most 64 levels deep), else ``422``
   naming each place. Segment's routes (:class:`MessageRoute`) check each message instead, as
@@ -20,26 +21,31 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Callable, Coroutine
+from email.message import Message
 from typing import Any, ClassVar
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
 from itinera.api.problems import ApiProblem, invalid, too_large
-from itinera.errors import Problem
+from itinera.definitions.loader import parse_document
+from itinera.errors import DefinitionError, Problem
 from itinera.jsonvalues import text_problem, value_problems
 
 __all__ = [
     "BULK_BYTES",
     "DEFAULT_BYTES",
+    "YAML_TYPES",
     "ApiRoute",
     "MessageRoute",
+    "document",
     "limit",
 ]
 
 DEFAULT_BYTES = 1024 * 1024  # any other body: a journey to publish, a task's new assignee
 BULK_BYTES = 5 * 1024 * 1024  # a batch of the bulk API (and at most MAX_BATCH records)
 _LIMIT = "x-itinera-max-bytes"
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 
 
 def limit(max_bytes: int, openapi_extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -138,3 +144,25 @@ class MessageRoute(ApiRoute):
     aside, the rest applied), not the body's as a whole."""
 
     check_values = False
+
+
+def _media_type(request: Request) -> str:
+    message = Message()
+    message["content-type"] = request.headers.get("content-type", "")
+    return message.get_content_type()
+
+
+async def document(request: Request) -> Any:
+    """The body as JSON, or as YAML when its ``Content-Type`` says so (read as journey files
+    are, by ``parse_document``), checked alike: the same problems at the same places."""
+    if _media_type(request) not in YAML_TYPES:
+        return await request.json()
+    try:
+        value = parse_document(await request.body(), "body", "yaml")
+    except DefinitionError as error:
+        raise ApiProblem(400, "invalid-input", "the body is not YAML we read",
+                         error.problems) from None
+    problems = value_problems(value)
+    if problems:
+        raise invalid(problems)
+    return value

@@ -1,5 +1,7 @@
 """Journeys over the API: validate, publish versions, enable / pause / resume / disable, and
-list them with their status and versions.
+list them with their status and versions. A journey to validate or publish is JSON, or YAML
+with ``Content-Type: application/yaml`` (read as journey files are, with the same problems at
+the same places).
 
 Validation checks references against the workspace as stored (its segments, templates, CSMs,
 playbooks and role templates, with ``configure`` inputs not yet applied), as
@@ -10,11 +12,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from itinera.api.auth import require_key
-from itinera.api.body import ApiRoute
+from itinera.api.body import ApiRoute, document
 from itinera.api.context import Ctx, Wait, accepted
 from itinera.api.problems import ApiProblem, invalid
 from itinera.api.schemas import Accepted, JourneyDetail, JourneyOut, ProblemOut, Validation, journey_body
@@ -26,7 +28,7 @@ __all__ = ["router"]
 
 router = APIRouter(route_class=ApiRoute, prefix="/api/journeys", tags=["journeys"],
                    dependencies=[Depends(require_key)])
-JourneyBody = Annotated[Any, Body()]
+JourneyBody = Annotated[Any, Depends(document)]  # JSON, or YAML (Content-Type: application/yaml)
 _INVALID: dict[int | str, dict[str, Any]] = {
     422: {"model": ProblemOut, "description": "Every problem, each with its place"}}
 _ACCEPTED: dict[int | str, dict[str, Any]] = {

@@ -244,9 +244,10 @@ def array_body(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def journey_body() -> dict[str, Any]:
-    """``openapi_extra`` for a body that is one journey."""
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": {
-        "$ref": _REF.format(model="Journey")}}}}}
+    """``openapi_extra`` for a body that is one journey, in JSON or in YAML."""
+    schema = {"schema": {"$ref": _REF.format(model="Journey")}}
+    return {"requestBody": {"required": True, "content": {"application/json": schema,
+                                                           "application/yaml": schema}}}
 
 
 def component_schemas() -> dict[str, Any]:
