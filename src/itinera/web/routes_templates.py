@@ -53,6 +53,10 @@ def templates_page(request: Request, context: Ctx, user: User, template: str = "
         chosen = next((t for t in templates if t.id == template), templates[0] if templates else None)
         who = views.person(connection, person) if person else (people[0] if people else None)
         result = preview(connection, chosen, who) if chosen and who else None
-    missing = f"no person {person!r}" if person and who is None else None
+    # What was asked for and not found is said, and the form keeps it (to correct a typo).
+    missing = "; ".join(m for m in (
+        f"no template {template!r}" if template and chosen is not None and chosen.id != template else "",
+        f"no person {person!r}" if person and who is None else "") if m) or None
     return render(request, "templates.html", user, section="templates", templates=templates,
-                  people=people, chosen=chosen, who=who, result=result, missing=missing)
+                  people=people, chosen=chosen, who=who, result=result, missing=missing,
+                  person=person)

@@ -128,6 +128,23 @@ def test_journeys_graph_counts_refresh_and_lifecycle_controls(site: Site) -> Non
     assert site.api("/api/journeys/bodea-x")["status"] == "enabled"
 
 
+def test_graph_node_subtitles_are_readable_and_fit_their_node(site: Site) -> None:
+    page = site.page()
+    page.goto(f"{site.base}/ui/journeys/bodea-x")
+    expect(page.locator("g.node text.detail").first).to_be_visible()
+    # One look at every subtitle at once (the graph refreshes itself every 2 s).
+    found = page.evaluate("""() => [...document.querySelectorAll('g.node')].map(g => {
+        const text = g.querySelector('text.detail'), shape = g.querySelector('.shape');
+        if (!text || !text.textContent.trim()) return null;
+        const t = text.getBoundingClientRect(), s = shape.getBoundingClientRect();
+        return {text: text.textContent, size: parseFloat(getComputedStyle(text).fontSize),
+                right: t.right, limit: s.right - 8};
+    }).filter(Boolean)""")
+    assert len(found) >= 5
+    for detail in found:
+        assert detail["size"] >= 12 and detail["right"] <= detail["limit"], detail
+
+
 def test_experiment_results_with_their_interval(site: Site) -> None:
     page = site.page()
     page.get_by_role("link", name="Trial subject lines").click()

@@ -87,3 +87,13 @@ def test_a_favicon_and_the_root_lead_where_a_browser_expects(ui: tuple[World, Te
     assert '<link rel="icon" href="/ui/static/favicon.svg"' in client.get("/ui/journeys").text
     root = client.get("/", follow_redirects=False)
     assert root.status_code == 307 and root.headers["location"] == "/ui/"
+
+
+def test_template_preview_keeps_what_was_typed_when_it_finds_nothing(
+        ui: tuple[World, TestClient]) -> None:
+    _, client = ui
+    page = client.get("/ui/templates", params={"template": "dm-intro", "person": "acct-00O1-0"}).text
+    assert "no person &#39;acct-00O1-0&#39;" in page
+    assert 'name="person" list="people" value="acct-00O1-0"' in page  # to correct the typo
+    page = client.get("/ui/templates", params={"template": "dm-intor", "person": "acct-0001-0"}).text
+    assert "no template &#39;dm-intor&#39;" in page and 'value="acct-0001-0"' in page
