@@ -18,6 +18,7 @@ test.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import subprocess
@@ -141,6 +142,12 @@ def main() -> None:
         lines.append(f"| {row['size']:,} | {row['rss'] / mib:.1f} MiB | {row['peak'] / mib:.1f} MiB "
                      f"| {growth:.0f} bytes | {row['disk'] / mib:.1f} MiB | {per_disk:,.0f} bytes "
                      f"| {row['build']:.0f} s |")
+    lines.append("")
+    for before, after in itertools.pairwise(rows):
+        lines.append(f"- from {before['size']:,} to {after['size']:,} parked enrollments the "
+                     f"worker's RSS grows {(after['rss'] - before['rss']) / mib:+.1f} MiB: "
+                     f"{(after['rss'] - before['rss']) / (after['size'] - before['size']):.0f} "
+                     f"bytes per parked enrollment (target: under 100)")
     backend = "SQLite file" if args.database == "sqlite" else "PostgreSQL"
     lines = [f"{backend}: a lone worker (`Service`, as `itinera serve` runs it) opened on a "
              f"database of N parked enrollments, after two rounds with nothing due:", "", *lines]
