@@ -34,7 +34,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def eventually(read: Callable[[], _T], ok: Callable[[_T], bool], timeout: float = 20) -> _T:
+def eventually(read: Callable[[], _T], ok: Callable[[_T], bool], timeout: float = 120) -> _T:
     deadline = time.monotonic() + timeout
     while True:
         value = read()

@@ -32,7 +32,7 @@ def test_a_worker_process_applies_the_inbox_and_stops_on_sigterm(postgres_url: s
         worker = subprocess.Popen([ITINERA, "worker", "--database", postgres_url, "--sandbox"],
                                   stderr=subprocess.PIPE, text=True)
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 120
             enrolled = 0
             while time.monotonic() < deadline and enrolled < 20:
                 time.sleep(0.2)
@@ -42,7 +42,7 @@ def test_a_worker_process_applies_the_inbox_and_stops_on_sigterm(postgres_url: s
             assert enrolled == 20
         finally:
             worker.send_signal(signal.SIGTERM)
-            _, stderr = worker.communicate(timeout=30)
+            _, stderr = worker.communicate(timeout=120)
         assert worker.returncode == 0
         assert "worker started" in stderr and "worker stopped" in stderr
     finally:
