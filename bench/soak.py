@@ -73,7 +73,7 @@ def sample_forever(database: str, server_pid: int, run: Run, began: float, every
             with engine.connect() as connection:
                 backlog_in = int(connection.execute(inbox).scalar_one())
                 backlog_out = int(connection.execute(outbox).scalar_one())
-            window = [1000 * (at - run.sent[e]) for e, at in list(run.arrived.items())
+            window = [1000 * (at - run.sent[e]) for e, at in _copy(run.arrived).items()
                       if seen < at <= now and e in run.sent]
             seen = now
             samples.append(Sample(now - began, rss, backlog_in, backlog_out, len(window),
@@ -81,6 +81,15 @@ def sample_forever(database: str, server_pid: int, run: Run, began: float, every
                                   percentile(window, 99) if window else None))
     finally:
         engine.dispose()
+
+
+def _copy(arrived: dict[str, float]) -> dict[str, float]:
+    """A copy of what the receiver (another thread) keeps adding to."""
+    while True:
+        try:
+            return dict(arrived)
+        except RuntimeError:  # it grew while being copied
+            continue
 
 
 async def soak(base: str, key: str, hook_port: int, database: str, server_pid: int,
