@@ -113,7 +113,7 @@ class Deployment:
         self.others = [p for p in self.others if p.poll() is None]
         while len(self.others) < self.workers:
             self.others.append(self._spawn(["worker", "--interval", "0.05"]))
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.base}/health", timeout=1).status_code == 200:
