@@ -1,5 +1,6 @@
 """Accounts and people read back: accounts found by id prefix or name and paged, one account
-with its people, buying groups, segments and enrollments, its latest events, and one person.
+with its people, buying groups, segments and enrollments, its latest events, why it is or is not
+in a journey (``runtime.why``), and one person.
 
 Reads show what the worker has applied. A write answered ``202`` may not be visible yet; a
 write with ``?wait=true`` answers once applied, so reads after it see it. The reads are
@@ -16,8 +17,9 @@ from itinera.api.auth import require_key
 from itinera.api.body import ApiRoute
 from itinera.api.context import Ctx
 from itinera.api.problems import ApiProblem, invalid
-from itinera.api.schemas import AccountDetail, AccountPage, EventOut, PersonOut, ProblemOut
+from itinera.api.schemas import AccountDetail, AccountPage, EventOut, PersonOut, ProblemOut, WhyOut
 from itinera.errors import Problem, StoreError
+from itinera.runtime.why import NotFound, why
 from itinera.storage import views
 
 __all__ = ["router"]
@@ -71,6 +73,22 @@ def account_events(context: Ctx, account_id: str,
         if views.account(connection, account_id) is None:
             raise ApiProblem(404, "not-found", f"no account {account_id!r}")
         return views.events_of(connection, account_id, limit)
+
+
+@router.get("/accounts/{account_id}/explain", response_model=WhyOut, responses=_MISSING,
+            response_model_by_alias=True, tags=["accounts"])
+def explain_account(context: Ctx, account_id: str,
+                    journey: Annotated[str, Query(description="The journey's id.")],
+                    ) -> dict[str, Any]:
+    """Why (not)?: whether the account is in the journey's entry segment now (each clause with
+    the values it read) or sent its entry event, the journey's status, the re-entry rule and the
+    account's enrollments in it, the goal and exit criteria while enrolled, and when the answer
+    would next change by time alone. 404 for an unknown account or journey."""
+    with context.read() as connection:
+        try:
+            return why(connection, account_id, journey, context.service.clock.now())
+        except NotFound as error:
+            raise ApiProblem(404, "not-found", str(error)) from None
 
 
 @router.get("/people/{person_id}", response_model=PersonOut, responses=_MISSING,

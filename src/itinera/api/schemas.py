@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
 from itinera.definitions.models import Journey
@@ -40,6 +40,7 @@ __all__ = [
     "TaskOut",
     "TaskPage",
     "Validation",
+    "WhyOut",
     "array_body",
     "component_schemas",
     "journey_body",
@@ -235,6 +236,83 @@ class EventOut(BaseModel):
     person: str | None
     at: str
     properties: dict[str, Any]
+
+
+class ClauseOut(BaseModel):
+    """One clause of a condition: in words, whether it holds, the values it read by name."""
+
+    condition: str
+    holds: bool
+    values: dict[str, Any]
+
+
+class ConditionOut(BaseModel):
+    """A condition now: in words, its truth, its clauses, the one that decided (an index into
+    ``clauses``; null when every clause counted) and when time alone would flip it."""
+
+    condition: str | None
+    holds: bool
+    clauses: list[ClauseOut]
+    deciding: int | None
+    next_flip: str | None
+
+
+class EntrySegmentOut(ConditionOut):
+    """An entry segment: ``member`` as the worker last computed it, the rest evaluated now."""
+
+    id: str
+    member: bool
+
+
+class EntryEventOut(BaseModel):
+    type: str
+    where: str | None
+    count: int
+    latest: dict[str, Any] | None
+
+
+class EntryOut(BaseModel):
+    segments: list[EntrySegmentOut]
+    existing: bool
+    event: EntryEventOut | None
+    in_segment: bool
+    next_flip: str | None
+
+
+class ReenrollOut(BaseModel):
+    rule: str
+    allowed: bool
+    # From when an entry is accepted (null: not by time alone — never, or enrolled now).
+    from_: str | None = Field(alias="from")
+    reason: str
+
+
+class WhyEnrollmentOut(BaseModel):
+    id: int
+    version: int
+    status: str
+    enrolled_at: str | None
+    ended_at: str | None
+    reason: str | None
+    goal_achieved: bool
+
+
+class WhyOut(BaseModel):
+    """Why (not)?: why an account is or is not in a journey."""
+
+    account: str
+    journey: str
+    name: str | None
+    status: str
+    version: int
+    at: str
+    summary: str
+    entry: EntryOut
+    reenroll: ReenrollOut
+    enrollments: list[WhyEnrollmentOut]
+    goal: ConditionOut | None
+    exit: ConditionOut | None
+    next_change: str | None
 
 
 def array_body(model: type[BaseModel]) -> dict[str, Any]:

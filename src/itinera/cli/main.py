@@ -55,6 +55,8 @@ COMMANDS: dict[str, LazyCommand] = {
         ("enrollments", "journeys_cmd", "List enrollments and show one with its decision history."),
         ("accounts", "accounts_cmd",
          "Find accounts and show one with its people, buying groups, segments and enrollments."),
+        ("explain", "explain_cmd",
+         "Why an account is or is not in a journey: entry, re-entry, status, next change."),
         ("tasks", "tasks_cmd", "List, complete and reassign Human Intervention Tasks."),
         ("deliveries", "deliveries_cmd", "List deliveries (dead letters too), show one, retry dead ones."),
     ]

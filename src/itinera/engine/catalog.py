@@ -4,7 +4,7 @@ in dependency order, CSMs, templates, role templates and scoring rules."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from itinera.conditions import TRUE, Condition, Scope, parse_condition, referenced_segments
@@ -110,6 +110,19 @@ class CompiledJourney:
     def reenroll_after(self) -> timedelta | None:
         rule = self.definition.entry.reenroll
         return None if isinstance(rule, str) else parse_duration(rule.after)
+
+    def reentry_opens(self, enrolled_at: datetime, ended_at: datetime | None) -> datetime | None:
+        """From when an account whose latest enrollment in this journey began at ``enrolled_at``
+        (and ended at ``ended_at``, None while active) may enter again; None for never. The
+        engine's rule (an entry before it is ignored) and "Why (not)?"'s answer."""
+        rule = self.definition.entry.reenroll
+        if rule == "never":
+            return None
+        if rule == "always":
+            return enrolled_at  # (while it is active, one active enrollment per journey holds)
+        after = self.reenroll_after()
+        assert after is not None
+        return None if ended_at is None else ended_at + after
 
 
 @dataclass(frozen=True)

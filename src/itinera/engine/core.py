@@ -278,10 +278,8 @@ class EngineCore:
             return None  # one active enrollment per journey: the entry is ignored
         last = world.last_enrollment(journey.id, account_id)
         if last is not None:
-            after = journey.reenroll_after()
-            if journey.definition.entry.reenroll == "never":
-                return None
-            if after is not None and (last.ended_at is None or last.ended_at + after > step.now):
+            opens = journey.reentry_opens(last.enrolled_at, last.ended_at)
+            if opens is None or opens > step.now:
                 return None
         enrollment = Enrollment(
             id=self.store.next_value("seq:enrollment"), journey=journey.id,

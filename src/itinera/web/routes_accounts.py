@@ -1,5 +1,6 @@
 """Accounts: found by id or name, and one account's page — attributes, people, buying groups
-with their scores, segments, enrollments and the timeline of what happened and why."""
+with their scores, segments, enrollments, "Why (not)?" for each journey (``runtime.why``: its
+entry, re-entry rule and state as of now) and the timeline of what happened and why."""
 
 from __future__ import annotations
 
@@ -11,16 +12,18 @@ from starlette.responses import Response
 from itinera.analytics import queries as analytics_queries
 from itinera.api.context import Ctx
 from itinera.api.problems import ApiProblem
+from itinera.runtime.why import why
 from itinera.storage import queries, views
 from itinera.web import reads
 from itinera.web.auth import UiUser, ui_user
 from itinera.web.pages import render
 from itinera.web.timeline import account_timeline
 
-__all__ = ["router"]
+__all__ = ["WHY_JOURNEYS", "router"]
 
 router = APIRouter(prefix="/ui/accounts", include_in_schema=False)
 User = Annotated[UiUser, Depends(ui_user)]
+WHY_JOURNEYS = 50  # journeys an account page answers "Why (not)?" for (each reads the account)
 
 
 @router.get("")
@@ -48,7 +51,10 @@ def account_page(request: Request, context: Ctx, user: User, account_id: str) ->
                 definitions[(journey, version)] = definition
         effects = views.effects_of(connection, account_id)
         csm = next((c for c in views.csms(connection) if c.id == view.account.csm), None)
+        now = context.service.clock.now()
+        whys = [why(connection, account_id, j["id"], now)
+                for j in queries.journeys(connection)[:WHY_JOURNEYS]]
     timeline = account_timeline(view, events, histories, definitions, effects)
     roles = {m.person: (g.solution, m.role) for g in view.groups for m in g.members}
     return render(request, "account.html", user, section="accounts", view=view, csm=csm,
-                  enrollments=enrollments, timeline=timeline, roles=roles)
+                  enrollments=enrollments, timeline=timeline, roles=roles, whys=whys)
