@@ -108,3 +108,27 @@ def test_memory_holds_the_window_not_every_parked_timer(database_url: str,
         assert len(index) == 0
     finally:
         store.close()
+
+
+def test_memory_does_not_grow_with_timers_replaced(database_url: str,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker replaces an account's re-evaluation timer whenever its next flip moves: the
+    timers it no longer has must not stay in memory (they did, in the due order, until their
+    instant came — a month of every event's replaced timer)."""
+    monkeypatch.setattr(sql_timers, "WINDOW", 100)
+    store = SqlStore(database_url, exclusive=True)
+    try:
+        with store.transaction():
+            for n in range(3000):
+                for current in store.timers_of("a", "reeval"):
+                    store.delete_timers(ids=[current.id])
+                store.add_timer(Timer(id=0, due_at=T0 + timedelta(days=30, seconds=n),
+                                      kind="reeval", account="a"))
+            assert [t.due_at for t in store.timers_of("a", "reeval")] == [
+                T0 + timedelta(days=30, seconds=2999)]
+            index = store._timers
+            assert index is not None and len(index) == 1
+            assert len(index._heap) <= 100  # the due order keeps no entry per timer gone
+            assert store.next_due() == T0 + timedelta(days=30, seconds=2999)
+    finally:
+        store.close()

@@ -75,6 +75,12 @@ class TimerIndex:
         timer = self._timers.pop(id, None)
         if timer is None:
             return
+        # The due order drops removed timers lazily, when they reach its top: one replaced
+        # again and again (an account's re-evaluation) would leave an entry per replacement
+        # until its instant came. Rebuilt once mostly such entries: memory follows the timers.
+        if len(self._heap) > 2 * len(self._timers) + 64:
+            self._heap = [(t.due_at, t.id) for t in self._timers.values()]
+            heapq.heapify(self._heap)
         if timer.enrollment is not None:
             _unlink(self._by_enrollment, timer.enrollment, id)
         if timer.account is not None:
