@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from api_support import Api, open_api
-from why_world import START, build_world
+from why_world import BIG, START, build_world
 
 from itinera.runtime.clock import ManualClock
 from itinera.runtime.why import NotFound, why
@@ -102,6 +102,38 @@ def test_a_paused_journey_says_so(world: tuple[Api, ManualClock]) -> None:
     assert found["status"] == "paused"
     assert found["summary"] == ("Not enrolled: the journey is paused and enrolls no one until "
                                 "it is enabled.")
+
+
+def test_an_enrollment_in_a_paused_journey_and_a_draft_journey(
+        world: tuple[Api, ManualClock]) -> None:
+    api, _ = world
+    _ok(api, "/api/journeys/big-deal/pause", None)
+    assert _why(api, "inside", "big-deal")["summary"] == (
+        "Enrolled since 2026-03-02T09:00:00Z (enrollment 1, version 1); the journey is paused: "
+        "its enrollments take no steps until it is resumed.")
+    _ok(api, "/api/journeys", {**BIG, "id": "later"})  # published, never enabled
+    draft = _why(api, "inside", "later")
+    assert (draft["status"], draft["version"], draft["enrollments"]) == ("draft", 1, [])
+    assert draft["entry"]["segments"][0]["holds"] is True
+    assert draft["summary"] == ("Not enrolled: the journey is draft and enrolls no one until it "
+                                "is enabled.")
+
+
+def test_reentry_never_after_an_enrollment_ended(world: tuple[Api, ManualClock]) -> None:
+    api, _ = world
+    _ok(api, "/api/events", [{"id": "t2", "type": "trial.started", "account": "small",
+                              "at": "2026-03-02T09:00:00Z", "properties": {"plan": "pro"}}])
+    _ok(api, "/api/journeys/trial/disable", None)  # unenrolls it
+    _ok(api, "/api/journeys/trial/enable", None)
+    found = _why(api, "small", "trial")
+    [ended] = found["enrollments"]
+    assert ended["status"] == "unenrolled" and ended["ended_at"] == "2026-03-02T09:00:00Z"
+    assert found["reenroll"] == {
+        "rule": "never", "allowed": False, "from": None,
+        "reason": f"enrollment {ended['id']} ended 2026-03-02T09:00:00Z and the rule is never "
+                  "to re-enter"}
+    assert found["summary"] == f"Not enrolled: {found['reenroll']['reason']}."
+    assert found["next_change"] is None
 
 
 def test_event_entry_says_whether_a_matching_event_arrived(world: tuple[Api, ManualClock]) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from api_support import Api
 
-__all__ = ["START", "build_world"]
+__all__ = ["BIG", "START", "build_world"]
 
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)
 

@@ -34,11 +34,12 @@ from itinera.storage import schema as t
 from itinera.storage.rows import account_events
 from itinera.timeutil import as_utc, format_instant, parse_instant
 
-__all__ = ["FLIP_STEPS", "NotFound", "why"]
+__all__ = ["ENROLLMENTS", "FLIP_STEPS", "NotFound", "why", "why_each"]
 
 # Candidate instants ``next_flip`` offers (a superset of the real flips) tried before saying the
 # condition does not change by time alone within them: bounds the work for any account.
 FLIP_STEPS = 64
+ENROLLMENTS = 100  # an account's latest enrollments in the journey the answer lists
 
 
 class NotFound(StoreError):
@@ -115,10 +116,9 @@ def _segments(conn: sa.Connection) -> dict[str, Any]:
     return {r.id: r.body for r in rows}
 
 
-def _entry(conn: sa.Connection, journey: CompiledJourney, facts: _Facts,
-           now: datetime) -> dict[str, Any]:
-    entry = journey.definition.entry
-    raw_segments = _segments(conn) if entry.segments else {}
+def _entry(account: _Account, journey: CompiledJourney, now: datetime) -> dict[str, Any]:
+    entry, facts = journey.definition.entry, account.facts
+    raw_segments = account.segments() if entry.segments else {}
     segments = []
     for sid in entry.segments:
         found: dict[str, Any] = {"id": sid, "member": sid in facts.segments()}
@@ -174,7 +174,9 @@ def _summary(doc: dict[str, Any], active: dict[str, Any] | None) -> str:
     status, entry, again = doc["status"], doc["entry"], doc["reenroll"]
     if active is not None:
         return (f"Enrolled since {active['enrolled_at']} (enrollment {active['id']}, "
-                f"version {active['version']}).")
+                f"version {active['version']})" + (
+                    f"; the journey is {status}: its enrollments take no steps until it is "
+                    "resumed." if status == "paused" else "."))
     if status != "enabled":
         return f"Not enrolled: the journey is {status} and enrolls no one until it is enabled."
     if not again["allowed"]:
@@ -193,47 +195,87 @@ def _summary(doc: dict[str, Any], active: dict[str, Any] | None) -> str:
         event = entry["event"]
         reasons.append(f"no matching {event['type']} event has arrived" if event["latest"] is None
                        else f"the last matching {event['type']} event arrived "
-                            f"{event['latest']['at']}, before it could enter")
+                            f"{event['latest']['at']}, when it could not enter (before the "
+                            "journey was enabled, or while enrolled or refused re-entry)")
     return "Not enrolled: " + ("; ".join(reasons) or "the journey has no entry rule") + "."
 
 
 def why(conn: sa.Connection, account: str, journey: str, now: datetime) -> dict[str, Any]:
     """Why ``account`` is or is not in ``journey`` at ``now``, as a JSON-ready document.
     Raises NotFound for an unknown account or journey."""
-    view = views.account_view(conn, account)
-    if view is None:
-        raise NotFound(f"no account {account!r}")
     found = queries.journey(conn, journey)
     if found is None:
         raise NotFound(f"no journey {journey!r}")
-    version = found["version"] or found["versions"][-1]["version"]
-    compiled = CompiledJourney.compile(Journey.model_validate(found["definition"]), version)
-    facts = _Facts(conn, view)
-    enrollments = queries.enrollments(conn, journey=journey, account=account,
-                                      limit=views.ACCOUNT_ENROLLMENTS)
-    active = next((e for e in enrollments if e["status"] == "active"), None)
-    doc: dict[str, Any] = {
-        "account": account, "journey": journey, "name": found["name"],
-        "status": found["status"], "version": version, "at": _iso(now),
-        "entry": _entry(conn, compiled, facts, now),
-        "reenroll": _reentry(compiled, enrollments, now),
-        "enrollments": [{k: e[k] for k in ("id", "version", "status", "enrolled_at", "ended_at",
-                                           "reason", "goal_achieved")} for e in enrollments],
-        "goal": None, "exit": None,
-    }
-    if active is not None:  # what would end it: the version it runs, not the current one
-        running = compiled if active["version"] == version else CompiledJourney.compile(
-            Journey.model_validate(_definition(conn, journey, active["version"])),
-            active["version"])
-        for key, tree in (("goal", running.goal), ("exit", running.exit)):
-            if tree is not None:
-                doc[key] = _condition(tree, facts, now)
-    doc["summary"] = _summary(doc, active)
-    changes = [c for c in (doc["entry"]["next_flip"], doc["reenroll"]["from"],
-                           (doc["goal"] or {}).get("next_flip"), (doc["exit"] or {}).get("next_flip"))
-               if c is not None and parse_instant(c) > now]
-    doc["next_change"] = min(changes, key=parse_instant) if changes else None
-    return doc
+    return _Account(conn, account).why(found, now)
+
+
+def why_each(conn: sa.Connection, account: str, now: datetime,
+             limit: int = 50) -> list[dict[str, Any]]:
+    """``why`` for each published journey (the first ``limit``, by id), reading the account
+    once. Raises NotFound for an unknown account."""
+    reader, answers = _Account(conn, account), []
+    for found in queries.journeys(conn)[:limit]:
+        version = found["version"] or found["versions"][-1]["version"]
+        answers.append(reader.why({**found, "definition": _definition(conn, found["id"], version)},
+                                  now))
+    return answers
+
+
+class _Account:
+    """One account's facts and the workspace's segments, read once for any number of journeys."""
+
+    def __init__(self, conn: sa.Connection, account: str) -> None:
+        view = views.account_view(conn, account)
+        if view is None:
+            raise NotFound(f"no account {account!r}")
+        self.conn, self.id, self.facts = conn, account, _Facts(conn, view)
+        self._segments: dict[str, Any] | None = None
+
+    def segments(self) -> dict[str, Any]:
+        if self._segments is None:
+            self._segments = _segments(self.conn)
+        return self._segments
+
+    def why(self, found: dict[str, Any], now: datetime) -> dict[str, Any]:
+        """The answer for the journey ``queries.journey`` gave as ``found``."""
+        conn, journey = self.conn, found["id"]
+        version = found["version"] or found["versions"][-1]["version"]
+        compiled = CompiledJourney.compile(Journey.model_validate(found["definition"]), version)
+        enrollments = _enrollments(conn, journey, self.id)
+        active = next((e for e in enrollments if e["status"] == "active"), None)
+        doc: dict[str, Any] = {
+            "account": self.id, "journey": journey, "name": found["name"],
+            "status": found["status"], "version": version, "at": _iso(now),
+            "entry": _entry(self, compiled, now),
+            "reenroll": _reentry(compiled, enrollments, now),
+            "enrollments": enrollments, "goal": None, "exit": None,
+        }
+        if active is not None:  # what would end it: the version it runs, not the current one
+            running = compiled if active["version"] == version else CompiledJourney.compile(
+                Journey.model_validate(_definition(conn, journey, active["version"])),
+                active["version"])
+            for key, tree in (("goal", running.goal), ("exit", running.exit)):
+                if tree is not None:
+                    doc[key] = _condition(tree, self.facts, now)
+        doc["summary"] = _summary(doc, active)
+        changes = [c for c in (doc["entry"]["next_flip"], doc["reenroll"]["from"],
+                               (doc["goal"] or {}).get("next_flip"),
+                               (doc["exit"] or {}).get("next_flip"))
+                   if c is not None and parse_instant(c) > now]
+        doc["next_change"] = min(changes, key=parse_instant) if changes else None
+        return doc
+
+
+def _enrollments(conn: sa.Connection, journey: str, account: str) -> list[dict[str, Any]]:
+    """The account's latest ``ENROLLMENTS`` enrollments in the journey, oldest first (the last
+    one decides re-entry, however many came before)."""
+    c = t.enrollments.c
+    rows = conn.execute(sa.select(t.enrollments).where(c.journey == journey, c.account == account)
+                        .order_by(c.id.desc()).limit(ENROLLMENTS))
+    return [{"id": r.id, "version": r.version, "status": r.status,
+             "enrolled_at": _iso(as_utc(r.enrolled_at)),
+             "ended_at": None if r.ended_at is None else _iso(as_utc(r.ended_at)),
+             "reason": r.reason, "goal_achieved": r.goal_achieved} for r in reversed(list(rows))]
 
 
 def _definition(conn: sa.Connection, journey: str, version: int) -> dict[str, Any]:

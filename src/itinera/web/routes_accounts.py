@@ -12,7 +12,7 @@ from starlette.responses import Response
 from itinera.analytics import queries as analytics_queries
 from itinera.api.context import Ctx
 from itinera.api.problems import ApiProblem
-from itinera.runtime.why import why
+from itinera.runtime.why import why_each
 from itinera.storage import queries, views
 from itinera.web import reads
 from itinera.web.auth import UiUser, ui_user
@@ -52,8 +52,7 @@ def account_page(request: Request, context: Ctx, user: User, account_id: str) ->
         effects = views.effects_of(connection, account_id)
         csm = next((c for c in views.csms(connection) if c.id == view.account.csm), None)
         now = context.service.clock.now()
-        whys = [why(connection, account_id, j["id"], now)
-                for j in queries.journeys(connection)[:WHY_JOURNEYS]]
+        whys = why_each(connection, account_id, now, WHY_JOURNEYS)
     timeline = account_timeline(view, events, histories, definitions, effects)
     roles = {m.person: (g.solution, m.role) for g in view.groups for m in g.members}
     return render(request, "account.html", user, section="accounts", view=view, csm=csm,
