@@ -334,3 +334,39 @@ def test_outcomes_left_unrecorded_are_recorded_when_the_dispatcher_closes(
     dispatcher.close()  # a dispatch process told to stop records what it sent
     assert statuses(store) == [("k1", "delivered", 1)]
     assert channel.sent == ["k1"]
+
+
+class _Garbled:
+    """Fails as a receiver may answer: its words (the start of an HTTP body, an SMTP reply)
+    carry a NUL, which PostgreSQL's text cannot hold."""
+
+    name = "email"
+
+    def deliver(self, effect: Effect) -> object:
+        from itinera.channels.base import Delivery, RetryableError
+
+        if effect.key == "k1":
+            raise RetryableError("POST https://crm.test/hook: HTTP 503 down\x00\x00for now")
+        return Delivery(False, "suppressed\x00")
+
+
+def test_an_outcome_whose_words_the_store_cannot_hold_is_recorded_and_delivery_goes_on(
+        store: SqlStore) -> None:
+    clock = ManualClock(T0)
+    with store.transaction():
+        store.add_effect(email("k1"))
+    dispatcher = Dispatcher(store, {"email": _Garbled()}, clock)  # type: ignore[dict-item]
+    try:
+        assert dispatcher.dispatch() == 1
+        assert statuses(store) == [("k1", "pending", 1)]
+        with store.transaction():
+            store.add_effect(email("k2"))
+        assert dispatcher.dispatch() == 1  # the kept outcome did not stop the next claim
+        assert statuses(store) == [("k1", "pending", 1), ("k2", "skipped", 1)]
+        with store.transaction():
+            found = {d["key"]: d for d in outbox.deliveries(store.conn)}
+        assert found["k1"]["last_error"] == (
+            "POST https://crm.test/hook: HTTP 503 down\ufffd\ufffdfor now")
+        assert found["k2"]["last_error"] == "suppressed\ufffd"
+    finally:
+        dispatcher.close()

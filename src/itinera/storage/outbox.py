@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
+from itinera.jsonvalues import storable
 from itinera.storage import schema as t
 from itinera.storage.sql import SqlStore
 from itinera.storage.store import Effect
@@ -99,8 +100,11 @@ def record_all(store: SqlStore, outcomes: list[Outcome], now: datetime,
 
 
 def _recorded(outcome: Outcome, now: datetime, lease_end: datetime) -> dict[str, Any]:
+    # The error is the other side's words (an HTTP body's start, an SMTP reply): a NUL in
+    # them, which PostgreSQL's text refuses, would fail the record at every try.
     return {"o_id": outcome.effect, "o_lease": lease_end, "o_status": outcome.status,
-            "o_error": outcome.error, "o_retry": outcome.retry_at,
+            "o_error": None if outcome.error is None else storable(outcome.error),
+            "o_retry": outcome.retry_at,
             "o_delivered": now if outcome.status == "delivered" else None}
 
 
