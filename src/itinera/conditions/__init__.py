@@ -6,7 +6,7 @@ checking a journey file (``itinera validate``) parses conditions but never compi
 
 from typing import TYPE_CHECKING, Any
 
-from itinera.conditions.evaluate import Facts, evaluate, next_flip
+from itinera.conditions.evaluate import Facts, evaluate, next_change, next_flip
 from itinera.conditions.explain import explain
 from itinera.conditions.parse import TRUE, Scope, parse_condition, referenced_segments
 from itinera.conditions.tree import Condition
@@ -22,6 +22,7 @@ __all__ = [
     "Tables",
     "evaluate",
     "explain",
+    "next_change",
     "next_flip",
     "parse_condition",
     "referenced_segments",

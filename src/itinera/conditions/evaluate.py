@@ -33,7 +33,8 @@ from itinera.conditions.tree import (
 from itinera.domain.model import Account, BuyingGroup, Event, Person
 from itinera.timeutil import parse_data_instant
 
-__all__ = ["MISSING", "Facts", "compare", "evaluate", "next_flip", "performed_events", "read_path"]
+__all__ = ["MISSING", "Facts", "compare", "evaluate", "next_change", "next_flip", "performed_events",
+           "read_path"]
 
 
 class _Missing:
@@ -287,3 +288,16 @@ def next_flip(tree: Condition, facts: Facts, now: datetime) -> datetime | None:
     return best[0] if best else None
 
 
+def next_change(tree: Condition, facts: Facts, now: datetime, steps: int = 64) -> datetime | None:
+    """The earliest instant after ``now`` at which ``tree``'s truth does change by time alone:
+    ``next_flip``'s candidates tried in turn (at most ``steps``; None past them, or when there
+    are none). What "Why (not)?" tells; the engine needs only the candidates."""
+    holds, at = evaluate(tree, facts, now), now
+    for _ in range(steps):
+        candidate = next_flip(tree, facts, at)
+        if candidate is None:
+            return None
+        if evaluate(tree, facts, candidate) != holds:
+            return candidate
+        at = candidate
+    return None

@@ -9,7 +9,7 @@ the next instant the answer would change by time alone. The web UI's account pag
 (``GET /api/accounts/{id}/explain``) and ``itinera explain`` show this one document.
 
 It decides nothing: conditions are the engine's evaluator's (``conditions.evaluate``), values
-``conditions.explain``, time-based flips ``conditions.next_flip`` and the re-entry rule
+``conditions.explain``, time-based flips ``conditions.next_change`` and the re-entry rule
 ``CompiledJourney.reentry_opens`` — the rules the engine applies. It reads what the worker has
 applied (the caller owns the connection's transaction).
 """
@@ -22,7 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from itinera.conditions import Condition, evaluate, explain, next_flip, parse_condition
+from itinera.conditions import Condition, evaluate, explain, next_change, parse_condition
 from itinera.conditions.tree import All, AnyOf
 from itinera.conditions.words import say
 from itinera.definitions.models import Journey
@@ -81,20 +81,6 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else format_instant(value)
 
 
-def _flip(tree: Condition, facts: _Facts, now: datetime) -> datetime | None:
-    """The next instant ``tree``'s truth changes by time alone (None: not within
-    ``FLIP_STEPS`` of the candidates ``next_flip`` offers — in practice never)."""
-    holds, at = evaluate(tree, facts, now), now
-    for _ in range(FLIP_STEPS):
-        candidate = next_flip(tree, facts, at)
-        if candidate is None:
-            return None
-        if evaluate(tree, facts, candidate) != holds:
-            return candidate
-        at = candidate
-    return None
-
-
 def _condition(tree: Condition, facts: _Facts, now: datetime) -> dict[str, Any]:
     """A condition's truth now, its clauses (the top-level parts of an all/any) with their own
     truth and values, which clause decided, and when time alone would flip it."""
@@ -107,7 +93,7 @@ def _condition(tree: Condition, facts: _Facts, now: datetime) -> dict[str, Any]:
     deciding = None if len(items) > 1 and holds is not wanted else next(
         (i for i, c in enumerate(clauses) if c["holds"] is holds), None)
     return {"condition": say(tree), "holds": holds, "clauses": clauses, "deciding": deciding,
-            "next_flip": _iso(_flip(tree, facts, now))}
+            "next_flip": _iso(next_change(tree, facts, now, FLIP_STEPS))}
 
 
 def _segments(conn: sa.Connection) -> dict[str, Any]:
