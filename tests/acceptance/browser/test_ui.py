@@ -176,6 +176,28 @@ def test_account_timeline_shows_decisions_with_their_values(site: Site) -> None:
     _shot(page, "account.png")
 
 
+def test_why_not_opens_for_each_journey_on_the_account_page(site: Site) -> None:
+    page = site.page()
+    engaged = site.world.engaging(1)[0]
+    page.goto(f"{site.base}/ui/accounts/{engaged}")
+    panel = page.locator("#why")
+    expect(panel.locator("details.why")).to_have_count(2)  # bodea-x and trial-test
+    bodea = panel.locator('details[data-journey="bodea-x"]')
+    facts = bodea.locator("dl.facts")
+    expect(facts).to_be_hidden()  # closed until asked
+    expect(bodea.locator("summary")).to_contain_text("enabled")
+    bodea.locator("summary").click()
+    expect(facts).to_be_visible()
+    expect(facts.locator("dt", has_text="re-entry")).to_be_visible()
+    expect(facts).to_contain_text("completed")  # its enrollment ended with the goal
+    expect(facts.locator("dd.next-change")).to_be_visible()
+    trial = panel.locator('details[data-journey="trial-test"]')
+    trial.locator("summary").click()
+    expect(trial.locator("dl.facts")).to_contain_text("event trial.started")
+    bodea.scroll_into_view_if_needed()
+    _shot(page, "account-why.png", full=False)
+
+
 def test_a_csm_completes_a_task_from_the_inbox(site: Site) -> None:
     open_tasks = site.api("/api/tasks", status="open")["items"]
     assert open_tasks
