@@ -370,3 +370,36 @@ def test_an_outcome_whose_words_the_store_cannot_hold_is_recorded_and_delivery_g
         assert found["k2"]["last_error"] == "suppressed\ufffd"
     finally:
         dispatcher.close()
+
+
+def test_outcomes_the_database_refuses_do_not_stop_delivery(
+        store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A record refused for its values (not for a busy or absent database) fails at every try:
+    kept, it would stop every later claim. It is dropped; its effect is claimed again after
+    its lease."""
+    import sqlalchemy as sa
+
+    add(store, email("k1"))
+    channel = _Held()
+    channel.release.set()
+    clock = ManualClock(T0)
+    dispatcher = Dispatcher(store, {"email": channel}, clock)  # type: ignore[dict-item]
+    record = dispatcher._record
+    refusals = [1, 2]  # k1's record, and its retry before the next claim
+
+    def refusing(outcomes: list[tuple[int, object]], lease_end: datetime) -> None:
+        if refusals:
+            refusals.pop()
+            raise sa.exc.DataError("UPDATE effects", {}, ValueError("NUL"))
+        record(outcomes, lease_end)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(dispatcher, "_record", refusing)
+    with pytest.raises(sa.exc.DataError):
+        dispatcher.dispatch()
+    add(store, email("k2"))
+    assert dispatcher.dispatch() == 1  # not stopped by k1's kept outcome
+    clock.advance(timedelta(minutes=10))  # k1's lease is over: claimed again, and recorded
+    assert dispatcher.dispatch() == 1
+    dispatcher.close()
+    assert channel.sent == ["k1", "k2", "k1"]
+    assert [s for _, s, _ in statuses(store)] == ["delivered", "delivered"]

@@ -8,7 +8,8 @@ and a request whose answer never came (a timeout, a connection cut) is tried aga
 and webhook carries the effect's idempotency key (``X-Itinera-Key``) so receivers, and our
 tests, recognise a repeat. Outcomes that could not be recorded (the database locked or away)
 are kept and recorded before anything new is claimed, so a failed record alone never repeats a
-delivery.
+delivery; outcomes the database refuses for what they hold are dropped instead (their effects are
+claimed again after the lease), since kept they would stop every later claim.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from collections.abc import Mapping
 from concurrent.futures import ALL_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+import sqlalchemy as sa
 
 from itinera.channels.base import Channel, PermanentError, RetryableError
 from itinera.runtime.clock import Clock
@@ -132,7 +135,13 @@ class Dispatcher:
         claimed again since by another dispatcher is left to it."""
         while self._unrecorded:
             outcomes, lease_end = self._unrecorded[0]
-            self._record(outcomes, lease_end)
+            try:
+                self._record(outcomes, lease_end)
+            except (sa.exc.DataError, sa.exc.IntegrityError):
+                # Refused for what the outcomes hold, not for the database being busy or
+                # away: it would fail at every try, and no effect would be delivered again.
+                # Those effects are claimed again once their lease ends.
+                log.exception("could not record %d delivery outcomes; dropped", len(outcomes))
             self._unrecorded.pop(0)
 
     def _record(self, outcomes: list[tuple[int, Outcome | None]], lease_end: datetime) -> None:
