@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from itinera.api import create_app
 from itinera.runtime import Service
 from itinera.runtime.clock import Clock
-from itinera.storage import queries
+from itinera.storage import keys
 
 __all__ = ["ONBOARDING", "WORKSPACE", "Api", "basic", "open_api"]
 
@@ -65,9 +65,9 @@ class Api:
         assert response.status_code == 200, response.text
         return response.json()
 
-    def new_key(self, name: str) -> tuple[str, str]:
+    def new_key(self, name: str, scope: str = "admin") -> tuple[str, str]:
         with self.service.intake.engine.begin() as connection:
-            return queries.create_api_key(connection, name, datetime.now(UTC))
+            return keys.create_api_key(connection, name, datetime.now(UTC), scope)
 
     def setup_onboarding(self) -> None:
         """Configure the workspace, publish and enable the onboarding journey."""
@@ -82,7 +82,7 @@ def open_api(database_url: str, clock: Clock | None = None) -> Iterator[Api]:
     try:
         client = TestClient(create_app(service))
         with service.intake.engine.begin() as connection:
-            _, key = queries.create_api_key(connection, "tests", datetime.now(UTC))
+            _, key = keys.create_api_key(connection, "tests", datetime.now(UTC))
         yield Api(service, client, key)
     finally:
         service.close()

@@ -14,7 +14,7 @@ from api_support import Api, basic, open_api
 from typer.testing import CliRunner
 
 from itinera.cli.main import app as cli
-from itinera.storage import queries
+from itinera.storage import keys
 from itinera.storage import schema as t
 
 
@@ -51,7 +51,7 @@ def test_every_endpoint_but_health_needs_a_key(api: Api) -> None:
             "Authorization": "Basic " + base64.b64encode(b"garbage").decode()[:-1]}))
         assert client.request(method, path, headers=basic(other)).status_code != 401
     with api.service.intake.engine.begin() as connection:
-        assert queries.revoke_api_key(connection, other.split("_")[1], datetime.now(UTC))
+        assert keys.revoke_api_key(connection, other.split("_")[1], datetime.now(UTC))
     assert_unauthorized(client.get("/api/journeys", headers=basic(other)))
     assert client.get("/api/journeys", headers={"Authorization": f"Bearer {api.key}"}).json() == []
 
@@ -66,7 +66,7 @@ def test_keys_cli_creates_lists_and_revokes(database_url: str) -> None:
         [row] = connection.execute(sa.select(t.api_keys)).all()
     assert row.name == "segment-prod" and key not in str(tuple(row))  # only its hash is kept
     listed = runner.invoke(cli, ["keys", "list", "--database", database_url])
-    assert listed.exit_code == 0 and f"{row.id}\tsegment-prod\t" in listed.stdout
+    assert listed.exit_code == 0 and f"{row.id}\tsegment-prod\tadmin\t" in listed.stdout
     assert "active" in listed.stdout and key not in listed.stdout
 
     with open_api(database_url) as api:

@@ -88,10 +88,10 @@ def test_keys_create_list_revoke(database_url: str) -> None:
     code, output = _invoke("keys", "list", *db)
     assert code == 0
     (line,) = output.splitlines()
-    id, name, _, state = line.split("\t")
-    assert (name, state) == ("crm-sync", "active") and key not in output
+    id, name, scope, _, state = line.split("\t")
+    assert (name, scope, state) == ("crm-sync", "admin", "active") and key not in output
     assert _invoke("keys", "revoke", id, *db)[0] == 0
-    assert _invoke("keys", "list", *db)[1].split("\t")[3].startswith("revoked")
+    assert _invoke("keys", "list", *db)[1].split("\t")[4].startswith("revoked")
     assert _invoke("keys", "revoke", id, *db)[0] == 1
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -25,7 +25,7 @@ from itinera.api import (
     routes_unsubscribe,
     routes_work,
 )
-from itinera.api.auth import SECURITY_SCHEMES, require_key
+from itinera.api.auth import READ, SECURITY_SCHEMES
 from itinera.api.context import ApiContext, Ctx
 from itinera.api.problems import ApiProblem, declare_problems, install_handlers
 from itinera.api.schemas import component_schemas
@@ -90,7 +90,7 @@ def create_app(service: Service, unsubscribe_secret: str | None = None) -> FastA
             raise ApiProblem(503, "unavailable", f"the database is unreachable: {error}") from None
         return {"status": "ok"}
 
-    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(require_key)])
+    @app.get("/openapi.json", include_in_schema=False, dependencies=READ)
     def openapi() -> dict[str, Any]:
         return _openapi(app)
 

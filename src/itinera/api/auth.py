@@ -1,23 +1,50 @@
-"""API keys on every endpoint but ``/health``.
+"""API keys and their scopes, on every endpoint but ``/health`` (API and UI alike).
 
 As Segment does it: HTTP Basic with the key as the user name and an empty password (what the
 SDKs send as their "write key"), or ``Authorization: Bearer <key>``. Keys are made with
-``itinera keys create NAME``; the store keeps only their sha256.
+``itinera keys create NAME --scope SCOPE``; the store keeps only their sha256.
+
+Each route declares the scope it needs, with ``require_scope(scope)`` (the UI's pages through
+``web.auth``, which checks with :func:`check_scope` too): ``GRANTS`` says what each key scope
+allows, and a key whose scope does not allow it gets 403 naming the scope needed.
+:func:`route_scopes` reads a route's declaration back (a test checks every route has one).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
 
 from itinera.api.context import ApiContext, get_context
 from itinera.api.problems import ApiProblem
-from itinera.storage import queries
+from itinera.storage import keys
+from itinera.storage.keys import SCOPES
 
-__all__ = ["CHALLENGE", "SECURITY_SCHEMES", "key_of", "require_key"]
+__all__ = [
+    "ADMIN",
+    "CHALLENGE",
+    "GRANTS",
+    "INGEST",
+    "READ",
+    "SECURITY_SCHEMES",
+    "WRITE",
+    "ScopeCheck",
+    "check_scope",
+    "key_of",
+    "require_scope",
+    "route_scopes",
+]
+
+GRANTS: dict[str, frozenset[str]] = {
+    "ingest": frozenset({"ingest"}),  # Segment's /v1 and the bulk ingestion writes only
+    "read": frozenset({"read"}),  # every read
+    "write": frozenset({"ingest", "read", "write"}),  # running journeys, tasks, deliveries
+    "admin": frozenset(SCOPES),  # everything, keys and workspace settings included
+}
 
 CHALLENGE = 'Basic realm="itinera", Bearer realm="itinera"'
 SECURITY_SCHEMES = {
@@ -50,15 +77,55 @@ def _unauthorized(detail: str) -> ApiProblem:
     return ApiProblem(401, "unauthorized", detail, headers={"WWW-Authenticate": CHALLENGE})
 
 
-def require_key(request: Request,
-                context: Annotated[ApiContext, Depends(get_context)]) -> queries.ApiKey:
-    """The caller's active API key, or 401."""
-    key = key_of(request.headers.get("authorization"))
-    if key is None:
-        raise _unauthorized("send an API key: HTTP Basic with the key as the user name and an "
-                            "empty password, or 'Authorization: Bearer <key>'")
-    with context.read() as connection:
-        found = queries.find_api_key(connection, key)
-    if found is None:
-        raise _unauthorized("the API key is unknown or revoked")
+def check_scope(key: keys.ApiKey, needed: str) -> None:
+    """403 naming ``needed`` unless ``key``'s scope allows it."""
+    if needed not in GRANTS.get(key.scope, frozenset()):
+        raise ApiProblem(403, "forbidden", f"this needs a key with the scope '{needed}' (or "
+                                           f"'admin'); this key's scope is '{key.scope}'")
+
+
+class ScopeCheck:
+    """A dependency: the caller's active API key if its scope allows ``needed_scope``; 401
+    without a valid key, 403 when the scope does not allow it."""
+
+    def __init__(self, needed_scope: str) -> None:
+        if needed_scope not in SCOPES:
+            raise ValueError(f"unknown scope {needed_scope!r}")
+        self.needed_scope = needed_scope
+
+    def __call__(self, request: Request,
+                 context: Annotated[ApiContext, Depends(get_context)]) -> keys.ApiKey:
+        key = key_of(request.headers.get("authorization"))
+        if key is None:
+            raise _unauthorized("send an API key: HTTP Basic with the key as the user name and "
+                                "an empty password, or 'Authorization: Bearer <key>'")
+        with context.read() as connection:
+            found = keys.find_api_key(connection, key)
+        if found is None:
+            raise _unauthorized("the API key is unknown or revoked")
+        check_scope(found, self.needed_scope)
+        return found
+
+
+def require_scope(scope: str) -> Any:
+    """``Depends`` on a :class:`ScopeCheck`: for a route's or a router's ``dependencies``."""
+    return Depends(ScopeCheck(scope))
+
+
+INGEST = [require_scope("ingest")]
+READ = [require_scope("read")]
+WRITE = [require_scope("write")]
+ADMIN = [require_scope("admin")]
+"""A route's ``dependencies=``: the scope it needs."""
+
+
+def route_scopes(dependant: Dependant) -> set[str]:
+    """The scopes a route (its ``dependant``) declares, through any of its dependencies."""
+    found: set[str] = set()
+    scope = getattr(dependant.call, "needed_scope", None)
+    if isinstance(scope, str):
+        found.add(scope)
+    for sub in dependant.dependencies:
+        found |= route_scopes(sub)
     return found
+

@@ -7,8 +7,9 @@ received in parallel: on PostgreSQL truly, on SQLite one writer at a time, by it
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -28,10 +29,13 @@ CHUNK = 500  # inputs stored per transaction when a request brings more (Segment
 
 
 class ApiContext:
-    """The service behind the API."""
+    """The service behind the API, and the wall clock of its sessions (``now``: real time even
+    when the service's clock is accelerated, as in ``itinera demo``; tests replace it)."""
 
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: Service,
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.service = service
+        self.now = now
 
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from itinera.api.auth import require_key
+from itinera.api.auth import require_scope
 from itinera.api.body import ApiRoute
 from itinera.api.context import Ctx
 from itinera.api.problems import ApiProblem, invalid
@@ -24,7 +24,7 @@ from itinera.storage import views
 
 __all__ = ["router"]
 
-router = APIRouter(route_class=ApiRoute, prefix="/api", dependencies=[Depends(require_key)])
+router = APIRouter(route_class=ApiRoute, prefix="/api", dependencies=[require_scope("read")])
 Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]
 _MISSING: dict[int | str, dict[str, Any]] = {404: {"model": ProblemOut}}
 

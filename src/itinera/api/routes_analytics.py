@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from itinera.analytics.report import JourneyNotFound, JourneyReport, journey_report
-from itinera.api.auth import require_key
+from itinera.api.auth import require_scope
 from itinera.api.body import ApiRoute
 from itinera.api.context import ID_MAX, Ctx
 from itinera.api.problems import ApiProblem, invalid
@@ -19,7 +19,7 @@ from itinera.errors import Problem
 __all__ = ["router"]
 
 router = APIRouter(route_class=ApiRoute, prefix="/api/journeys", tags=["analytics"],
-                   dependencies=[Depends(require_key)])
+                   dependencies=[require_scope("read")])
 
 
 @router.get("/{journey_id}/report", response_model=JourneyReport,

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from itinera.api.auth import require_key
+from itinera.api.auth import READ, WRITE
 from itinera.api.body import ApiRoute
 from itinera.api.context import After, Ctx, RowId
 from itinera.api.problems import ApiProblem
@@ -19,14 +19,13 @@ from itinera.storage import outbox
 
 __all__ = ["router"]
 
-router = APIRouter(route_class=ApiRoute, prefix="/api/deliveries", tags=["deliveries"],
-                   dependencies=[Depends(require_key)])
+router = APIRouter(route_class=ApiRoute, prefix="/api/deliveries", tags=["deliveries"])
 Status = Literal["pending", "sending", "delivered", "skipped", "dead", "sent", "completed"]
 Channel = Literal["email", "webhook", "task", "campaign"]
 _MISSING: dict[int | str, dict[str, Any]] = {404: {"model": ProblemOut}}
 
 
-@router.get("", response_model=DeliveryPage)
+@router.get("", dependencies=READ, response_model=DeliveryPage)
 def list_deliveries(
     context: Ctx, status: Status | None = None, channel: Channel | None = None,
     account: str | None = None, journey: str | None = None,
@@ -40,7 +39,7 @@ def list_deliveries(
     return {"items": items, "next": items[-1]["id"] if len(items) == limit else None}
 
 
-@router.get("/{delivery_id}", response_model=DeliveryDetail, responses=_MISSING)
+@router.get("/{delivery_id}", dependencies=READ, response_model=DeliveryDetail, responses=_MISSING)
 def show_delivery(context: Ctx, delivery_id: RowId) -> dict[str, Any]:
     """One effect with its whole payload: an email's subject and text, a webhook's body."""
     with context.read() as connection:
@@ -50,7 +49,7 @@ def show_delivery(context: Ctx, delivery_id: RowId) -> dict[str, Any]:
     return found
 
 
-@router.post("/{delivery_id}/retry", response_model=DeliveryDetail,
+@router.post("/{delivery_id}/retry", dependencies=WRITE, response_model=DeliveryDetail,
              responses={**_MISSING, 409: {"model": ProblemOut}})
 def retry_delivery(context: Ctx, delivery_id: RowId) -> dict[str, Any]:
     """Send a dead delivery back to pending, due now, with a fresh count of attempts."""

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
-from itinera.api.auth import require_key
+from itinera.api.auth import INGEST, READ, WRITE, check_scope
 from itinera.api.body import BULK_BYTES, ApiRoute, limit
 from itinera.api.context import After, ApiContext, Ctx, Wait, accepted
 from itinera.api.problems import invalid
@@ -28,12 +28,12 @@ from itinera.definitions.scenario import AccountData, BuyingGroupData, EventData
 from itinera.errors import DefinitionError, Problem
 from itinera.runtime.checks import Refs, check_instant
 from itinera.storage import queries
+from itinera.storage.keys import ApiKey
 
 __all__ = ["MAX_BATCH", "router"]
 
 MAX_BATCH = 10_000
-router = APIRouter(route_class=ApiRoute, prefix="/api", tags=["ingestion"],
-                   dependencies=[Depends(require_key)])
+router = APIRouter(route_class=ApiRoute, prefix="/api", tags=["ingestion"])
 Records = Annotated[list[Any], Body()]
 _ACCEPTED: dict[int | str, dict[str, Any]] = {
     202: {"model": Accepted, "description": "Stored durably; the worker applies it within moments"},
@@ -63,7 +63,7 @@ def _store(context: ApiContext, entries: list[dict[str, Any]], problems: list[Pr
     return accepted(context, stored, wait)
 
 
-@router.post("/accounts", status_code=202, responses=_ACCEPTED,
+@router.post("/accounts", dependencies=INGEST, status_code=202, responses=_ACCEPTED,
              openapi_extra=limit(BULK_BYTES, array_body(AccountData)))
 def upsert_accounts(context: Ctx, records: Records, wait: Wait = False) -> JSONResponse:
     """Create or merge accounts."""
@@ -74,7 +74,7 @@ def upsert_accounts(context: Ctx, records: Records, wait: Wait = False) -> JSONR
     return _store(context, [{"upsert_account": r} for r in records], problems, wait)
 
 
-@router.post("/people", status_code=202, responses=_ACCEPTED,
+@router.post("/people", dependencies=INGEST, status_code=202, responses=_ACCEPTED,
              openapi_extra=limit(BULK_BYTES, array_body(PersonData)))
 def upsert_people(context: Ctx, records: Records, wait: Wait = False) -> JSONResponse:
     """Create or merge people (``account`` links a person to an account)."""
@@ -82,7 +82,7 @@ def upsert_people(context: Ctx, records: Records, wait: Wait = False) -> JSONRes
     return _store(context, [{"upsert_person": r} for r in records], problems, wait)
 
 
-@router.post("/buying-groups", status_code=202, responses=_ACCEPTED,
+@router.post("/buying-groups", dependencies=INGEST, status_code=202, responses=_ACCEPTED,
              openapi_extra=limit(BULK_BYTES, array_body(BuyingGroupData)))
 def upsert_buying_groups(context: Ctx, records: Records, wait: Wait = False) -> JSONResponse:
     """Add people to buying groups, creating a group that does not exist yet."""
@@ -112,7 +112,7 @@ def upsert_buying_groups(context: Ctx, records: Records, wait: Wait = False) -> 
     return _store(context, entries, problems, wait)
 
 
-@router.post("/events", status_code=202, responses=_ACCEPTED,
+@router.post("/events", dependencies=INGEST, status_code=202, responses=_ACCEPTED,
              openapi_extra=limit(BULK_BYTES, array_body(EventData)))
 def add_events(context: Ctx, records: Records, wait: Wait = False) -> JSONResponse:
     """Record events; an event whose ``id`` is known is ignored."""
@@ -123,18 +123,23 @@ def add_events(context: Ctx, records: Records, wait: Wait = False) -> JSONRespon
     return _store(context, [{"event": r} for r in records], problems, wait)
 
 
-@router.post("/inputs", status_code=202, responses=_ACCEPTED, openapi_extra=limit(BULK_BYTES, {
+@router.post("/inputs", status_code=202, responses=_ACCEPTED,
+             openapi_extra=limit(BULK_BYTES, {
     "requestBody": {"required": True, "content": {"application/json": {"schema": {
         "type": "array", "items": {"type": "object", "description":
                                    "One input: {kind: body}, as a scenario timeline entry"}}}}}}))
-def add_inputs(context: Ctx, records: Records, wait: Wait = False) -> JSONResponse:
-    """Raw inputs, applied in order: any timeline entry, ``configure`` or ``load_world``."""
+def add_inputs(context: Ctx, records: Records, caller: Annotated[ApiKey, WRITE[0]],
+               wait: Wait = False) -> JSONResponse:
+    """Raw inputs, applied in order: any timeline entry, ``configure`` or ``load_world``
+    (these two change the workspace: they need an ``admin`` key)."""
+    if any(isinstance(r, dict) and ("configure" in r or "load_world" in r) for r in records):
+        check_scope(caller, "admin")
     if len(records) > MAX_BATCH:
         raise invalid([Problem("", f"at most {MAX_BATCH} inputs per batch, got {len(records)}")])
     return _store(context, records, [], wait)  # receiving checks them (Service.submit)
 
 
-@router.get("/rejected", response_model=RejectedPage, tags=["ingestion"])
+@router.get("/rejected", dependencies=READ, response_model=RejectedPage, tags=["ingestion"])
 def list_rejected(context: Ctx, source: str | None = None,
                   limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                   after: After = None) -> dict[str, Any]:

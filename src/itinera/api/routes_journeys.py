@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from itinera.api.auth import require_key
+from itinera.api.auth import READ, WRITE
 from itinera.api.body import ApiRoute, document
 from itinera.api.context import Ctx, Wait, accepted
 from itinera.api.problems import ApiProblem, invalid
@@ -26,8 +26,7 @@ from itinera.storage import queries
 
 __all__ = ["router"]
 
-router = APIRouter(route_class=ApiRoute, prefix="/api/journeys", tags=["journeys"],
-                   dependencies=[Depends(require_key)])
+router = APIRouter(route_class=ApiRoute, prefix="/api/journeys", tags=["journeys"])
 JourneyBody = Annotated[Any, Depends(document)]  # JSON, or YAML (Content-Type: application/yaml)
 _INVALID: dict[int | str, dict[str, Any]] = {
     422: {"model": ProblemOut, "description": "Every problem, each with its place"}}
@@ -44,7 +43,7 @@ def _check(context: Ctx, journey: Any) -> None:
         raise invalid(problems, "the journey")
 
 
-@router.post("/validate", response_model=Validation, responses=_INVALID,
+@router.post("/validate", dependencies=WRITE, response_model=Validation, responses=_INVALID,
              openapi_extra=journey_body())
 def validate(context: Ctx, journey: JourneyBody) -> dict[str, Any]:
     """Check a journey without publishing it: 200 when it is valid, else 422 listing every
@@ -53,7 +52,8 @@ def validate(context: Ctx, journey: JourneyBody) -> dict[str, Any]:
     return {"valid": True, "errors": []}
 
 
-@router.post("", status_code=202, responses=_INVALID | _ACCEPTED, openapi_extra=journey_body())
+@router.post("", dependencies=WRITE, status_code=202, responses=_INVALID | _ACCEPTED,
+             openapi_extra=journey_body())
 def publish(context: Ctx, journey: JourneyBody, wait: Wait = False) -> JSONResponse:
     """Publish a new version of a journey (new enrollments take it; running ones keep theirs).
     A journey is published as ``draft`` until it is enabled."""
@@ -77,6 +77,7 @@ def _command(kind: str) -> None:
         "disable": "Disable the journey: no new enrollments; active ones are unenrolled.",
     }[kind]
     router.add_api_route(f"/{{journey_id}}/{kind}", endpoint, methods=["POST"], name=kind,
+                         dependencies=WRITE,
                          status_code=202, responses={404: {"model": ProblemOut}, **_ACCEPTED})
 
 
@@ -84,7 +85,7 @@ for _kind in LIFECYCLE:
     _command(_kind)
 
 
-@router.get("", response_model=list[JourneyOut])
+@router.get("", dependencies=READ, response_model=list[JourneyOut])
 def list_journeys(context: Ctx) -> list[dict[str, Any]]:
     """Every published journey with its status (draft, enabled, paused, disabled), the
     version new enrollments take and all its versions."""
@@ -92,7 +93,8 @@ def list_journeys(context: Ctx) -> list[dict[str, Any]]:
         return queries.journeys(connection)
 
 
-@router.get("/{journey_id}", response_model=JourneyDetail, responses={404: {"model": ProblemOut}})
+@router.get("/{journey_id}", dependencies=READ, response_model=JourneyDetail,
+            responses={404: {"model": ProblemOut}})
 def show_journey(context: Ctx, journey_id: str) -> dict[str, Any]:
     """One journey, with the definition of its current version."""
     with context.read() as connection:

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from itinera.api.auth import require_key
+from itinera.api.auth import require_scope
 from itinera.api.body import MessageRoute, limit
 from itinera.api.context import ApiContext, Ctx, Wait
 from itinera.api.problems import ApiProblem, invalid
@@ -31,7 +31,7 @@ __all__ = ["BATCH_BYTES", "MAX_MESSAGES", "MESSAGE_BYTES", "router"]
 BATCH_BYTES = 500 * 1024
 MESSAGE_BYTES = 32 * 1024
 MAX_MESSAGES = 2_500
-router = APIRouter(prefix="/v1", tags=["segment"], dependencies=[Depends(require_key)],
+router = APIRouter(prefix="/v1", tags=["segment"], dependencies=[require_scope("ingest")],
                    route_class=MessageRoute)
 
 _MESSAGE = {"type": "object", "additionalProperties": True,

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Query
 
-from itinera.api.auth import require_key
+from itinera.api.auth import READ, WRITE
 from itinera.api.body import ApiRoute
 from itinera.api.context import After, Ctx, RowId
 from itinera.api.problems import ApiProblem
@@ -20,7 +20,7 @@ from itinera.storage import queries
 
 __all__ = ["router"]
 
-router = APIRouter(route_class=ApiRoute, prefix="/api", dependencies=[Depends(require_key)])
+router = APIRouter(route_class=ApiRoute, prefix="/api")
 Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]
 Status = Literal["active", "completed", "exited", "unenrolled"]
 _MISSING: dict[int | str, dict[str, Any]] = {404: {"model": ProblemOut}}
@@ -30,7 +30,7 @@ def _page(items: list[dict[str, Any]], limit: int) -> dict[str, Any]:
     return {"items": items, "next": items[-1]["id"] if len(items) == limit else None}
 
 
-@router.get("/enrollments", response_model=EnrollmentPage, tags=["enrollments"])
+@router.get("/enrollments", dependencies=READ, response_model=EnrollmentPage, tags=["enrollments"])
 def list_enrollments(context: Ctx, journey: str | None = None, account: str | None = None,
                      status: Status | None = None, limit: Limit = 100,
                      after: After = None) -> dict[str, Any]:
@@ -40,7 +40,7 @@ def list_enrollments(context: Ctx, journey: str | None = None, account: str | No
                                          status=status, limit=limit, after=after), limit)
 
 
-@router.get("/enrollments/{enrollment_id}", response_model=EnrollmentDetail,
+@router.get("/enrollments/{enrollment_id}", dependencies=READ, response_model=EnrollmentDetail,
             responses=_MISSING, tags=["enrollments"])
 def show_enrollment(context: Ctx, enrollment_id: RowId) -> dict[str, Any]:
     """One enrollment with its full history: each node visited and each decision, with why."""
@@ -51,7 +51,7 @@ def show_enrollment(context: Ctx, enrollment_id: RowId) -> dict[str, Any]:
         return {**found, "history": queries.history(connection, enrollment_id)}
 
 
-@router.get("/tasks", response_model=TaskPage, tags=["tasks"])
+@router.get("/tasks", dependencies=READ, response_model=TaskPage, tags=["tasks"])
 def list_tasks(context: Ctx, assignee: str | None = None, status: str | None = None,
                account: str | None = None, limit: Limit = 100,
                after: After = None) -> dict[str, Any]:
@@ -61,7 +61,7 @@ def list_tasks(context: Ctx, assignee: str | None = None, status: str | None = N
                                    account=account, limit=limit, after=after), limit)
 
 
-@router.post("/tasks/{task_id}/complete", response_model=TaskOut, responses=_MISSING,
+@router.post("/tasks/{task_id}/complete", dependencies=WRITE, response_model=TaskOut, responses=_MISSING,
              tags=["tasks"])
 def complete_task(context: Ctx, task_id: RowId) -> dict[str, Any]:
     """Mark a task completed (completing it again changes nothing)."""
@@ -72,7 +72,7 @@ def complete_task(context: Ctx, task_id: RowId) -> dict[str, Any]:
     return found
 
 
-@router.post("/tasks/{task_id}/reassign", response_model=TaskOut, responses=_MISSING,
+@router.post("/tasks/{task_id}/reassign", dependencies=WRITE, response_model=TaskOut, responses=_MISSING,
              tags=["tasks"])
 def reassign_task(context: Ctx, task_id: RowId, body: Annotated[Reassign, Body()]) -> dict[str, Any]:
     """Give a task to someone else."""

@@ -37,10 +37,9 @@ from itinera.runtime.demo import (
 )
 from itinera.runtime.service import Service
 from itinera.runtime.worker_lock import WorkerLock, WorkerLockError
-from itinera.storage import queries
+from itinera.storage import keys, queries
 from itinera.storage import schema as t
 from itinera.timeutil import format_instant, parse_duration
-from itinera.web.auth import login_link
 
 __all__ = ["demo", "register"]
 
@@ -71,7 +70,7 @@ def demo(
     inputs = demo_inputs(example_scenario(), accounts, rng)
     service.submit(inputs)
     with service.intake.engine.begin() as connection:
-        _, key = queries.create_api_key(connection, "demo", datetime.now(UTC))
+        _, key = keys.create_api_key(connection, "demo", datetime.now(UTC), "admin")
     app = create_app(service)
     app.router.lifespan_context = with_worker(service, 0.1)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -86,7 +85,7 @@ def demo(
         raise typer.Exit(2)
     out.print(f"API on http://127.0.0.1:{port} (key: {key}); try "
               f"`curl -H 'Authorization: Bearer {key}' http://127.0.0.1:{port}/api/enrollments`")
-    out.print(f"Web UI: {login_link(f'http://127.0.0.1:{port}', key)}")
+    out.print(f"Web UI: http://127.0.0.1:{port}/ui/login (sign in with the key above)")
     out.print("Ctrl-C stops the demo.")
     feed = DemoFeed(service, inputs, rng)
     stop = threading.Event()

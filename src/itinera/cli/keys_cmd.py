@@ -1,7 +1,10 @@
 """``itinera keys``: the API keys of a live service.
 
-``create NAME`` prints the new key on standard output, once: the store keeps only its sha256,
-so it cannot be shown again. ``list`` shows every key's id, name and state, never the key;
+``create NAME --scope SCOPE`` prints the new key on standard output, once: the store keeps only
+its sha256, so it cannot be shown again. The scope (``ingest``, ``read``, ``write``, ``admin``;
+docs/security.md) says what the key may do; without ``--scope`` it is ``admin``, the only kind
+of key there was before scopes, so scripts that make keys keep working: give a key embedded in
+a website ``--scope ingest``. ``list`` shows every key's id, name, scope and state, never the key;
 ``revoke ID`` stops a key at once (exit 1 when there is no such active key). The database is
 ``--database URL``, else ``$ITINERA_DATABASE``, else ``sqlite:///itinera.db``.
 """
@@ -9,14 +12,22 @@ so it cannot be shown again. ``list`` shows every key's id, name and state, neve
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Annotated
 
 import typer
 
 from itinera.cli.database import DEFAULT_DATABASE, Database, in_transaction, stderr
-from itinera.storage import queries
+from itinera.storage import keys
 
 __all__ = ["register"]
+
+class Scope(StrEnum):
+    ingest = "ingest"
+    read = "read"
+    write = "write"
+    admin = "admin"
+
 
 keys_app = typer.Typer(name="keys", no_args_is_help=True, add_completion=False,
                        help="Create, list and revoke the API keys of a live service.")
@@ -24,28 +35,33 @@ keys_app = typer.Typer(name="keys", no_args_is_help=True, add_completion=False,
 
 @keys_app.command("create")
 def create(name: Annotated[str, typer.Argument(help="Who or what the key is for.")],
+           scope: Annotated[Scope, typer.Option(
+               help="What the key may do: ingest (tracking and bulk ingestion only: the key to "
+                    "embed in a website), read (every read), write (read, ingest, run journeys, "
+                    "tasks, deliveries), admin (everything).")] = Scope.admin,
            database: Database = DEFAULT_DATABASE) -> None:
     """Create a key and print it (only this once)."""
-    id, key = in_transaction(database, lambda c: queries.create_api_key(c, name, datetime.now(UTC)),
-                             create=True)  # before the first `itinera serve`
+    id, key = in_transaction(
+        database, lambda c: keys.create_api_key(c, name, datetime.now(UTC), scope.value),
+        create=True)  # before the first `itinera serve`
     typer.echo(key)
-    stderr().print(f"created key {id} ({name}); keep it now: it is not shown again",
-                    markup=False)
+    stderr().print(f"created key {id} ({name}, scope {scope.value}); keep it now: it is not "
+                   "shown again", markup=False)
 
 
 @keys_app.command("list")
 def list_keys(database: Database = DEFAULT_DATABASE) -> None:
-    """List the keys: id, name, created, and revoked or active."""
-    for key in in_transaction(database, queries.api_keys):
+    """List the keys: id, name, scope, created, and revoked or active."""
+    for key in in_transaction(database, keys.api_keys):
         state = f"revoked {key.revoked_at}" if key.revoked_at else "active"
-        typer.echo(f"{key.id}\t{key.name}\t{key.created_at}\t{state}")
+        typer.echo(f"{key.id}\t{key.name}\t{key.scope}\t{key.created_at}\t{state}")
 
 
 @keys_app.command("revoke")
 def revoke(id: Annotated[str, typer.Argument(help="The key's id (from `itinera keys list`).")],
            database: Database = DEFAULT_DATABASE) -> None:
-    """Revoke a key: requests with it are refused from now on."""
-    if not in_transaction(database, lambda c: queries.revoke_api_key(c, id, datetime.now(UTC))):
+    """Revoke a key: requests with it are refused from now on, its UI sessions end."""
+    if not in_transaction(database, lambda c: keys.revoke_api_key(c, id, datetime.now(UTC))):
         stderr().print(f"no active key {id!r}", markup=False)
         raise typer.Exit(1)
     typer.echo(f"revoked {id}")

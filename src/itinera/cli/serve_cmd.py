@@ -35,7 +35,7 @@ from itinera.errors import ItineraError
 from itinera.runtime.dispatcher import Dispatcher
 from itinera.runtime.service import Service
 from itinera.runtime.worker import run_worker
-from itinera.storage import queries
+from itinera.storage import keys
 from itinera.storage.sql import SqlStore
 
 __all__ = ["GRACE", "register", "serve", "unconfigured", "with_worker"]
@@ -103,7 +103,7 @@ def serve(
     try:
         service = Service(database, sandbox=sandbox, shared=shared)
         with service.intake.engine.connect() as connection:
-            has_keys = bool(queries.api_keys(connection))
+            has_keys = bool(keys.api_keys(connection))
     except (SQLAlchemyError, ValueError, ItineraError) as error:
         errors.print(f"cannot use the database {database}: {error}", markup=False)
         raise typer.Exit(2) from None
@@ -130,8 +130,8 @@ def serve(
     previous = signal.signal(signal.SIGTERM, lambda *_: None)
     delivering = DispatcherProcesses(database, 0 if sandbox else dispatchers, errors)
     try:
-        errors.print(f"web UI: http://{host}:{port}/ui/ (sign in with an API key, or open "
-                     f"http://{host}:{port}/ui/login?key=<key>)", markup=False)
+        errors.print(f"web UI: http://{host}:{port}/ui/login (sign in with a key of scope read, "
+                     "write or admin)", markup=False)
         uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=GRACE)
     except KeyboardInterrupt:
         pass

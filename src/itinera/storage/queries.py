@@ -3,18 +3,14 @@
 Reads: enrollments (filtered, paged by id), one enrollment with its history, tasks (the
 ``task`` effects), rejected messages, journeys with their states and versions, and what the
 store knows (accounts, people, journeys, workspace ids), counting inputs still in the inbox.
-Writes: API keys, task completion and reassignment (the task effect's status and payload) and
+Writes: task completion and reassignment (the task effect's status and payload) and
 rejected messages. Every function takes a connection; the caller owns the transaction. Rows
 come back as JSON-ready mappings, instants as UTC ISO-8601 with a ``Z``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import secrets
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,17 +24,12 @@ from itinera.storage.rows import history_entries
 from itinera.timeutil import format_instant
 
 __all__ = [
-    "ApiKey",
     "add_rejected",
-    "api_keys",
     "complete_task",
-    "create_api_key",
     "effect_counts",
     "enrollment",
     "enrollment_counts",
     "enrollments",
-    "find_api_key",
-    "hash_key",
     "history",
     "journey",
     "journeys",
@@ -47,68 +38,17 @@ __all__ = [
     "known_people",
     "reassign_task",
     "rejected",
-    "revoke_api_key",
     "task",
     "tasks",
     "workspace_data",
 ]
 
-_KEY_PREFIX = "itk"
 
 
 def _iso(value: datetime | None) -> str | None:
     if value is None:
         return None
     return format_instant(value.replace(tzinfo=UTC) if value.tzinfo is None else value)
-
-
-# -- API keys ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ApiKey:
-    """A key as listed: never the key itself, which only its creator saw."""
-
-    id: str
-    name: str
-    created_at: str | None
-    revoked_at: str | None
-
-
-def hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def create_api_key(conn: sa.Connection, name: str, now: datetime) -> tuple[str, str]:
-    """A new key ``itk_<id>_<secret>``: returns (id, key). Only its sha256 is stored."""
-    id = secrets.token_hex(6)
-    key = f"{_KEY_PREFIX}_{id}_{secrets.token_urlsafe(32)}"
-    conn.execute(sa.insert(t.api_keys).values(id=id, name=name, secret_hash=hash_key(key),
-                                              created_at=now, revoked_at=None))
-    return id, key
-
-
-def find_api_key(conn: sa.Connection, key: str) -> ApiKey | None:
-    """The active key ``key`` is, or None (unknown, malformed or revoked)."""
-    parts = key.split("_", 2)
-    if len(parts) != 3 or parts[0] != _KEY_PREFIX:
-        return None
-    row = conn.execute(sa.select(t.api_keys).where(t.api_keys.c.id == parts[1])).first()
-    if row is None or row.revoked_at is not None:
-        return None
-    if not hmac.compare_digest(row.secret_hash, hash_key(key)):
-        return None
-    return ApiKey(row.id, row.name, _iso(row.created_at), None)
-
-
-def api_keys(conn: sa.Connection) -> list[ApiKey]:
-    rows = conn.execute(sa.select(t.api_keys).order_by(t.api_keys.c.created_at, t.api_keys.c.id))
-    return [ApiKey(r.id, r.name, _iso(r.created_at), _iso(r.revoked_at)) for r in rows]
-
-
-def revoke_api_key(conn: sa.Connection, id: str, now: datetime) -> bool:
-    """Revoke the key ``id``; False when there is no such active key."""
-    result = conn.execute(sa.update(t.api_keys).where(
-        t.api_keys.c.id == id, t.api_keys.c.revoked_at.is_(None)).values(revoked_at=now))
-    return bool(result.rowcount)
 
 
 # -- rejected messages ---------------------------------------------------------------------

@@ -46,6 +46,7 @@ __all__ = [
     "received",
     "rejected",
     "segment_members",
+    "sessions",
     "timers",
 ]
 
@@ -248,6 +249,15 @@ api_keys = Table(
     Column("secret_hash", String, nullable=False),  # sha256 of the whole key; the key is never stored
     Column("created_at", Instant, nullable=False),
     Column("revoked_at", Instant),
+    Column("scope", String, nullable=False, server_default="admin"),  # ingest|read|write|admin
+)
+
+sessions = Table(
+    "sessions", metadata,  # signed-in browsers of the UI: the cookie holds the token, never a key
+    Column("id", String, primary_key=True),  # sha256 of the session token; the token is not stored
+    Column("key_id", String, nullable=False, index=True),
+    Column("created_at", Instant, nullable=False),
+    Column("expires_at", Instant, nullable=False),
 )
 
 history = Table(

@@ -74,7 +74,10 @@ def test_the_demo_in_a_browser(demo: tuple[str, str]) -> None:
         browser = playwright.chromium.launch(executable_path=CHROMIUM)
         try:
             page: Page = browser.new_page(viewport={"width": 1360, "height": 900})
+            assert link == f"{base}/ui/login" and key not in link  # no key in an address
             page.goto(link)
+            page.fill("#key", key)
+            page.click("form[action='/ui/login'] button[type=submit]")
             expect(page).to_have_url(f"{base}/ui/journeys")
             page.get_by_role("link", name="Bodea-Product X — large accounts").click()
             entered = page.locator('g[data-node="by-state"] [data-count="entered"]')

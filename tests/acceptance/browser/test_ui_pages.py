@@ -15,8 +15,7 @@ from ui_world import World, open_world
 
 from itinera.analytics.report import journey_report, journey_summary, node_counts
 from itinera.api import create_app
-from itinera.storage import queries, views
-from itinera.web.auth import login_link
+from itinera.storage import keys, views
 
 
 @pytest.fixture
@@ -27,7 +26,7 @@ def ui(database_url: str) -> Iterator[tuple[World, TestClient]]:
 
 
 def _sign_in(world: World, client: TestClient) -> None:
-    response = client.get(login_link("http://testserver", world.key), follow_redirects=False)
+    response = client.post("/ui/login", data={"key": world.key}, follow_redirects=False)
     assert response.status_code == 303, response.text
 
 
@@ -56,13 +55,17 @@ def test_pages_need_a_signed_in_key(ui: tuple[World, TestClient]) -> None:
     assert response.headers["location"] == "/ui/login?next=/ui/journeys/bodea-x"
     htmx = client.get("/ui/journeys/rows", headers={"HX-Request": "true"}, follow_redirects=False)
     assert htmx.status_code == 204 and htmx.headers["HX-Redirect"] == "/ui/login"
-    wrong = client.get("/ui/login", params={"key": "itk_nope_nope"}, follow_redirects=False)
+    wrong = client.post("/ui/login", data={"key": "itk_nope_nope"}, follow_redirects=False)
     assert wrong.status_code == 401 and "unknown or revoked" in wrong.text
+    # A key in the address (the old sign-in link) signs nobody in.
+    linked = client.get("/ui/login", params={"key": world.key}, follow_redirects=False)
+    assert linked.status_code == 200 and "set-cookie" not in linked.headers
 
-    signed = client.get(login_link("http://testserver", world.key), follow_redirects=False)
+    signed = client.post("/ui/login", data={"key": world.key}, follow_redirects=False)
     assert signed.status_code == 303 and signed.headers["location"] == "/ui/"
     cookie = signed.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/ui" in cookie
+    assert world.key not in cookie and world.key.split("_", 2)[2] not in cookie
     assert "ui-tests" in client.get("/ui/journeys").text
 
     # The form, and never a redirect to another site after it.
@@ -77,7 +80,7 @@ def test_pages_need_a_signed_in_key(ui: tuple[World, TestClient]) -> None:
     # Revoking the key signs the browser out.
     key_id = world.key.split("_")[1]
     with world.service.intake.engine.begin() as connection:
-        assert queries.revoke_api_key(connection, key_id, world.clock.now())
+        assert keys.revoke_api_key(connection, key_id, world.clock.now())
     assert client.get("/ui/tasks", follow_redirects=False).status_code == 303
 
 

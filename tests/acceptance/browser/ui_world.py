@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from itinera.runtime import ManualClock, Service
 from itinera.runtime.demo import demo_inputs, example_scenario
-from itinera.storage import queries
+from itinera.storage import keys
 from itinera.storage import schema as t
 
 __all__ = ["START", "TRIAL", "World", "open_world"]
@@ -127,7 +127,7 @@ def open_world(database_url: str, accounts: int = 40) -> Iterator[World]:
     try:
         service.submit(demo_inputs(example_scenario(), accounts, random.Random(2026)))
         with service.intake.engine.begin() as connection:
-            _, key = queries.create_api_key(connection, "ui-tests", START)
+            _, key = keys.create_api_key(connection, "ui-tests", START)
         world = World(service, clock, key, accounts)
         world.apply()
         yield world
