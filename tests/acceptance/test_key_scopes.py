@@ -7,6 +7,7 @@ The table test walks ``app.routes``: a route added without a declared scope (and
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -24,10 +25,10 @@ from itinera.storage.engine import create_engine
 from itinera.web.auth import COOKIE, csrf_token
 
 # Routes anyone may call: the health check, the unsubscribe links of emails, the UI's sign-in,
-# sign-out, redirects to it and its static files.
+# sign-out, redirects to it, its static files and icon.
 PUBLIC = {("GET", "/health"), ("GET", "/unsubscribe"), ("POST", "/unsubscribe"), ("GET", "/"),
           ("GET", "/ui"), ("GET", "/ui/"), ("GET", "/ui/login"), ("POST", "/ui/login"),
-          ("POST", "/ui/logout"), ("MOUNT", "/ui/static")}
+          ("POST", "/ui/logout"), ("MOUNT", "/ui/static"), ("GET", "/favicon.ico")}
 
 
 @pytest.fixture
@@ -114,10 +115,12 @@ def test_every_route_answers_every_scope_as_declared(api: Api) -> None:
                 assert response.status_code not in (401, 403), (where, response.text)
             else:
                 assert response.status_code == 403, (where, response.text)
-                assert response.headers["content-type"] == "application/problem+json"
+                # The API answers a problem document; a UI page, an error page saying it.
+                said = html.unescape(response.text) if ui else response.json()["detail"]
+                assert response.headers["content-type"].startswith(
+                    "text/html" if ui else "application/problem+json"), where
                 missing = sorted(needed - GRANTS[scope])
-                assert any(f"the scope '{s}'" in response.json()["detail"] for s in missing), \
-                    (where, response.text)
+                assert any(f"the scope '{s}'" in said for s in missing), (where, said)
             checked += 1
         # Without a key: 401 from the API, the login page from the UI.
         client.cookies.clear()
