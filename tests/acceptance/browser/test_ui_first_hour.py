@@ -12,7 +12,6 @@ from fastapi.testclient import TestClient
 from ui_world import World, open_world
 
 from itinera.api import create_app
-from itinera.web.auth import login_link
 
 
 @pytest.fixture
@@ -20,7 +19,7 @@ def ui(database_url: str) -> Iterator[tuple[World, TestClient]]:
     with open_world(database_url, accounts=120) as world:
         world.progress(3)
         client = TestClient(create_app(world.service))
-        response = client.get(login_link("http://testserver", world.key), follow_redirects=False)
+        response = client.post("/ui/login", data={"key": world.key}, follow_redirects=False)
         assert response.status_code == 303
         yield world, client
 
