@@ -26,7 +26,15 @@ from itinera.runtime.clock import SystemClock
 from itinera.runtime.dispatcher import Dispatcher, RetryPolicy
 from itinera.storage.sql import SqlStore
 
-__all__ = ["dispatch", "register"]
+__all__ = ["DEFAULT_LEASE", "LeaseOption", "dispatch", "register"]
+
+# Every command that delivers (dispatch, worker) takes the lease the same way.
+LeaseOption = Annotated[float, typer.Option(
+    "--lease", envvar="ITINERA_DISPATCH_LEASE", min=1.0,
+    help="Seconds a claim holds its effects: a process killed mid-delivery leaves them to be "
+         "claimed again after this long (and a claim stops starting deliveries after half of "
+         "it).")]
+DEFAULT_LEASE = RetryPolicy.lease.total_seconds()
 
 
 def dispatch(
@@ -35,11 +43,7 @@ def dispatch(
         help="SQLAlchemy URL (sqlite:///file.db, postgresql+psycopg://...).")] = DEFAULT_DATABASE,
     interval: Annotated[float, typer.Option(
         help="Seconds between looks when idle (a look is a read: cheap).")] = 0.01,
-    lease: Annotated[float, typer.Option(
-        envvar="ITINERA_DISPATCH_LEASE", min=1.0,
-        help="Seconds a claim holds its effects: a dispatcher killed mid-delivery leaves them to "
-             "be claimed again after this long (and stops starting deliveries after half of "
-             "it).")] = RetryPolicy.lease.total_seconds(),
+    lease: LeaseOption = DEFAULT_LEASE,
     parent: Annotated[int | None, typer.Option(
         hidden=True, help="Stop when this process (the `itinera serve` that started this "
                           "one) is gone.")] = None,

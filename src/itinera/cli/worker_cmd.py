@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from datetime import timedelta
 from typing import Annotated, Any
 
 import typer
@@ -16,9 +17,10 @@ from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
 from itinera.channels import ChannelError, ChannelSettings, build_channels, close_channels
+from itinera.cli.dispatch_cmd import DEFAULT_LEASE, LeaseOption
 from itinera.cli.serve_cmd import unconfigured
 from itinera.errors import ItineraError
-from itinera.runtime.dispatcher import Dispatcher
+from itinera.runtime.dispatcher import Dispatcher, RetryPolicy
 from itinera.runtime.service import Service
 from itinera.runtime.worker import run_worker
 from itinera.storage.sql import SqlStore
@@ -33,6 +35,7 @@ def worker(
     interval: Annotated[float, typer.Option(help="Seconds between worker rounds.")] = 0.1,
     sandbox: Annotated[bool, typer.Option(
         "--sandbox", help="Every channel in sandbox: effects are recorded, nothing is sent.")] = False,
+    lease: LeaseOption = DEFAULT_LEASE,
 ) -> None:
     """Run one more worker beside `itinera serve --shared` on the same PostgreSQL database."""
     errors = Console(stderr=True, emoji=False, highlight=False, soft_wrap=True)
@@ -50,7 +53,8 @@ def worker(
         if not sandbox:  # channels from ITINERA_SMTP_*, ITINERA_WEBHOOK_*, ITINERA_UNSUBSCRIBE_*
             channels = build_channels(ChannelSettings.from_env())
             dispatcher = Dispatcher(SqlStore(database, create=False, exclusive=False),
-                                    channels, service.clock)
+                                    channels, service.clock,
+                                    RetryPolicy(lease=timedelta(seconds=lease)))
             for missing in unconfigured(channels):
                 errors.print(missing, markup=False)
     except ChannelError as error:
