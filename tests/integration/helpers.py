@@ -17,7 +17,8 @@ from itinera.definitions.loader import load_scenario
 from itinera.simulate.runner import simulate
 from itinera.storage import schema as store_schema
 
-__all__ = ["START", "T", "by", "enrollment", "enrollments", "reset_database", "run"]
+__all__ = ["START", "T", "by", "enrollment", "enrollments", "reset_database", "run",
+           "simulated_and_live"]
 
 
 def _write(tmp_path: Path, text: str, name: str) -> Path:
@@ -82,3 +83,14 @@ def reset_database(database_url: str) -> None:
             connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
     finally:
         engine.dispose()
+
+
+def simulated_and_live(tmp_path: Path, database_url: str, text: str) -> tuple[dict[str, Any],
+                                                                              dict[str, Any]]:
+    """The result of ``text`` simulated on ``database_url``, then of the same inputs run
+    through the live service on the same (emptied) database: (simulated, live)."""
+    from .test_live_equivalence import run_live  # a test module that imports this one
+
+    simulated = run(tmp_path, database_url, text, "simulated.yaml")
+    reset_database(database_url)
+    return simulated, run_live(load_scenario(_write(tmp_path, text, "live.yaml")), database_url)

@@ -16,8 +16,7 @@ from itinera.analytics.report import journey_report
 from itinera.definitions.loader import load_scenario
 from itinera.errors import DefinitionError
 
-from .helpers import reset_database, run
-from .test_live_equivalence import run_live
+from .helpers import run, simulated_and_live
 
 IDS = [f"a{i:02d}" for i in range(1, 9)]
 SCENARIO = """
@@ -94,11 +93,7 @@ def test_a_control_arm_that_joins_the_path_converts_simulated(tmp_path: Path,
 
 def test_a_control_arm_that_joins_the_path_converts_live(tmp_path: Path,
                                                          database_url: str) -> None:
-    path = tmp_path / "control.yaml"
-    path.write_text(textwrap.dedent(scenario(", next: hold")), encoding="utf-8")
-    simulated = run(tmp_path, database_url, scenario(", next: hold"))
-    reset_database(database_url)
-    live = run_live(load_scenario(path), database_url)
+    simulated, live = simulated_and_live(tmp_path, database_url, scenario(", next: hold"))
     check(live, database_url)
     assert live == simulated
 

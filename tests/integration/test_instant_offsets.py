@@ -4,14 +4,10 @@ instant, simulated and live, on SQLite and PostgreSQL alike (issue 9)."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 from typing import Any
 
-from itinera.definitions.loader import load_scenario
-
-from .helpers import by, enrollment, reset_database, run
-from .test_live_equivalence import run_live
+from .helpers import by, enrollment, run, simulated_and_live
 
 # west's dates are behind UTC, east's ahead, plain's are bare dates (midnight UTC).
 SCENARIO = """
@@ -105,10 +101,6 @@ def test_offsets_and_bare_dates_flip_at_their_utc_instant_simulated(
 
 def test_offsets_and_bare_dates_flip_at_their_utc_instant_live(
         tmp_path: Path, database_url: str) -> None:
-    path = tmp_path / "offsets.yaml"
-    path.write_text(textwrap.dedent(SCENARIO), encoding="utf-8")
-    simulated = run(tmp_path, database_url, SCENARIO)
-    reset_database(database_url)
-    live = run_live(load_scenario(path), database_url)
+    simulated, live = simulated_and_live(tmp_path, database_url, SCENARIO)
     check(live)
     assert live == simulated

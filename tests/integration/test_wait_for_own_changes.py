@@ -5,14 +5,10 @@ same step or later in time, or a scoring rule's — simulated and live alike (is
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 from typing import Any
 
-from itinera.definitions.loader import load_scenario
-
-from .helpers import reset_database, run
-from .test_live_equivalence import run_live
+from .helpers import run, simulated_and_live
 
 # At 1h every account sends `go`. `early` (enabled first) changes the score before `own`
 # starts listening; `own` changes it itself, then listens; `late` (enabled after `own`, only
@@ -120,10 +116,6 @@ def test_a_wait_for_does_not_hear_its_own_change_simulated(tmp_path: Path,
 
 
 def test_a_wait_for_does_not_hear_its_own_change_live(tmp_path: Path, database_url: str) -> None:
-    path = tmp_path / "own.yaml"
-    path.write_text(textwrap.dedent(SCENARIO), encoding="utf-8")
-    simulated = run(tmp_path, database_url, SCENARIO)
-    reset_database(database_url)
-    live = run_live(load_scenario(path), database_url)
+    simulated, live = simulated_and_live(tmp_path, database_url, SCENARIO)
     check(live)
     assert live == simulated
