@@ -21,18 +21,23 @@ from fastapi.dependencies.models import Dependant
 
 from itinera.api.context import ApiContext, get_context
 from itinera.api.problems import ApiProblem
+from itinera.domain.actor import Actor
 from itinera.storage import keys
 from itinera.storage.keys import SCOPES
 
 __all__ = [
     "ADMIN",
+    "APPROVE",
     "CHALLENGE",
+    "EDIT",
     "GRANTS",
     "INGEST",
+    "PUBLISH",
     "READ",
     "SECURITY_SCHEMES",
     "WRITE",
     "ScopeCheck",
+    "actor_of",
     "check_scope",
     "key_of",
     "require_scope",
@@ -104,7 +109,21 @@ class ScopeCheck:
         if found is None:
             raise _unauthorized("the API key is unknown or revoked")
         check_scope(found, self.needed_scope)
+        request.state.actor = Actor("key", found.id, found.name, _address(request))
         return found
+
+
+def _address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def actor_of(request: Request) -> Actor:
+    """Who makes this request: set by the access check the route declared (API key or UI
+    session). Routes that record who changed something (audit, reviews, versions) read it."""
+    actor: Actor | None = getattr(request.state, "actor", None)
+    if actor is None:
+        raise RuntimeError("actor_of: the route declares no access check")
+    return actor
 
 
 def require_scope(scope: str) -> Any:
@@ -117,6 +136,11 @@ READ = [require_scope("read")]
 WRITE = [require_scope("write")]
 ADMIN = [require_scope("admin")]
 """A route's ``dependencies=``: the scope it needs."""
+# What the studio's and the team features' routes declare. Until users with roles exist they are
+# the ``write`` scope; roles (viewer, editor, approver, admin) tell them apart.
+EDIT = WRITE  # drafts of journeys, segments and templates; running tests and previews
+PUBLISH = WRITE  # publishing, enabling, pausing, rolling back, moving in-flight enrollments
+APPROVE = WRITE  # approving or rejecting content under review
 
 
 def route_scopes(dependant: Dependant) -> set[str]:

@@ -25,6 +25,7 @@ from fastapi.responses import RedirectResponse
 from itinera.api.auth import check_scope
 from itinera.api.context import ApiContext, get_context
 from itinera.api.problems import ApiProblem
+from itinera.domain.actor import Actor
 from itinera.storage import keys
 
 __all__ = ["COOKIE", "CsrfForm", "LoginRequired", "UiAccess", "UiUser", "csrf_token", "login_response",
@@ -82,6 +83,8 @@ class UiAccess:
             path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             raise LoginRequired(path)
         check_scope(found, self.needed_scope)
+        request.state.actor = Actor("key", found.id, found.name,
+                                    request.client.host if request.client else None)
         return UiUser(session, found)
 
 
