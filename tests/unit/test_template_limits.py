@@ -120,6 +120,10 @@ def test_ordinary_templates_render_as_before(text: str) -> None:
     ("{% if x %}{{ items|random }}{% endif %}", "no filter named 'random'"),
     ("{{ x|nosuchfilter }}", "no filter named 'nosuchfilter'"),
     ("{{ name", "template syntax error"),
+    ("Hi\n{% include 'footer.html' %}", "cannot include, import or extend another template (line 2)"),
+    ("{% import 'macros.html' as m %}{{ m.x() }}", "cannot include, import or extend"),
+    ("{% from 'macros.html' import x %}", "cannot include, import or extend"),
+    ("{% extends 'base.html' %}", "cannot include, import or extend"),
 ])
 def test_validation_refuses_what_is_certain(text: str, problem: str) -> None:
     found = template_problems(text)

@@ -1,5 +1,5 @@
 """What validation can tell about a template without rendering it: its syntax, unknown filters
-and tests, and what would certainly break the sandbox's limits at every render — a literal
+and tests, ``include``/``import``/``extends`` (a template is one text, with nothing to load), and what would certainly break the sandbox's limits at every render — a literal
 ``range`` over Jinja's cap, literal loops nested past the budget, repeating text with ``*``,
 literal widths over the size limit (``center(999999999)``, ``'%0999999999d'``,
 ``'{:>999999999}'.format``)."""
@@ -83,6 +83,9 @@ def _walk(node: nodes.Node, times: int, problems: list[str]) -> None:
 
 
 def _check(node: nodes.Node, times: int) -> None:
+    if isinstance(node, nodes.Include | nodes.Import | nodes.FromImport | nodes.Extends):
+        # A template is one text: there is nothing to load, so every render would fail.
+        raise SecurityError("a template cannot include, import or extend another template")
     if isinstance(node, nodes.For):
         count = _count(node.iter)
         if count is not None and times * count > MAX_WORK:
