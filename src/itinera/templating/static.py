@@ -1,8 +1,8 @@
 """What validation can tell about a template without rendering it: its syntax, unknown filters
-and tests, ``include``/``import``/``extends`` (a template is one text, with nothing to load), and what would certainly break the sandbox's limits at every render — a literal
-``range`` over Jinja's cap, literal loops nested past the budget, repeating text with ``*``,
-literal widths over the size limit (``center(999999999)``, ``'%0999999999d'``,
-``'{:>999999999}'.format``)."""
+and tests, ``include``/``import``/``extends`` (a template is one text, with nothing to load), and
+what would certainly break the sandbox's limits at every render — a literal ``range`` over
+Jinja's cap, literal loops nested past the budget, repeating text with ``*``, literal widths over
+the size limit (``center(999999999)``, ``'%0999999999d'``, ``'{:>999999999}'.format``)."""
 
 from __future__ import annotations
 
