@@ -71,8 +71,8 @@ def parse_instant(value: object) -> datetime:
     parsed: datetime | None = None
     try:
         if isinstance(value, datetime):
-            return as_utc(value)
-        if isinstance(value, str):
+            parsed = as_utc(value)  # then checked for its range as a written one is
+        elif isinstance(value, str):
             parsed = as_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
     except (ValueError, OverflowError):  # OverflowError: in UTC, before year 1 or after 9999
         pass

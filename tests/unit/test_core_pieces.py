@@ -59,6 +59,11 @@ def test_instants() -> None:
     assert format_instant(NOW + timedelta(microseconds=500000)) == "2026-01-05T09:00:00.5Z"
     with pytest.raises(ValueError, match="bad date"):
         parse_instant("next tuesday")
+    assert parse_instant(NOW) == NOW
+    for outside in [datetime(1899, 12, 31, tzinfo=UTC), datetime(3000, 1, 1, tzinfo=UTC),
+                    "1899-12-31T00:00:00Z"]:  # a datetime is held to the same range as text
+        with pytest.raises(ValueError, match=r"out of range \(years 1900 to 2999\)"):
+            parse_instant(outside)
 
 
 @pytest.mark.parametrize(("value", "expected"), [
