@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -174,6 +175,25 @@ def test_a_channel_that_raises_anything_else_is_retried_then_dead(store: SqlStor
     clock.advance(timedelta(seconds=5))
     assert dispatcher.dispatch() == 1
     assert statuses(store) == [("k1", "dead", 2)]
+    dispatcher.close()
+
+
+class _Exiting:
+    name = "webhook"
+
+    def deliver(self, effect: Effect) -> object:
+        raise SystemExit(3)  # a plugin calling sys.exit
+
+
+def test_a_channel_calling_sys_exit_is_a_failure_and_other_outcomes_are_kept(
+        store: SqlStore, collector: Collector, smtp_port: int) -> None:
+    clock = ManualClock(T0)
+    add(store, email("k1"), replace(email("k2"), channel="webhook"))
+    channels = {**build_channels(settings(smtp_port)), "webhook": _Exiting()}
+    dispatcher = Dispatcher(store, channels, clock, RetryPolicy(max_attempts=1))  # type: ignore[dict-item]
+    assert dispatcher.dispatch() == 2  # no SystemExit out of the dispatcher
+    assert statuses(store) == [("k1", "delivered", 1), ("k2", "dead", 1)]
+    assert [r.message["X-Itinera-Key"] for r in collector.received] == ["k1"]
     dispatcher.close()
 
 

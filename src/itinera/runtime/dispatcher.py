@@ -117,8 +117,12 @@ class Dispatcher:
         try:
             while waiting:
                 done, _ = wait(waiting, timeout=RECORD_EVERY, return_when=ALL_COMPLETED)
-                if done:
-                    came = [(waiting.pop(future), future.result()) for future in done]
+                for future in done:
+                    # Kept one by one, and out of ``waiting`` only once kept: an interrupt
+                    # here loses no outcome (what is still waiting is finished below).
+                    came.append((waiting[future], future.result()))
+                    del waiting[future]
+                if came:
                     self._record(came, lease_end)
                     came = []
         except BaseException:
@@ -173,7 +177,9 @@ class Dispatcher:
             return Outcome(effect.id, "dead", str(error))
         except RetryableError as error:
             return self._failed(effect, attempts, str(error), error.retry_after)
-        except Exception as error:  # a channel's bug: retried, then dead, never stuck sending
+        except (Exception, SystemExit) as error:
+            # A channel's bug (``sys.exit`` in a plugin too): retried, then dead, never stuck
+            # sending, and never stopping the dispatcher with other outcomes unrecorded.
             return self._failed(effect, attempts, f"{type(error).__name__}: {error}")
         if delivery.delivered:
             return Outcome(effect.id, "delivered")
