@@ -67,6 +67,10 @@ def test_actions_that_reach_nobody_are_skipped_with_their_reason(api: Api) -> No
         ("webhook", "skipped", None, "no_url")}
     assert api.get("/api/tasks")["items"] == []  # no task without an assignee to do it
     assert api.get("/api/tasks", status="open")["items"] == []
+    [skipped] = [d["id"] for d in effects if d["channel"] == "task"]
+    for action, body in (("complete", None), ("reassign", {"assignee": "kim@vendor.test"})):
+        answer = api.post(f"/api/tasks/{skipped}/{action}", body, wait=False)
+        assert answer.status_code == 404, (action, answer.text)  # nothing to complete or give
 
     history = api.get(f"/api/enrollments/{enrollment['id']}")["history"]
     [actions] = [h["actions"] for h in history if h.get("decision") == "actions"]

@@ -164,8 +164,11 @@ def _update_task(conn: sa.Connection, id: int, status: str, payload: dict[str, A
 
 
 def _task_row(conn: sa.Connection, id: int) -> Any:
+    """The task to complete or reassign; a skipped one (nobody to assign it to) is no task to
+    do, as in the listing."""
     return conn.execute(sa.select(t.effects).where(
-        t.effects.c.id == id, t.effects.c.channel == "task").with_for_update()).first()
+        t.effects.c.id == id, t.effects.c.channel == "task",
+        t.effects.c.status != "skipped").with_for_update()).first()
 
 
 def complete_task(conn: sa.Connection, id: int, now: datetime,
