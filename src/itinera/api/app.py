@@ -18,6 +18,7 @@ from itinera import __version__
 from itinera.api import (
     routes_accounts,
     routes_analytics,
+    routes_checks,
     routes_deliveries,
     routes_ingest,
     routes_journeys,
@@ -29,6 +30,7 @@ from itinera.api.auth import READ, SECURITY_SCHEMES
 from itinera.api.context import ApiContext, Ctx
 from itinera.api.problems import ApiProblem, declare_problems, install_handlers
 from itinera.api.schemas import component_schemas
+from itinera.channels.settings import SmtpSettings
 from itinera.runtime.service import Service
 from itinera.web.mount import install_ui
 
@@ -67,16 +69,19 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
-def create_app(service: Service, unsubscribe_secret: str | None = None) -> FastAPI:
+def create_app(service: Service, unsubscribe_secret: str | None = None,
+               smtp: SmtpSettings | None = None) -> FastAPI:
     """The API over ``service`` (which the caller closes; a worker applies what it receives).
-    ``unsubscribe_secret`` verifies the tokens of emails' unsubscribe links."""
+    ``unsubscribe_secret`` verifies the tokens of emails' unsubscribe links; ``smtp`` is the
+    relay templates' test emails go through (none: they are refused)."""
     app = FastAPI(title="Itinera", version=__version__, description=_DESCRIPTION,
                   openapi_url=None, docs_url=None, redoc_url=None)
     app.state.itinera = ApiContext(service)
     app.state.unsubscribe_secret = unsubscribe_secret
+    app.state.smtp = smtp
     install_handlers(app)
     for module in (routes_segment, routes_ingest, routes_journeys, routes_analytics, routes_work,
-                   routes_deliveries, routes_unsubscribe, routes_accounts):
+                   routes_deliveries, routes_unsubscribe, routes_accounts, routes_checks):
         app.include_router(module.router)
     install_ui(app)  # the web UI at /ui (signs in with an API key too)
 

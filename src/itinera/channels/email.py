@@ -38,7 +38,7 @@ from itinera.channels.settings import ChannelSettings, SmtpSettings, Unsubscribe
 from itinera.channels.unsubscribe import unsubscribe_mailto, unsubscribe_url
 from itinera.storage.store import Effect
 
-__all__ = ["EmailChannel", "from_settings"]
+__all__ = ["EmailChannel", "close_session", "from_settings", "open_session"]
 
 _NAME = "email"
 _KEPT = 8  # sessions kept between messages (the dispatcher delivers 8 at a time)
@@ -100,7 +100,7 @@ class EmailChannel:
                     raise
                 # A kept session the server had closed: once more on a fresh one (a message
                 # it did take would come twice, with one Message-ID and X-Itinera-Key).
-                _close(client)
+                close_session(client)
                 client = self._open()
                 client.send_message(message, from_addr=self.smtp.from_address,
                                     to_addrs=[recipient])
@@ -124,7 +124,7 @@ class EmailChannel:
             if keep:
                 self._keep(client)
             else:
-                _close(client)
+                close_session(client)
         return Delivery(True, f"accepted by {self.smtp.host}", str(message["Message-ID"]))
 
     def close(self) -> None:
@@ -132,7 +132,7 @@ class EmailChannel:
         with self._idle_lock:
             idle, self._idle = self._idle, []
         for client, _ in idle:
-            _close(client)
+            close_session(client)
 
     def _session(self) -> tuple[smtplib.SMTP, bool]:
         """A kept session used within the last :data:`_KEEP_FOR` seconds, else a new one;
@@ -148,7 +148,7 @@ class EmailChannel:
             else:
                 client = None
         for old in stale:
-            _close(old)
+            close_session(old)
         return (client, True) if client is not None else (self._open(), False)
 
     def _keep(self, client: smtplib.SMTP) -> None:
@@ -156,7 +156,7 @@ class EmailChannel:
             if len(self._idle) < _KEPT:
                 self._idle.append((client, time.monotonic()))
                 return
-        _close(client)
+        close_session(client)
 
     def build_message(self, effect: Effect) -> EmailMessage:
         """The message an effect becomes; a payload that cannot make one is a PermanentError."""
@@ -190,31 +190,36 @@ class EmailChannel:
 
     def _open(self) -> smtplib.SMTP:
         """A connected, upgraded and logged-in session; any failure here is retryable."""
-        settings = self.smtp
-        context = self._ssl_context
-        try:
-            client: smtplib.SMTP
-            if settings.ssl:
-                client = smtplib.SMTP_SSL(settings.host, settings.port, settings.local_hostname,
-                                          timeout=settings.timeout, context=context)
-            else:
-                client = smtplib.SMTP(settings.host, settings.port, settings.local_hostname,
-                                      timeout=settings.timeout)
-        except (smtplib.SMTPException, OSError) as error:
-            raise RetryableError(f"cannot connect to {settings.host}:{settings.port}: {error!r}",
-                                 channel=_NAME, code=getattr(error, "smtp_code", None)) from error
-        try:
+        return open_session(self.smtp, self._ssl_context)
+
+
+def open_session(settings: SmtpSettings, context: ssl.SSLContext) -> smtplib.SMTP:
+    """A session with the relay of ``settings``: connected, upgraded (STARTTLS or implicit TLS)
+    and logged in, as configured; any failure here is a :class:`RetryableError`. The email
+    channel and a template's test email (``studio.test_email``) both open theirs here."""
+    try:
+        client: smtplib.SMTP
+        if settings.ssl:
+            client = smtplib.SMTP_SSL(settings.host, settings.port, settings.local_hostname,
+                                      timeout=settings.timeout, context=context)
+        else:
+            client = smtplib.SMTP(settings.host, settings.port, settings.local_hostname,
+                                  timeout=settings.timeout)
+    except (smtplib.SMTPException, OSError) as error:
+        raise RetryableError(f"cannot connect to {settings.host}:{settings.port}: {error!r}",
+                             channel=_NAME, code=getattr(error, "smtp_code", None)) from error
+    try:
+        client.ehlo()
+        if settings.starttls:
+            client.starttls(context=context)
             client.ehlo()
-            if settings.starttls:
-                client.starttls(context=context)
-                client.ehlo()
-            if settings.username is not None and settings.password is not None:
-                client.login(settings.username, settings.password.get_secret_value())
-        except (smtplib.SMTPException, OSError) as error:
-            _close(client)
-            raise RetryableError(f"SMTP session with {settings.host} failed: {error!r}",
-                                 channel=_NAME, code=getattr(error, "smtp_code", None)) from error
-        return client
+        if settings.username is not None and settings.password is not None:
+            client.login(settings.username, settings.password.get_secret_value())
+    except (smtplib.SMTPException, OSError) as error:
+        close_session(client)
+        raise RetryableError(f"SMTP session with {settings.host} failed: {error!r}",
+                             channel=_NAME, code=getattr(error, "smtp_code", None)) from error
+    return client
 
 
 def from_settings(settings: ChannelSettings) -> EmailChannel | None:
@@ -263,7 +268,8 @@ def _reply(error: smtplib.SMTPResponseException) -> str:
     return f"{error.smtp_code} {text}"
 
 
-def _close(client: smtplib.SMTP) -> None:
+def close_session(client: smtplib.SMTP) -> None:
+    """QUIT, or just close the connection when the server does not answer."""
     try:
         client.quit()
     except (smtplib.SMTPException, OSError):

@@ -123,7 +123,8 @@ def serve(
         errors.print(f"channel settings: {error}", markup=False)
         raise typer.Exit(2) from None
     secret = settings.unsubscribe.secret.get_secret_value() if settings.unsubscribe else None
-    app = create_app(service, unsubscribe_secret=secret)
+    app = create_app(service, unsubscribe_secret=secret,
+                     smtp=None if sandbox else settings.smtp)  # templates' test emails
     app.router.lifespan_context = with_worker(service, interval, dispatcher)
     # Uvicorn stops gracefully on SIGINT / SIGTERM, then raises the signal again for the
     # handler it found: by then the worker has stopped, so that handler just lets us finish.

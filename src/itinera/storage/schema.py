@@ -45,8 +45,10 @@ __all__ = [
     "people",
     "received",
     "rejected",
+    "scenarios",
     "segment_members",
     "sessions",
+    "test_emails",
     "timers",
 ]
 
@@ -267,4 +269,29 @@ history = Table(
     Column("at", Instant, nullable=False),
     Column("node", String),
     Column("entry", Json, nullable=False),
+)
+
+scenarios = Table(
+    "scenarios", metadata,  # scenario files kept in the workspace, run against drafts (studio)
+    Column("name", String, primary_key=True),
+    Column("text", Text, nullable=False),  # the scenario file as written
+    Column("files", Json, nullable=False),  # {relative name: text}: its journey and workspace files
+    Column("journeys", Json, nullable=False),  # the journey ids it defines (which drafts it tests)
+    Column("added_at", Instant, nullable=False),
+    Column("added_by", String, nullable=False),  # the actor's label
+)
+
+test_emails = Table(
+    "test_emails", metadata,  # test sends of templates (not deliveries): recorded, rate-limited
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Instant, nullable=False),
+    Column("actor", String, nullable=False),  # kind:id of who sent it, the rate limit's key
+    Column("actor_label", String, nullable=False),
+    Column("to", String, nullable=False),
+    Column("template", String),  # the template's id, when it has one
+    Column("person", String),  # whose values it was rendered with
+    Column("subject", Text, nullable=False),
+    Column("status", String, nullable=False),  # sending | sent | failed
+    Column("error", Text),
+    Index("ix_test_emails_actor_at", "actor", "at"),
 )

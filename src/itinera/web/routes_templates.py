@@ -12,8 +12,8 @@ from starlette.responses import Response
 
 from itinera.api.context import Ctx
 from itinera.domain.model import Person, Template
-from itinera.engine.render import Renderer, RenderError, account_context, csm_context, person_context
 from itinera.storage import views
+from itinera.studio.test_email import render_for
 from itinera.web.auth import UiUser, ui_user
 from itinera.web.pages import render
 
@@ -25,23 +25,7 @@ User = Annotated[UiUser, Depends(ui_user)]
 
 def preview(connection: sa.Connection, template: Template, person: Person) -> dict[str, Any]:
     """The rendered parts of ``template`` for ``person`` (``error`` when it cannot render)."""
-    values: dict[str, Any] = {"person": person_context(person), "buying_group": {"role": None}}
-    view = views.account_view(connection, person.account) if person.account else None
-    if view is not None:
-        values["account"] = account_context(view.account)
-        csm = next((c for c in views.csms(connection) if c.id == view.account.csm), None)
-        values["csm"] = csm_context(csm)
-        values["buying_group"]["role"] = next(
-            (m.role for g in view.groups for m in g.members if m.person == person.id), None)
-    renderer = Renderer()
-    try:
-        return {"subject": renderer.render(template.subject, values),
-                "preheader": renderer.render(template.preheader, values) if template.preheader else None,
-                "text": renderer.render(template.text, values),
-                "html": renderer.render(template.html, values) if template.html else None,
-                "values": values, "error": None}
-    except RenderError as error:
-        return {"error": str(error), "values": values}
+    return render_for(connection, template, person)
 
 
 @router.get("")
