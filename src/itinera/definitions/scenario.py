@@ -209,6 +209,11 @@ class TimelineEntry(Model):
     pause: str | None = None
     resume: str | None = None
     publish: dict[str, Any] | None = None
+    # With ``publish``: move in-flight enrollments of the version it replaces (old node → new
+    # node; null keeps that node's), and with ``move_matching`` every node of the same id
+    # (docs/reference/journeys.md, "Publishing a new version: in-flight enrollments").
+    moves: dict[str, str | None] | None = None
+    move_matching: bool = False
     event: EventData | None = None
     upsert_account: AccountUpsertData | None = None
     upsert_person: PersonData | None = None
@@ -223,6 +228,8 @@ class TimelineEntry(Model):
                 f"a timeline entry holds exactly one of {', '.join(TIMELINE_KINDS)}; "
                 f"found {', '.join(kinds) or 'none'}"
             )
+        if (self.moves is not None or self.move_matching) and kinds != ["publish"]:
+            raise ValueError("'moves' and 'move_matching' go with 'publish'")
         return self
 
     @property
@@ -233,6 +240,7 @@ class TimelineEntry(Model):
 class Expectation(Model):
     journey: str | None = None
     account: str | None = None
+    version: int | None = None  # the version the enrollment is on (a move changes it)
     status: Literal["active", "completed", "exited", "unenrolled"] | None = None
     goal_achieved: bool | None = None
     reason: str | None = None

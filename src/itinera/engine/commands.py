@@ -12,7 +12,30 @@ from itinera.domain.model import Event
 from itinera.engine.engine import Engine
 from itinera.timeutil import parse_instant
 
-__all__ = ["apply_entry"]
+__all__ = ["PUBLISH_MOVING", "apply_entry", "stored_form", "timeline_body"]
+
+# The inbox and journal hold one kind and one payload per input: a publish with moves is
+# stored as this kind, its payload ``{"journey": ..., "moves": ..., "move_matching": ...}``.
+PUBLISH_MOVING = "publish_moving"
+_MOVING_KEYS = ("moves", "move_matching")
+
+
+def stored_form(raw: dict[str, Any]) -> tuple[str, Any]:
+    """The (kind, payload) an input is kept as: ``{"publish": J, "moves": M}`` →
+    ``("publish_moving", {"journey": J, "moves": M, "move_matching": false})``."""
+    if "publish" in raw and any(k in raw for k in _MOVING_KEYS):
+        return PUBLISH_MOVING, {"journey": raw["publish"], "moves": raw.get("moves"),
+                                "move_matching": bool(raw.get("move_matching", False))}
+    ((kind, payload),) = raw.items()
+    return kind, payload
+
+
+def timeline_body(kind: str, payload: Any) -> dict[str, Any]:
+    """The timeline entry form of a stored input (the inverse of ``stored_form``)."""
+    if kind == PUBLISH_MOVING:
+        return {"publish": payload["journey"], "moves": payload.get("moves"),
+                "move_matching": bool(payload.get("move_matching", False))}
+    return {kind: payload}
 
 
 def apply_entry(engine: Engine, entry: TimelineEntry, at: datetime, event_id: str) -> None:
@@ -22,7 +45,8 @@ def apply_entry(engine: Engine, entry: TimelineEntry, at: datetime, event_id: st
         getattr(engine, kind)(getattr(entry, kind), at)
     elif kind == "publish":
         assert entry.publish is not None
-        engine.publish(Journey.model_validate(entry.publish), at)
+        engine.publish(Journey.model_validate(entry.publish), at, entry.moves,
+                       entry.move_matching)
     elif kind == "event":
         body = entry.event
         assert body is not None

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from itinera.definitions.models import Journey
 from itinera.domain.journey_status import after
 from itinera.engine.catalog import CompiledJourney, JourneyState
 from itinera.engine.core import EngineCore, EngineError
+from itinera.engine.moves import apply_moves, plan_moves
 from itinera.engine.step import Step
 
 __all__ = ["Lifecycle"]
 
 
 class Lifecycle(EngineCore):
-    def publish(self, journey: Journey, now: datetime) -> int:
-        """Store a new version; new enrollments take it, running ones keep theirs."""
+    def publish(self, journey: Journey, now: datetime,
+                moves: Mapping[str, str | None] | None = None, move_matching: bool = False) -> int:
+        """Store a new version; new enrollments take it, running ones keep theirs — unless
+        ``moves`` (old node → new node) or ``move_matching`` (nodes of the same id) move the
+        enrollments of the version it replaces that wait at mapped nodes, in the same step
+        (``engine.moves``)."""
+        previous = self.workspace.states.get(journey.id)
+        replaced = previous.version if previous is not None else None
         known = [v for (j, v) in self.workspace.versions if j == journey.id]
         version = journey.version if journey.version and not known else max(known, default=0) + 1
         with self.store.transaction():
@@ -25,6 +33,13 @@ class Lifecycle(EngineCore):
             state = self.workspace.states.setdefault(journey.id, JourneyState())
             state.version = version
             self._save_state(journey.id)
+        if replaced is not None and (moves or move_matching):
+            old = self.workspace.versions[(journey.id, replaced)].definition
+            plan = plan_moves(old, journey, moves, move_matching)
+            # Entries the store's version no longer fits (checked when received, against the
+            # version then current) move nothing: the rest of the plan still applies.
+            self._step(now, lambda step: apply_moves(self, step, journey.id, replaced, version,
+                                                     plan))
         return version
 
     def _save_state(self, journey: str) -> None:

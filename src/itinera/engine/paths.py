@@ -142,7 +142,7 @@ class PathRunner:
             return _STOP
         if kind == "wait":
             assert node.wait is not None
-            token.state = "wait"
+            token.state, token.since = "wait", now  # since: a move recomputes from it
             self.set_timer(token, now + parse_duration(node.wait), "wait")
             return _STOP
         if kind == "wait_until":
@@ -151,7 +151,7 @@ class PathRunner:
                 self.history(token.node, decision="wait_until", due=format_instant(due),
                              next=node.next, why="already past" if due else "no date")
                 return node.next
-            token.state = "wait"
+            token.state, token.since = "wait", now
             self.set_timer(token, due, "wait")
             return _STOP
         if kind == "wait_for":

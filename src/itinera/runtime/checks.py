@@ -16,9 +16,11 @@ from pydantic import ValidationError
 from itinera.definitions._references import Known
 from itinera.definitions._scenario import check_workspace
 from itinera.definitions._shape import shape_problems
+from itinera.definitions.models import Journey
 from itinera.definitions.scenario import ScenarioData, TimelineEntry, WorkspaceData
 from itinera.definitions.validate import validate_journey
 from itinera.domain.journey_status import after, refusal
+from itinera.engine.moves import plan_moves
 from itinera.errors import Problem
 from itinera.jsonvalues import value_problems
 from itinera.storage import queries
@@ -82,6 +84,18 @@ class Refs:
             items.extend(data.get(name, []))
         self._workspace = None
 
+    def check_moves(self, raw: dict[str, Any], moves: dict[str, str | None] | None,
+                    matching: bool, place: str, out: list[Problem]) -> None:
+        """Check a move map against the journey's version it would replace (as stored now)."""
+        current = queries.current_definitions(self.connection).get(raw["id"])
+        if current is None:
+            out.append(Problem(f"{place}.moves", f"journey {raw['id']!r} has no published "
+                                                 "version whose enrollments could move"))
+            return
+        plan = plan_moves(Journey.model_validate(current[1]), Journey.model_validate(raw),
+                          moves, matching)
+        out.extend(Problem(f"{place}.{where}", message) for where, message in plan.problems)
+
     def check_journey(self, raw: Any, place: str, out: list[Problem]) -> str | None:
         """Validate a journey to publish; its id, or None when it is invalid."""
         journey_id = raw.get("id") if isinstance(raw, dict) else None
@@ -91,13 +105,21 @@ class Refs:
         return journey.id if journey is not None else None
 
 
+def _kind(entry: dict[str, Any]) -> str:
+    """The input's kind: its one key (a ``publish`` may come with ``moves``, ``move_matching``)."""
+    return "publish" if "publish" in entry else next(iter(entry))
+
+
 def _shape(entry: Any, place: str) -> list[Problem]:
-    if not isinstance(entry, dict) or len(entry) != 1:
+    moving = isinstance(entry, dict) and "publish" in entry and set(entry) <= {
+        "publish", "moves", "move_matching"}
+    if not isinstance(entry, dict) or (len(entry) != 1 and not moving):
         return [Problem(place, "an input is a mapping with one kind, e.g. {event: {...}}")]
     unfit = value_problems(entry, place)  # first: validation recurses, storing would fail
     if unfit:
         return unfit
-    ((kind, payload),) = entry.items()
+    kind = _kind(entry)
+    payload = entry[kind]
     try:
         if kind in _SERVICE_KINDS:
             _SERVICE_KINDS[kind].model_validate(payload)
@@ -118,7 +140,7 @@ def input_problems(refs: Refs, entries: list[Any], place: str = "") -> list[Prob
         found = _shape(entry, f"{place}[{i}]")
         out.extend(found)
         if not found:
-            valid.append((i, *next(iter(entry.items()))))
+            valid.append((i, _kind(entry), entry[_kind(entry)]))
     refs.prefetch({p["account"] for _, k, p in valid if k == "add_to_buying_group"},
                   {p["person"] for _, k, p in valid if k == "add_to_buying_group"})
     for i, kind, payload in valid:
@@ -144,6 +166,10 @@ def input_problems(refs: Refs, entries: list[Any], place: str = "") -> list[Prob
         elif kind == "publish":
             journey_id = refs.check_journey(payload, here, out)
             if journey_id is not None:
+                entry = entries[i]
+                if entry.get("moves") or entry.get("move_matching"):
+                    refs.check_moves(payload, entry.get("moves"),
+                                     bool(entry.get("move_matching")), f"{place}[{i}]", out)
                 refs.statuses.setdefault(journey_id, "draft")
         elif kind in LIFECYCLE:
             status = refs.statuses.get(payload)

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from itinera.definitions.scenario import ScenarioData, TimelineEntry, WorkspaceData
-from itinera.engine.commands import apply_entry
+from itinera.engine.commands import apply_entry, stored_form, timeline_body
 from itinera.engine.engine import Engine
 from itinera.engine.setup import configure, load_workspace, load_world
 from itinera.errors import DefinitionError
@@ -226,7 +226,8 @@ class Service:
         elif kind == "load_world":
             load_world(self.engine, ScenarioData.model_validate(payload), at)
         else:
-            apply_entry(self.engine, TimelineEntry.model_validate({kind: payload}), at, event_id)
+            apply_entry(self.engine, TimelineEntry.model_validate(timeline_body(kind, payload)),
+                        at, event_id)
 
 
 class _InputFailed(Exception):
@@ -238,7 +239,7 @@ class _InputFailed(Exception):
 def _row(raw: dict[str, Any], given_key: str | None = None) -> dict[str, Any]:
     """The inbox row of a checked input: its kind, the account it concerns (for sharing the
     work by account), its idempotency key and its payload."""
-    ((kind, payload),) = raw.items()
+    kind, payload = stored_form(raw)
     key = account = None
     if kind == "event":
         key = f"event:{payload['id']}" if payload.get("id") else None

@@ -36,6 +36,7 @@ from itinera.definitions._shape import shape_problems
 from itinera.definitions.models import Journey
 from itinera.definitions.scenario import Scenario, TimelineEntry, WorkspaceData
 from itinera.definitions.validate import LoadedScenario
+from itinera.engine.commands import PUBLISH_MOVING, timeline_body
 from itinera.errors import DefinitionError, ItineraError, Problem
 from itinera.storage.inbox import JournalEntry, journal
 from itinera.timeutil import as_utc, format_instant
@@ -43,7 +44,7 @@ from itinera.timeutil import as_utc, format_instant
 __all__ = ["Backtest", "BacktestError", "backtest_scenario", "check_window", "read_journal",
            "recorded_workspace"]
 
-_LIFECYCLE = ("publish", "enable", "disable", "pause", "resume")
+_LIFECYCLE = ("publish", PUBLISH_MOVING, "enable", "disable", "pause", "resume")
 _WORLD_KEYS = ("accounts", "people", "buying_groups")  # what a load_world input loads
 
 
@@ -186,7 +187,9 @@ def backtest_scenario(entries: list[JournalEntry], draft: Journey, since: dateti
             world_at = world_at or at
             continue
         if entry.kind in _LIFECYCLE:
-            journey = entry.payload.get("id") if entry.kind == "publish" else entry.payload
+            journey = (entry.payload.get("id") if entry.kind == "publish"
+                       else entry.payload["journey"].get("id") if entry.kind == PUBLISH_MOVING
+                       else entry.payload)
             if not with_live_journeys or journey == draft.id:
                 left_out += 1
                 continue
@@ -215,7 +218,7 @@ def _timeline_body(entry: JournalEntry) -> dict[str, Any]:
     payload = entry.payload
     if entry.kind == "event" and not payload.get("id"):
         payload = payload | {"id": f"inbox-{entry.seq}"}  # the id the live service gave it
-    body = {entry.kind: payload}
+    body = timeline_body(entry.kind, payload)
     try:
         TimelineEntry.model_validate(body)
     except ValidationError as error:

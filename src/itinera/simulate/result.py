@@ -116,7 +116,7 @@ def check_expectations(result: dict[str, Any], expectations: list[Expectation]) 
             misses.append(f"{label}: no enrollment of journey {expect.journey!r} "
                           f"for account {expect.account!r}")
             continue
-        for field in ("status", "goal_achieved", "reason", "path", "variants"):
+        for field in ("version", "status", "goal_achieved", "reason", "path", "variants"):
             wanted = getattr(expect, field)
             if wanted is None:
                 continue

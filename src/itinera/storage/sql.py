@@ -49,10 +49,11 @@ _at = as_utc
 
 
 def _seldom(enrollment: Enrollment) -> tuple[Any, ...]:
-    """What an enrollment's row holds of the fields that seldom change (status, goal, end,
-    reason, variants — copied, a variant may be set in place): a save compares the snapshot
-    taken when the row was read or written, and writes only path and state when it matches."""
-    return (enrollment.status, enrollment.goal_achieved, enrollment.goal_at,
+    """What an enrollment's row holds of the fields that seldom change (version — a move —,
+    status, goal, end, reason, variants — copied, a variant may be set in place): a save
+    compares the snapshot taken when the row was read or written, and writes only path and
+    state when it matches."""
+    return (enrollment.version, enrollment.status, enrollment.goal_achieved, enrollment.goal_at,
             enrollment.ended_at, enrollment.reason, dict(enrollment.variants))
 
 
