@@ -20,6 +20,7 @@ from itinera.api import (
     routes_analytics,
     routes_checks,
     routes_deliveries,
+    routes_impact,
     routes_ingest,
     routes_journeys,
     routes_segment,
@@ -81,7 +82,8 @@ def create_app(service: Service, unsubscribe_secret: str | None = None,
     app.state.smtp = smtp
     install_handlers(app)
     for module in (routes_segment, routes_ingest, routes_journeys, routes_analytics, routes_work,
-                   routes_deliveries, routes_unsubscribe, routes_accounts, routes_checks):
+                   routes_deliveries, routes_unsubscribe, routes_accounts, routes_checks,
+                   routes_impact):
         app.include_router(module.router)
     install_ui(app)  # the web UI at /ui (signs in with an API key too)
 

@@ -15,10 +15,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from itinera.api.auth import READ, WRITE
+from itinera.api.auth import PUBLISH, READ, WRITE
 from itinera.api.body import ApiRoute, document
 from itinera.api.context import Ctx, Wait, accepted
 from itinera.api.problems import ApiProblem, invalid
+from itinera.api.routes_impact import MoveQuery, MovesMatching, moves_of
 from itinera.api.schemas import Accepted, JourneyDetail, JourneyOut, ProblemOut, Validation, journey_body
 from itinera.errors import Problem
 from itinera.runtime.checks import LIFECYCLE, Refs
@@ -52,13 +53,21 @@ def validate(context: Ctx, journey: JourneyBody) -> dict[str, Any]:
     return {"valid": True, "errors": []}
 
 
-@router.post("", dependencies=WRITE, status_code=202, responses=_INVALID | _ACCEPTED,
+@router.post("", dependencies=PUBLISH, status_code=202, responses=_INVALID | _ACCEPTED,
              openapi_extra=journey_body())
-def publish(context: Ctx, journey: JourneyBody, wait: Wait = False) -> JSONResponse:
-    """Publish a new version of a journey (new enrollments take it; running ones keep theirs).
-    A journey is published as ``draft`` until it is enabled."""
+def publish(context: Ctx, journey: JourneyBody, wait: Wait = False,
+            move: MoveQuery = [],  # noqa: B006 (FastAPI copies it per request)
+            move_matching: MovesMatching = False) -> JSONResponse:
+    """Publish a new version of a journey (new enrollments take it; running ones keep theirs,
+    unless ``move``/``move_matching`` move the current version's enrollments waiting at those
+    nodes — see ``POST /api/journeys/{id}/impact``). A journey is published as ``draft`` until
+    it is enabled."""
     _check(context, journey)
-    return accepted(context, context.receive([{"publish": journey}]), wait)
+    moves = moves_of(move)
+    entry: dict[str, Any] = {"publish": journey}
+    if moves or move_matching:
+        entry |= {"moves": moves, "move_matching": move_matching}
+    return accepted(context, context.receive([entry]), wait)
 
 
 def _command(kind: str) -> None:

@@ -1,17 +1,20 @@
 """``itinera journeys`` and ``itinera enrollments``: the live journeys from a shell.
 
-``journeys publish FILE... [--enable]`` checks each file against the workspace as stored and
-publishes a new version; ``enable|pause|resume|disable ID`` changes a journey's state; ``list``
-and ``show`` read them. Writes are inputs handed over like the API's (``runtime.handoff``): with
-no server running this process applies them, else the server does. ``enrollments list`` filters
-by journey, account and status; ``enrollments show ID`` prints the enrollment's whole history,
-each node visit and decision with the values that decided it.
+``journeys publish FILE... [--enable] [--move OLD=NEW] [--move-matching]`` checks each file
+against the workspace as stored and publishes a new version (moving in-flight enrollments when
+asked); ``journeys impact FILE`` previews what a publish would do with them;
+``enable|pause|resume|disable ID`` changes a journey's state; ``list`` and ``show`` read them.
+Writes are inputs handed over like the API's (``runtime.handoff``): with no server running this
+process applies them, else the server does. ``enrollments list`` filters by journey, account
+and status; ``enrollments show ID`` prints the enrollment's whole history, each node visit and
+decision with the values that decided it.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,9 +28,11 @@ from itinera.cli.database import DEFAULT_DATABASE, Database, in_transaction, std
 from itinera.definitions.loader import read_document
 from itinera.definitions.models import Journey
 from itinera.errors import DefinitionError, ItineraError, Problem
-from itinera.runtime.checks import LIFECYCLE
+from itinera.runtime.checks import LIFECYCLE, Refs
 from itinera.runtime.handoff import hand_over
+from itinera.runtime.impact import Impact, impact, parse_moves
 from itinera.storage import queries
+from itinera.timeutil import format_instant
 
 __all__ = ["register"]
 
@@ -39,6 +44,11 @@ _STATUSES = ("active", "completed", "exited", "unenrolled")
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 Wait = Annotated[float, typer.Option(
     help="Seconds to wait for a running server to apply the change.")]
+Move = Annotated[list[str] | None, typer.Option(
+    "--move", help="OLD=NEW: move the enrollments waiting at OLD to the new version's NEW "
+    "(repeatable; OLD= keeps OLD's).")]
+MoveMatching = Annotated[bool, typer.Option(
+    "--move-matching", help="Move the enrollments at every node the new version keeps by id.")]
 
 
 def _out() -> Console:
@@ -88,12 +98,22 @@ def publish(
     enable: Annotated[bool, typer.Option("--enable", help="Enable each once published.")] = False,
     force: Annotated[bool, typer.Option(
         "--force", help="Publish a new version even of a journey that has not changed.")] = False,
+    move: Move = None,
+    move_matching: MoveMatching = False,
     wait: Wait = 10.0,
     database: Database = DEFAULT_DATABASE,
 ) -> None:
-    """Publish a new version of each journey that changed (running enrollments keep theirs);
-    all or none. A file equal to the journey's current version publishes nothing, so running
-    this on every deploy makes versions only of what changed."""
+    """Publish a new version of each journey that changed (running enrollments keep theirs,
+    unless --move/--move-matching move them: see `itinera journeys impact`); all or none. A
+    file equal to the journey's current version publishes nothing, so running this on every
+    deploy makes versions only of what changed."""
+    moves = _moves(move)
+    if moves and len(files) > 1:
+        stderr().print("--move names the nodes of one journey: publish one file with it",
+                       markup=False)
+        raise typer.Exit(2)
+    moving: dict[str, Any] = ({"moves": moves, "move_matching": move_matching}
+                              if moves or move_matching else {})
     current = {} if force else in_transaction(database, queries.current_definitions, create=True)
     entries: list[dict[str, Any]] = []
     origins: list[Path] = []  # the file of each entry
@@ -108,7 +128,7 @@ def publish(
         if isinstance(raw, dict) and _same(raw, current.get(str(raw.get("id")))):
             unchanged.append(str(raw["id"]))
         else:
-            entries.append({"publish": raw})
+            entries.append({"publish": raw} | moving)
             origins.append(path)
         if enable and isinstance(raw, dict):
             entries.append({"enable": raw.get("id")})
@@ -118,9 +138,75 @@ def publish(
     for journey in unchanged:
         typer.echo(f"unchanged {journey} (version {current[journey][0]})")
     for entry in entries:
-        kind, payload = next(iter(entry.items()))
+        kind, payload = ("publish", entry["publish"]) if "publish" in entry else next(
+            iter(entry.items()))
         typer.echo(f"{'published' if kind == 'publish' else 'enabled'} "
                    f"{payload['id'] if kind == 'publish' else payload}")
+
+
+def _moves(items: list[str] | None) -> dict[str, str | None]:
+    try:
+        return parse_moves(items or [])
+    except ValueError as error:
+        stderr().print(f"--move: {error}", markup=False)
+        raise typer.Exit(2) from None
+
+
+@journeys_app.command("impact")
+def impact_of(
+    file: Annotated[Path, typer.Argument(help="The journey file to publish (YAML or JSON).")],
+    move: Move = None,
+    move_matching: MoveMatching = False,
+    as_json: Json = False,
+    database: Database = DEFAULT_DATABASE,
+) -> None:
+    """What publishing FILE now would do with the journey's active enrollments: by version and
+    node, stay (the default) or move (--move OLD=NEW, --move-matching) with the new due
+    instants; nodes no move maps are flagged. Publishes nothing."""
+    moves = _moves(move)
+    try:
+        raw = read_document(file)
+    except DefinitionError as error:
+        for problem in error.problems:
+            stderr().print(problem.in_file(file), markup=False)
+        raise typer.Exit(2) from None
+
+    def read(connection: Any) -> tuple[list[Problem], Impact | None]:
+        problems: list[Problem] = []
+        Refs(connection).check_journey(raw, "", problems)
+        if problems:
+            return problems, None
+        return [], impact(connection, Journey.model_validate(raw), moves, move_matching,
+                          datetime.now(UTC))
+
+    problems, found = in_transaction(database, read)
+    if found is None:
+        for problem in problems:
+            stderr().print(problem.in_file(file), markup=False)
+        raise typer.Exit(2)
+    if as_json:
+        typer.echo(json.dumps(found.as_json(), indent=2, ensure_ascii=False))
+        return
+    _print_impact(found)
+
+
+def _print_impact(found: Impact) -> None:
+    out = _out()
+    totals = found.totals
+    out.print(f"{found.journey}: version {found.current_version or '-'} → "
+              f"{found.next_version}; {totals['active']} active, {totals['moving']} would "
+              f"move, {totals['staying']} stay", markup=False)
+    table = Table("version", "node", "enrollments", "does", "to", "due now", "new due", "note")
+    for g in found.groups:
+        span = " – ".join(dict.fromkeys(
+            format_instant(d) or "?" for d in g.new_due)) if g.action == "move" else ""
+        table.add_row(str(g.version), g.node, str(g.enrollments), g.action, g.to or "",
+                      str(g.due_now) if g.action == "move" else "", span, g.reason or "")
+    out.print(table)
+    for node, why in found.plan.flagged.items():
+        out.print(f"flagged {node}: {why}", markup=False)
+    for place, message in found.plan.problems:
+        stderr().print(f"{place}: {message}", markup=False)
 
 
 def _same(raw: dict[str, Any], current: tuple[int, dict[str, Any]] | None) -> bool:
