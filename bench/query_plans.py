@@ -6,7 +6,7 @@
 The queries, exactly as the store sends them (compiled by SQLAlchemy with their parameters):
 an account's events (``events_of``, all and of one type, and the API's latest events), what a
 round loads for its accounts (``load_accounts``), the timers of an account, a frequency cap's
-count, and a segment's full rebuild (``fill_segment``'s ``SELECT``). SQLite: ``EXPLAIN QUERY
+count, an account's latest effects, and a segment's full rebuild (``fill_segment``'s ``SELECT``). SQLite: ``EXPLAIN QUERY
 PLAN``; PostgreSQL: ``EXPLAIN`` (estimates, nothing run). The world has no enrollments, timers,
 effects, buying groups or memberships to speak of: one of each per account (per person for
 effects) replaces them for the plans, in a transaction rolled back at the end, and analyzed (a
@@ -52,6 +52,8 @@ def queries(dialect: str) -> list[tuple[str, Any, dict[str, Any]]]:
         ("deliveries_since (frequency cap)", sa.select(sa.func.count()).select_from(t.effects)
          .where(t.effects.c.person == "p21210", t.effects.c.channel == "email",
                 t.effects.c.at > NOW, t.effects.c.status != "skipped"), {}),
+        ("views.effects_of (account page, latest 200)", sa.select(t.effects)
+         .where(t.effects.c.account == "a4242").order_by(t.effects.c.id.desc()).limit(200), {}),
         ("fill_segment(vp_webinar)", rebuild, {}),
     ]
 

@@ -204,6 +204,7 @@ effects = Table(
     Column("delivered_at", Instant),
     Index("ix_effects_status_next", "status", "next_attempt_at"),
     Index("ix_effects_person_channel_at", "person", "channel", "at"),  # frequency caps
+    Index("ix_effects_account_id", "account", "id"),  # one account's effects, newest first
 )
 
 inbox = Table(
