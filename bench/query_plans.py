@@ -3,14 +3,14 @@
     .venv/bin/python bench/query_plans.py sqlite:////tmp/itinera-segments/segments-1000000.db
     .venv/bin/python bench/query_plans.py 'postgresql+psycopg://…?options=-csearch_path%3Dbench_segments_1000000'
 
-The queries, exactly as the store sends them (compiled by SQLAlchemy with their parameters):
-an account's events (``events_of``, all and of one type, and the API's latest events), what a
+The queries, exactly as the store sends them (compiled by SQLAlchemy with their parameters): an
+account's events (``events_of``, all and of one type, and the API's latest events), what a
 round loads for its accounts (``load_accounts``), the timers of an account, a frequency cap's
-count, an account's latest effects, and a segment's full rebuild (``fill_segment``'s ``SELECT``). SQLite: ``EXPLAIN QUERY
-PLAN``; PostgreSQL: ``EXPLAIN`` (estimates, nothing run). The world has no enrollments, timers,
-effects, buying groups or memberships to speak of: one of each per account (per person for
-effects) replaces them for the plans, in a transaction rolled back at the end, and analyzed (a
-planner reads an empty table at once).
+count, an account's latest effects, and a segment's full rebuild (``fill_segment``'s
+``SELECT``). SQLite: ``EXPLAIN QUERY PLAN``; PostgreSQL: ``EXPLAIN`` (estimates, nothing run).
+The world has no enrollments, timers, effects, buying groups or memberships to speak of: one of
+each per account (per person for effects) replaces them for the plans, in a transaction rolled
+back at the end, and analyzed (a planner reads an empty table at once).
 """
 
 from __future__ import annotations
