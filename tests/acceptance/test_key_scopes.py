@@ -83,7 +83,7 @@ def _request(client: TestClient, method: str, path: str, headers: dict[str, str]
         return client.get(url, headers=headers, follow_redirects=False)
     if data is not None:
         return client.post(url, data=data, headers=headers, follow_redirects=False)
-    return client.post(url, json={}, headers=headers, follow_redirects=False)
+    return client.request(method, url, json={}, headers=headers, follow_redirects=False)
 
 
 def test_every_route_answers_every_scope_as_declared(api: Api) -> None:

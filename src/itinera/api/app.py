@@ -23,6 +23,7 @@ from itinera.api import (
     routes_impact,
     routes_ingest,
     routes_journeys,
+    routes_scenarios,
     routes_segment,
     routes_unsubscribe,
     routes_work,
@@ -83,7 +84,7 @@ def create_app(service: Service, unsubscribe_secret: str | None = None,
     install_handlers(app)
     for module in (routes_segment, routes_ingest, routes_journeys, routes_analytics, routes_work,
                    routes_deliveries, routes_unsubscribe, routes_accounts, routes_checks,
-                   routes_impact):
+                   routes_impact, routes_scenarios):
         app.include_router(module.router)
     install_ui(app)  # the web UI at /ui (signs in with an API key too)
 

@@ -59,6 +59,7 @@ COMMANDS: dict[str, LazyCommand] = {
          "Why an account is or is not in a journey: entry, re-entry, status, next change."),
         ("tasks", "tasks_cmd", "List, complete and reassign Human Intervention Tasks."),
         ("deliveries", "deliveries_cmd", "List deliveries (dead letters too), show one, retry dead ones."),
+        ("scenarios", "scenarios_cmd", "Keep scenario files in the workspace, to test drafts with."),
     ]
 }
 
