@@ -11,7 +11,14 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
-from itinera.web import routes_accounts, routes_journeys, routes_login, routes_tasks, routes_templates
+from itinera.web import (
+    routes_accounts,
+    routes_journeys,
+    routes_login,
+    routes_studio,
+    routes_tasks,
+    routes_templates,
+)
 from itinera.web.auth import LoginRequired
 from itinera.web.errors import install_error_pages
 from itinera.web.pages import make_templates
@@ -25,7 +32,8 @@ def install_ui(app: FastAPI) -> None:
     """Serve the UI from ``app`` (an app made by ``itinera.api.create_app``)."""
     app.state.itinera_ui = make_templates()
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
-    for module in (routes_login, routes_journeys, routes_accounts, routes_tasks, routes_templates):
+    for module in (routes_login, routes_journeys, routes_accounts, routes_tasks, routes_templates,
+                   routes_studio):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

@@ -1,0 +1,139 @@
+"""The journey studio: the drafts list, "New journey" / "Edit", the studio page, and the JSON
+endpoints the studio's script calls.
+
+The studio's script authenticates with the UI session, never with a key: the session cookie is
+sent only under ``/ui`` (``web.auth``), so its JSON endpoints live under ``/ui/studio/api``.
+Reads need a session that may read (``ui_user``); writes need one that may write and the page's
+CSRF token in the ``X-CSRF-Token`` header (a page of another site cannot know it, and SameSite=Strict
+keeps the cookie off its requests anyway). Each endpoint delegates to the drafts functions that
+``/api/drafts`` uses (``web.studio_drafts``), so both answer the same ``Draft`` JSON and problems.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from itinera.api.auth import actor_of
+from itinera.api.context import Ctx
+from itinera.api.problems import ApiProblem
+from itinera.conditions.parse import Scope
+from itinera.definitions import journey_schema
+from itinera.web import studio_drafts
+from itinera.web.auth import CsrfForm, UiAccess, UiUser, ui_user
+from itinera.web.pages import render
+from itinera.web.words import describe
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/ui/studio", include_in_schema=False)
+User = Annotated[UiUser, Depends(ui_user)]
+_writer = UiAccess("write")
+API = "/ui/studio/api"
+MAX_TEXT = 1_000_000  # characters of a draft's text; the drafts API bounds it as well
+
+
+def _csrf_header(user: Annotated[UiUser, Depends(_writer)],
+                 token: Annotated[str, Header(alias="X-CSRF-Token")] = "") -> UiUser:
+    """A write from the studio's script: a session that may write, and the page's token."""
+    if not hmac.compare_digest(token, user.csrf):
+        raise ApiProblem(403, "forbidden", "the page's token is missing or wrong: reload the page")
+    return user
+
+
+Writer = Annotated[UiUser, Depends(_csrf_header)]
+
+
+class TextBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(max_length=MAX_TEXT)
+    revision: int = Field(ge=0)
+
+
+class EditsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    revision: int = Field(ge=0)
+    edits: list[dict[str, Any]] = Field(max_length=500)
+
+
+class WordsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    condition: Any = None
+    scope: str = Field(default="account", pattern="^(account|person|event|group)$")
+
+
+# Pages ------------------------------------------------------------------------------------------
+
+@router.get("")
+def drafts_page(request: Request, context: Ctx, user: User) -> Response:
+    drafts = studio_drafts.list_drafts(context, "journey")
+    return render(request, "studio_drafts.html", user, section="journeys", drafts=drafts)
+
+
+@router.post("/new")
+def new_journey(request: Request, context: Ctx, user: CsrfForm) -> RedirectResponse:
+    draft = studio_drafts.create(context, actor_of(request), "journey", None, "new")
+    return RedirectResponse(f"/ui/studio/{draft['id']}", status_code=303)
+
+
+@router.post("/edit/{journey_id}")
+def edit_journey(request: Request, context: Ctx, user: CsrfForm, journey_id: str) -> RedirectResponse:
+    draft = studio_drafts.create(context, actor_of(request), "journey", journey_id, "current")
+    return RedirectResponse(f"/ui/studio/{draft['id']}", status_code=303)
+
+
+# The JSON the studio's script reads and writes (before /{draft_id}, which would match "api").
+
+@router.get("/api/schema")
+def schema(user: User) -> dict[str, Any]:
+    return journey_schema()
+
+
+@router.get("/api/catalog")
+def catalog(context: Ctx, user: User) -> dict[str, Any]:
+    with context.read() as connection:
+        return studio_drafts.catalog(connection)
+
+
+@router.post("/api/words")
+def words(body: WordsBody, user: User) -> dict[str, str]:
+    """A condition in words, as the journey page says it (the language's own parser)."""
+    return {"words": describe(body.condition, Scope(body.scope))}
+
+
+@router.get("/api/drafts/{draft_id}")
+def get_draft(context: Ctx, user: User, draft_id: str) -> dict[str, Any]:
+    return studio_drafts.get(context, draft_id)
+
+
+@router.put("/api/drafts/{draft_id}")
+def put_text(request: Request, context: Ctx, user: Writer, draft_id: str, body: TextBody) -> dict[str, Any]:
+    return studio_drafts.put_text(context, actor_of(request), draft_id, body.text, body.revision)
+
+
+@router.post("/api/drafts/{draft_id}/edits")
+def post_edits(request: Request, context: Ctx, user: Writer, draft_id: str,
+               body: EditsBody) -> dict[str, Any]:
+    return studio_drafts.edit(context, actor_of(request), draft_id, body.revision, body.edits)
+
+
+@router.get("/api/drafts/{draft_id}/export")
+def export(context: Ctx, user: User, draft_id: str) -> Response:
+    draft = studio_drafts.get(context, draft_id)
+    name = f"{draft.get('object_id') or (draft.get('model') or {}).get('id') or 'journey'}.journey.yaml"
+    safe = "".join(c for c in name if c.isalnum() or c in "-_.") or "journey.yaml"
+    return Response(draft["text"], media_type="application/yaml",
+                    headers={"Content-Disposition": f'attachment; filename="{safe}"'})
+
+
+@router.get("/{draft_id}")
+def studio_page(request: Request, context: Ctx, user: User, draft_id: str) -> Response:
+    draft = studio_drafts.get(context, draft_id)
+    if draft["kind"] != "journey":
+        raise ApiProblem(404, "not-found", f"draft {draft_id!r} is a {draft['kind']}, not a journey")
+    return render(request, "studio.html", user, section="journeys", draft=draft, api=API)

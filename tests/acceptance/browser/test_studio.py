@@ -1,0 +1,68 @@
+"""The journey studio in a real browser (headless Debian chromium, Playwright), against the real
+service: a new journey from the journeys list, nodes added from the palette on the graph's edges,
+a wait edited in its form, an edit of the YAML shown on the graph, and a problem shown at its
+node and field (and Publish refused while it remains)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import expect
+from studio_site import StudioSite, open_studio_site, shot
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StudioSite]:
+    with open_studio_site(tmp_path_factory.mktemp("studio") / "studio.db") as found:
+        yield found
+
+
+def test_new_journey_opens_the_studio_with_graph_and_yaml(site: StudioSite) -> None:
+    studio = site.new_studio()
+    page = studio.page
+    assert "/ui/studio/" in page.url
+    expect(studio.node("__entry__")).to_be_visible()
+    expect(page.locator("#studio-yaml .cm-content")).to_contain_text("id: new-journey")
+    # An empty journey has problems (no nodes), so Publish is refused.
+    expect(page.locator("[data-publish='disabled']")).to_be_disabled()
+    page.goto(f"{site.base}/ui/studio")
+    expect(page.locator("#drafts")).to_contain_text("New journey")
+
+
+def test_add_a_node_and_edit_its_wait(site: StudioSite) -> None:
+    studio = site.new_studio()
+    wait = studio.add("__entry__", "wait")
+    assert wait == "wait-1"
+    assert "wait: 1d" in studio.yaml()
+    studio.fill(studio.form.get_by_label("wait amount"), "3")
+    studio.choose(studio.form.get_by_label("wait unit"), "w")
+    expect(studio.page.locator("#studio-yaml .cm-content")).to_contain_text("wait: 3w")
+    expect(studio.node(wait)).to_contain_text("wait 3w")
+    end = studio.add(wait, "end")
+    expect(studio.node(end)).to_be_visible()
+    expect(studio.page.locator("#studio-yaml .cm-content")).to_contain_text(f"next: {end}")
+
+
+def test_a_yaml_edit_shows_on_the_graph(site: StudioSite) -> None:
+    studio = site.new_studio()
+    studio.add("__entry__", "wait")
+    content = studio.page.locator("#studio-yaml .cm-content")
+    content.click()
+    studio.page.keyboard.press("Control+End")
+    studio.page.keyboard.type("\n  extra:\n    wait: 2d\n")
+    expect(studio.node("extra")).to_be_visible(timeout=15_000)
+    expect(studio.node("extra")).to_contain_text("wait 2d")
+
+
+def test_a_problem_shows_at_its_node_and_field(site: StudioSite) -> None:
+    studio = site.new_studio()
+    split = studio.add("__entry__", "split")
+    studio.form.locator("[data-add-branch='when']").click()
+    studio.wait()
+    # A branch without a condition: a problem at the split, in its form and in the list.
+    expect(studio.page.locator(f"svg.studio-graph g.node.troubled[data-node='{split}']")).to_be_visible()
+    expect(studio.page.locator("#studio-problems")).to_contain_text(f"nodes.{split}")
+    expect(studio.form.locator(".field-problems").first).to_be_visible()
+    expect(studio.page.locator("[data-publish='disabled']")).to_be_disabled()
+    shot(studio.page, "studio-problem.png")
