@@ -42,7 +42,7 @@ export class StudioApi {
 
   draft() { return this.call("GET", `/drafts/${this.draftId}`); }
   edits(revision, edits) { return this.call("POST", `/drafts/${this.draftId}/edits`, { revision, edits }); }
-  text(revision, text) { return this.call("PUT", `/drafts/${this.draftId}`, { revision, text }); }
+  text(revision, text) { return this.call("POST", `/drafts/${this.draftId}/text`, { revision, text }); }
   words(condition, scope) { return this.call("POST", "/words", { condition, scope }); }
   catalog() { return this.call("GET", "/catalog"); }
   schema() { return this.call("GET", "/schema"); }

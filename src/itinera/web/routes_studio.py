@@ -38,9 +38,14 @@ API = "/ui/studio/api"
 MAX_TEXT = 1_000_000  # characters of a draft's text; the drafts API bounds it as well
 
 
-def _csrf_header(user: Annotated[UiUser, Depends(_writer)],
-                 token: Annotated[str, Header(alias="X-CSRF-Token")] = "") -> UiUser:
-    """A write from the studio's script: a session that may write, and the page's token."""
+async def _csrf_header(request: Request, user: Annotated[UiUser, Depends(_writer)],
+                       token: Annotated[str, Header(alias="X-CSRF-Token")] = "") -> UiUser:
+    """A write from the studio's script: a session that may write, and the page's token in the
+    ``X-CSRF-Token`` header (or, as the UI's forms send it, a ``csrf`` form field)."""
+    if not token and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        field = (await request.form()).get("csrf")
+        token = field if isinstance(field, str) else ""
     if not hmac.compare_digest(token, user.csrf):
         raise ApiProblem(403, "forbidden", "the page's token is missing or wrong: reload the page")
     return user
@@ -111,7 +116,7 @@ def get_draft(context: Ctx, user: User, draft_id: str) -> dict[str, Any]:
     return studio_drafts.get(context, draft_id)
 
 
-@router.put("/api/drafts/{draft_id}")
+@router.post("/api/drafts/{draft_id}/text")
 def put_text(request: Request, context: Ctx, user: Writer, draft_id: str, body: TextBody) -> dict[str, Any]:
     return studio_drafts.put_text(context, actor_of(request), draft_id, body.text, body.revision)
 
