@@ -91,7 +91,7 @@ export function SelectField({ ctx, path, label, options, optional = true, empty 
     <Row label={label} ctx={ctx} path={path}>
       <select aria-label={label} value={shown(value)}
               onChange={(e) => commit(ctx, path, e.currentTarget.value === "" ? undefined : e.currentTarget.value)}>
-        {optional || value === undefined ? <option value="">{empty}</option> : null}
+        {optional || value === undefined || value === "" ? <option value="">{empty}</option> : null}
         {all.map((o) => <option value={o}>{o}</option>)}
       </select>
     </Row>

@@ -165,9 +165,9 @@ function SplitForm({ ctx, id, kind }) {
       })}
       <div class="buttons">
         <button type="button" class="small" data-add-branch="when" onClick={() => ctx.edit([{
-          op: "insert", path, index: elseAt < 0 ? branches.length : elseAt, value: { when: {}, next: first(nodes) } }])}>+ branch</button>
+          op: "insert", path, index: elseAt < 0 ? branches.length : elseAt, value: { when: {}, next: "" } }])}>+ branch</button>
         {elseAt < 0 ? <button type="button" class="small" data-add-branch="else"
-                              onClick={() => ctx.edit([{ op: "insert", path, index: branches.length, value: { else: first(nodes) } }])}>+ otherwise</button> : null}
+                              onClick={() => ctx.edit([{ op: "insert", path, index: branches.length, value: { else: "" } }])}>+ otherwise</button> : null}
       </div>
     </div>
   );

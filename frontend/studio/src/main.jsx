@@ -75,12 +75,21 @@ function Studio({ api, boot }) {
     }
   }, [draft]);
 
+  const pending = useRef(0);
   const run = (task) => {
+    // Marked at once (not at the next render) so that a test, or a person, never sees "Saved"
+    // between a gesture and its answer.
+    pending.current += 1;
+    const host = document.querySelector(".studio");
+    if (host) host.dataset.busy = "yes";
     setBusy((b) => b + 1);
     return api.serial(task).then(accept, (e) => {
       const message = e.status === 409 ? "The draft changed elsewhere: reloaded." : e.message;
       return api.draft().then((d) => { accept(d); setError(message); });
-    }).finally(() => setBusy((b) => b - 1));
+    }).finally(() => {
+      pending.current -= 1;
+      setBusy((b) => b - 1);
+    });
   };
   const edit = (ops) => run(() => api.edits(draftRef.current.revision, ops));
   const sendText = (text) => {
@@ -115,7 +124,7 @@ function Studio({ api, boot }) {
   const importFile = (file) => file.text().then((text) => run(() => api.text(draftRef.current.revision, text)));
 
   return (
-    <div class="studio" data-revision={draft.revision} data-busy={busy > 0 ? "yes" : "no"} data-problems={problems.length}>
+    <div class="studio" data-revision={draft.revision} data-busy={busy > 0 || pending.current > 0 ? "yes" : "no"} data-problems={problems.length}>
       <Datalists catalog={catalog} />
       <div class="studio-bar">
         <div>

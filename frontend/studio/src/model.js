@@ -69,8 +69,8 @@ export function newNode(kind, to, id) {
   const next = to ? { next: to } : {};
   switch (kind) {
     case "do": return { do: [], ...next };
-    case "split": return { split: to ? [{ else: to }] : [] };
-    case "split_people": return { split_people: to ? [{ else: to }] : [] };
+    case "split": return { split: [{ else: to || "" }] };
+    case "split_people": return { split_people: [{ else: to || "" }] };
     case "merge": return { merge: {}, ...next };
     case "wait": return { wait: "1d", ...next };
     case "wait_until": return { wait_until: { date: "account.renewal_date" }, ...next };
