@@ -18,6 +18,7 @@ from itinera import __version__
 from itinera.api import (
     routes_accounts,
     routes_analytics,
+    routes_audit,
     routes_checks,
     routes_deliveries,
     routes_impact,
@@ -84,7 +85,7 @@ def create_app(service: Service, unsubscribe_secret: str | None = None,
     install_handlers(app)
     for module in (routes_segment, routes_ingest, routes_journeys, routes_analytics, routes_work,
                    routes_deliveries, routes_unsubscribe, routes_accounts, routes_checks,
-                   routes_impact, routes_scenarios):
+                   routes_impact, routes_scenarios, routes_audit):
         app.include_router(module.router)
     install_ui(app)  # the web UI at /ui (signs in with an API key too)
 

@@ -17,9 +17,10 @@ from fastapi import Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from itinera.api.problems import ApiProblem
+from itinera.domain.actor import Actor
 from itinera.errors import ItineraError
 from itinera.runtime.service import Service
-from itinera.storage import queries
+from itinera.storage import audit, queries
 from itinera.storage.engine import READER
 
 __all__ = ["CHUNK", "ID_MAX", "After", "ApiContext", "Ctx", "RowId", "Wait", "accepted",
@@ -52,13 +53,18 @@ class ApiContext:
 
     def receive(self, entries: list[dict[str, Any]], keys: list[str | None] | None = None, *,
                 place: str = "", rejected: list[tuple[str, Any]] | None = None,
-                source: str = "segment", rejected_keys: list[str | None] | None = None) -> int:
+                source: str = "segment", rejected_keys: list[str | None] | None = None,
+                actor: Actor | None = None) -> int:
         """Store ``entries`` (and the ``rejected`` messages of the same request) in one
-        transaction, durably, or nothing; returns how many entries were stored."""
+        transaction, durably, or nothing; returns how many entries were stored. With
+        ``actor``, the audit entries of the configuration changes among them (publish,
+        lifecycle, workspace data: ``audit.record_inputs``) are written in that transaction."""
         with self.service.intake.engine.begin() as connection:  # the request's own
             if rejected:
                 queries.add_rejected(connection, source, rejected, self.service.clock.now(),
                                      rejected_keys)
+            if actor is not None:  # read before: what the inputs change is not stored yet
+                audit.record_inputs(connection, actor, entries)
             stored = self.service.submit(entries, place, keys, connection=connection) \
                 if entries else 0
         if stored:

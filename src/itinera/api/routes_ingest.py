@@ -14,17 +14,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
-from itinera.api.auth import INGEST, READ, WRITE, check_scope
+from itinera.api.auth import INGEST, READ, WRITE, actor_of, check_scope
 from itinera.api.body import BULK_BYTES, ApiRoute, limit
 from itinera.api.context import After, ApiContext, Ctx, Wait, accepted
 from itinera.api.problems import invalid
 from itinera.api.schemas import Accepted, RejectedPage, array_body
 from itinera.definitions._shape import shape_problems
 from itinera.definitions.scenario import AccountData, BuyingGroupData, EventData, PersonData
+from itinera.domain.actor import Actor
 from itinera.errors import DefinitionError, Problem
 from itinera.runtime.checks import Refs, check_instant
 from itinera.storage import queries
@@ -53,11 +54,11 @@ def _records(records: list[Any], model: type[BaseModel]) -> list[Problem]:
 
 
 def _store(context: ApiContext, entries: list[dict[str, Any]], problems: list[Problem],
-           wait: bool) -> JSONResponse:
+           wait: bool, actor: Actor | None = None) -> JSONResponse:
     if problems:
         raise invalid(problems, "the batch")
     try:
-        stored = context.receive(entries)
+        stored = context.receive(entries, actor=actor)  # configuration changes: audited
     except DefinitionError as error:  # what only the store can tell (unknown journeys...)
         raise invalid(error.problems, "the batch") from None
     return accepted(context, stored, wait)
@@ -128,15 +129,16 @@ def add_events(context: Ctx, records: Records, wait: Wait = False) -> JSONRespon
     "requestBody": {"required": True, "content": {"application/json": {"schema": {
         "type": "array", "items": {"type": "object", "description":
                                    "One input: {kind: body}, as a scenario timeline entry"}}}}}}))
-def add_inputs(context: Ctx, records: Records, caller: Annotated[ApiKey, WRITE[0]],
-               wait: Wait = False) -> JSONResponse:
+def add_inputs(request: Request, context: Ctx, records: Records,
+               caller: Annotated[ApiKey, WRITE[0]], wait: Wait = False) -> JSONResponse:
     """Raw inputs, applied in order: any timeline entry, ``configure`` or ``load_world``
     (these two change the workspace: they need an ``admin`` key)."""
     if any(isinstance(r, dict) and ("configure" in r or "load_world" in r) for r in records):
         check_scope(caller, "admin")
     if len(records) > MAX_BATCH:
         raise invalid([Problem("", f"at most {MAX_BATCH} inputs per batch, got {len(records)}")])
-    return _store(context, records, [], wait)  # receiving checks them (Service.submit)
+    return _store(context, records, [], wait,  # receiving checks them (Service.submit)
+                  actor_of(request))
 
 
 @router.get("/rejected", dependencies=READ, response_model=RejectedPage, tags=["ingestion"])

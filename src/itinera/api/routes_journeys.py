@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from itinera.api.auth import PUBLISH, READ, WRITE
+from itinera.api.auth import PUBLISH, READ, WRITE, actor_of
 from itinera.api.body import ApiRoute, document
 from itinera.api.context import Ctx, Wait, accepted
 from itinera.api.problems import ApiProblem, invalid
@@ -55,7 +55,7 @@ def validate(context: Ctx, journey: JourneyBody) -> dict[str, Any]:
 
 @router.post("", dependencies=PUBLISH, status_code=202, responses=_INVALID | _ACCEPTED,
              openapi_extra=journey_body())
-def publish(context: Ctx, journey: JourneyBody, wait: Wait = False,
+def publish(request: Request, context: Ctx, journey: JourneyBody, wait: Wait = False,
             move: MoveQuery = [],  # noqa: B006 (FastAPI copies it per request)
             move_matching: MovesMatching = False) -> JSONResponse:
     """Publish a new version of a journey (new enrollments take it; running ones keep theirs,
@@ -67,16 +67,18 @@ def publish(context: Ctx, journey: JourneyBody, wait: Wait = False,
     entry: dict[str, Any] = {"publish": journey}
     if moves or move_matching:
         entry |= {"moves": moves, "move_matching": move_matching}
-    return accepted(context, context.receive([entry]), wait)
+    return accepted(context, context.receive([entry], actor=actor_of(request)), wait)
 
 
 def _command(kind: str) -> None:
-    def endpoint(context: Ctx, journey_id: str, wait: Wait = False) -> JSONResponse:
+    def endpoint(request: Request, context: Ctx, journey_id: str,
+                 wait: Wait = False) -> JSONResponse:
         with context.read() as connection:
             known = journey_id in queries.known_journeys(connection)
         if not known:
             raise ApiProblem(404, "not-found", f"no journey {journey_id!r}")
-        return accepted(context, context.receive([{kind: journey_id}]), wait)
+        return accepted(context, context.receive([{kind: journey_id}],
+                                                 actor=actor_of(request)), wait)
 
     endpoint.__doc__ = {
         "enable": "Enable the journey: it enrolls (with `entry.existing`, the accounts already "

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
 
-from itinera.api.auth import READ, WRITE
+from itinera.api.auth import READ, WRITE, actor_of
 from itinera.api.body import ApiRoute
 from itinera.api.context import After, Ctx, RowId
 from itinera.api.problems import ApiProblem
 from itinera.api.schemas import EnrollmentDetail, EnrollmentPage, ProblemOut, Reassign, TaskOut, TaskPage
-from itinera.storage import queries
+from itinera.storage import audit, queries
 
 __all__ = ["router"]
 
@@ -63,10 +63,12 @@ def list_tasks(context: Ctx, assignee: str | None = None, status: str | None = N
 
 @router.post("/tasks/{task_id}/complete", dependencies=WRITE, response_model=TaskOut, responses=_MISSING,
              tags=["tasks"])
-def complete_task(context: Ctx, task_id: RowId) -> dict[str, Any]:
+def complete_task(request: Request, context: Ctx, task_id: RowId) -> dict[str, Any]:
     """Mark a task completed (completing it again changes nothing)."""
     with context.write() as connection:
-        found = queries.complete_task(connection, task_id, context.service.clock.now())
+        found = audit.task_change(connection, actor_of(request), "task_complete", task_id,
+                                  lambda: queries.complete_task(connection, task_id,
+                                                                context.service.clock.now()))
     if found is None:
         raise ApiProblem(404, "not-found", f"no task {task_id}")
     return found
@@ -74,11 +76,14 @@ def complete_task(context: Ctx, task_id: RowId) -> dict[str, Any]:
 
 @router.post("/tasks/{task_id}/reassign", dependencies=WRITE, response_model=TaskOut, responses=_MISSING,
              tags=["tasks"])
-def reassign_task(context: Ctx, task_id: RowId, body: Annotated[Reassign, Body()]) -> dict[str, Any]:
+def reassign_task(request: Request, context: Ctx, task_id: RowId,
+                  body: Annotated[Reassign, Body()]) -> dict[str, Any]:
     """Give a task to someone else."""
     with context.write() as connection:
-        found = queries.reassign_task(connection, task_id, body.assignee,
-                                      context.service.clock.now())
+        found = audit.task_change(connection, actor_of(request), "task_reassign", task_id,
+                                  lambda: queries.reassign_task(connection, task_id,
+                                                                body.assignee,
+                                                                context.service.clock.now()))
     if found is None:
         raise ApiProblem(404, "not-found", f"no task {task_id}")
     return found

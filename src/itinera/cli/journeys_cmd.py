@@ -25,6 +25,7 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from itinera.cli.database import DEFAULT_DATABASE, Database, in_transaction, stderr
+from itinera.cli.operator import cli_actor
 from itinera.definitions.loader import read_document
 from itinera.definitions.models import Journey
 from itinera.errors import DefinitionError, ItineraError, Problem
@@ -59,7 +60,7 @@ def _hand_over(database: str, entries: list[dict[str, Any]], place: str, wait: f
                files: list[Path] | None = None) -> None:
     """``files``: the file each entry came from, to say where its problems are."""
     try:
-        done = hand_over(database, entries, place=place, wait=wait)
+        done = hand_over(database, entries, place=place, wait=wait, actor=cli_actor())
     except DefinitionError as error:
         for line in _in_files(error.problems, files) if files else map(str, error.problems):
             stderr().print(line, markup=False)

@@ -15,10 +15,13 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
+import sqlalchemy as sa
 import typer
 
 from itinera.cli.database import DEFAULT_DATABASE, Database, in_transaction, stderr
-from itinera.storage import keys
+from itinera.cli.operator import cli_actor
+from itinera.storage import audit, keys
+from itinera.storage.keys import ApiKey
 
 __all__ = ["register"]
 
@@ -41,9 +44,13 @@ def create(name: Annotated[str, typer.Argument(help="Who or what the key is for.
                     "tasks, deliveries), admin (everything).")] = Scope.admin,
            database: Database = DEFAULT_DATABASE) -> None:
     """Create a key and print it (only this once)."""
-    id, key = in_transaction(
-        database, lambda c: keys.create_api_key(c, name, datetime.now(UTC), scope.value),
-        create=True)  # before the first `itinera serve`
+    def create_key(connection: sa.Connection) -> tuple[str, str]:
+        id, key = keys.create_api_key(connection, name, datetime.now(UTC), scope.value)
+        audit.record(connection, cli_actor(), "key_create", ("key", id),
+                     after={"name": name, "scope": scope.value})
+        return id, key
+
+    id, key = in_transaction(database, create_key, create=True)  # before the first `serve`
     typer.echo(key)
     stderr().print(f"created key {id} ({name}, scope {scope.value}); keep it now: it is not "
                    "shown again", markup=False)
@@ -61,7 +68,16 @@ def list_keys(database: Database = DEFAULT_DATABASE) -> None:
 def revoke(id: Annotated[str, typer.Argument(help="The key's id (from `itinera keys list`).")],
            database: Database = DEFAULT_DATABASE) -> None:
     """Revoke a key: requests with it are refused from now on, its UI sessions end."""
-    if not in_transaction(database, lambda c: keys.revoke_api_key(c, id, datetime.now(UTC))):
+    def revoke_key(connection: sa.Connection) -> bool:
+        found: ApiKey | None = next((k for k in keys.api_keys(connection) if k.id == id), None)
+        revoked = keys.revoke_api_key(connection, id, datetime.now(UTC))
+        if revoked and found is not None:
+            audit.record(connection, cli_actor(), "key_revoke", ("key", id),
+                         before={"name": found.name, "scope": found.scope, "revoked": False},
+                         after={"revoked": True})
+        return revoked
+
+    if not in_transaction(database, revoke_key):
         stderr().print(f"no active key {id!r}", markup=False)
         raise typer.Exit(1)
     typer.echo(f"revoked {id}")

@@ -60,6 +60,7 @@ COMMANDS: dict[str, LazyCommand] = {
         ("tasks", "tasks_cmd", "List, complete and reassign Human Intervention Tasks."),
         ("deliveries", "deliveries_cmd", "List deliveries (dead letters too), show one, retry dead ones."),
         ("scenarios", "scenarios_cmd", "Keep scenario files in the workspace, to test drafts with."),
+        ("audit", "audit_cmd", "Show the audit log: who changed what, when, from where."),
     ]
 }
 

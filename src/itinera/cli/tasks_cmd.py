@@ -16,7 +16,8 @@ from rich.console import Console
 from rich.table import Table
 
 from itinera.cli.database import DEFAULT_DATABASE, Database, in_transaction, stderr
-from itinera.storage import queries
+from itinera.cli.operator import cli_actor
+from itinera.storage import audit, queries
 
 __all__ = ["register"]
 
@@ -75,8 +76,9 @@ def complete(
     database: Database = DEFAULT_DATABASE,
 ) -> None:
     """Mark a task completed (completing it again changes nothing)."""
-    _show(in_transaction(database, lambda c: queries.complete_task(
-        c, id, datetime.now(UTC), note)), id)
+    _show(in_transaction(database, lambda c: audit.task_change(
+        c, cli_actor(), "task_complete", id,
+        lambda: queries.complete_task(c, id, datetime.now(UTC), note))), id)
 
 
 @tasks_app.command("reassign")
@@ -86,8 +88,9 @@ def reassign(
     database: Database = DEFAULT_DATABASE,
 ) -> None:
     """Give a task to someone else."""
-    _show(in_transaction(database, lambda c: queries.reassign_task(
-        c, id, assignee, datetime.now(UTC))), id)
+    _show(in_transaction(database, lambda c: audit.task_change(
+        c, cli_actor(), "task_reassign", id,
+        lambda: queries.reassign_task(c, id, assignee, datetime.now(UTC)))), id)
 
 
 def register(app: typer.Typer) -> None:

@@ -18,6 +18,7 @@ import yaml
 from sqlalchemy.exc import SQLAlchemyError
 
 from itinera.cli.database import DEFAULT_DATABASE, Database, in_transaction, stderr
+from itinera.cli.operator import cli_actor
 from itinera.definitions.loader import load_workspace, read_document
 from itinera.definitions.scenario import WorkspaceData
 from itinera.errors import DefinitionError, ItineraError
@@ -51,7 +52,8 @@ def apply(
     body = raw.get("data", raw)
     payload = {k: v for k, v in body.items() if k in WorkspaceData.model_fields}
     try:
-        done = hand_over(database, [{"configure": payload}], place=str(file), wait=wait)
+        done = hand_over(database, [{"configure": payload}], place=str(file), wait=wait,
+                         actor=cli_actor())
     except DefinitionError as error:
         for problem in error.problems:
             stderr().print(str(problem), markup=False)

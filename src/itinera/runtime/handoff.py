@@ -16,9 +16,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from itinera.domain.actor import Actor
 from itinera.runtime.clock import Clock
 from itinera.runtime.service import Service
 from itinera.runtime.worker_lock import WorkerLockError
+from itinera.storage import audit
 from itinera.storage import schema as t
 
 __all__ = ["HandOver", "hand_over"]
@@ -36,16 +38,19 @@ class HandOver:
 
 def hand_over(database_url: str, entries: list[dict[str, Any]], *, place: str = "inputs",
               clock: Clock | None = None, wait: float = 10.0,
-              progress: Callable[[int], None] | None = None) -> HandOver:
+              progress: Callable[[int], None] | None = None,
+              actor: Actor | None = None) -> HandOver:
     """Check, store and apply ``entries``; nothing is stored when any of them is invalid.
 
-    ``wait``: seconds to wait for a running worker to apply them (0: do not wait)."""
+    ``wait``: seconds to wait for a running worker to apply them (0: do not wait).
+    ``actor``: who hands them over; the audit entries of the configuration changes among
+    them are written in the transaction that stores them."""
     try:
         service = Service(database_url, clock)
     except WorkerLockError:
-        return _submit_to_running_worker(database_url, entries, place, clock, wait)
+        return _submit_to_running_worker(database_url, entries, place, clock, wait, actor)
     try:
-        stored = service.submit(entries, place)  # checks them all first (DefinitionError)
+        stored = _submit(service, entries, place, actor)
         while True:  # a round may stop at its limit before reaching the inputs
             done = service.work_round()
             if progress is not None:
@@ -57,11 +62,22 @@ def hand_over(database_url: str, entries: list[dict[str, Any]], *, place: str = 
         service.close()
 
 
+def _submit(service: Service, entries: list[dict[str, Any]], place: str,
+            actor: Actor | None) -> int:
+    """Store ``entries`` (checked first: DefinitionError) with their audit entries, in one
+    transaction of the service's receiving connection (``submit`` joins it)."""
+    with service.intake.transaction():
+        if actor is not None:  # read before: what the inputs change is not stored yet
+            audit.record_inputs(service.intake.conn, actor, entries)
+        return service.submit(entries, place)
+
+
 def _submit_to_running_worker(database_url: str, entries: list[dict[str, Any]], place: str,
-                              clock: Clock | None, wait: float) -> HandOver:
+                              clock: Clock | None, wait: float,
+                              actor: Actor | None) -> HandOver:
     service = Service(database_url, clock, receive_only=True)
     try:
-        stored = service.submit(entries, place)  # checks them all first (DefinitionError)
+        stored = _submit(service, entries, place, actor)
         received_at = service.clock.now()  # ours were received at or before this
         # The worker applies in arrival order: once nothing received up to ours is left in
         # the inbox, ours are applied.

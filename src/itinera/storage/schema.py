@@ -23,14 +23,17 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    event,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
 from itinera.timeutil import as_utc
 
 __all__ = [
+    "APPEND_ONLY",
     "accounts",
     "api_keys",
+    "audit",
     "buying_groups",
     "config",
     "counters",
@@ -45,6 +48,7 @@ __all__ = [
     "people",
     "received",
     "rejected",
+    "reviews",
     "scenarios",
     "segment_members",
     "sessions",
@@ -296,3 +300,69 @@ test_emails = Table(
     Column("error", Text),
     Index("ix_test_emails_actor_at", "actor", "at"),
 )
+audit = Table(
+    "audit", metadata,  # who changed what, when, from where: append-only (triggers refuse more)
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Instant, nullable=False),
+    Column("actor_kind", String, nullable=False),  # user | key | cli | system
+    Column("actor_id", String, nullable=False),
+    Column("actor_name", String, nullable=False),
+    Column("address", String),  # the request's client address, over HTTP
+    Column("kind", String, nullable=False),  # publish, enable, approve, key_create, ...
+    Column("object_kind", String, nullable=False),  # journey, template, key, user, task, ...
+    Column("object_id", String, nullable=False),
+    Column("before", Json),  # bounded, secrets redacted (storage.audit)
+    Column("after", Json),
+    Index("ix_audit_at", "at"),
+    Index("ix_audit_object", "object_kind", "object_id"),
+    Index("ix_audit_actor", "actor_id"),
+    sqlite_autoincrement=True,
+)
+
+reviews = Table(
+    "reviews", metadata,  # approval workflow: one content (by its sha256) submitted for review
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String, nullable=False),  # template | journey
+    Column("object_id", String, nullable=False),
+    Column("content_hash", String, nullable=False),
+    Column("content", Json, nullable=False),  # what the approver approves
+    Column("draft_id", Integer),  # the draft it was submitted from, if any
+    Column("state", String, nullable=False),  # pending | approved | rejected | superseded
+    Column("note", Text),  # the submitter's
+    Column("submitted_by", Json, nullable=False),  # {kind, id, name}
+    Column("submitted_at", Instant, nullable=False),
+    Column("comment", Text),  # the reviewer's
+    Column("decided_by", Json),
+    Column("decided_at", Instant),
+    Index("ix_reviews_object", "kind", "object_id", "content_hash"),
+    Index("ix_reviews_state", "state"),
+    sqlite_autoincrement=True,
+)
+
+APPEND_ONLY: dict[str, tuple[str, ...]] = {
+    # The database itself refuses to change or remove an audit entry, whoever asks.
+    "sqlite": (
+        "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit "
+        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+        "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit "
+        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+    ),
+    "postgresql": (
+        "CREATE OR REPLACE FUNCTION itinera_audit_append_only() RETURNS trigger AS $$ "
+        "BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$ LANGUAGE plpgsql",
+        "DROP TRIGGER IF EXISTS audit_append_only ON audit",
+        "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit "
+        "FOR EACH ROW EXECUTE FUNCTION itinera_audit_append_only()",
+        "DROP TRIGGER IF EXISTS audit_no_truncate ON audit",
+        "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit "
+        "FOR EACH STATEMENT EXECUTE FUNCTION itinera_audit_append_only()",
+    ),
+}
+"""The statements making ``audit`` append-only, per dialect (run after the table is created,
+by ``create_all`` and by the migration that adds it)."""
+
+
+@event.listens_for(audit, "after_create")
+def _append_only(target: Table, connection: Any, **_: Any) -> None:
+    for statement in APPEND_ONLY.get(connection.dialect.name, ()):
+        connection.exec_driver_sql(statement)

@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from itinera.analytics import queries as analytics_queries
 from itinera.analytics.report import JourneyNotFound, journey_report, journey_summary, node_counts
+from itinera.api.auth import actor_of
 from itinera.api.context import ID_MAX, Ctx
 from itinera.api.problems import ApiProblem
 from itinera.errors import DefinitionError
@@ -119,7 +120,8 @@ def journey_live(request: Request, context: Ctx, user: User, journey_id: str,
 
 
 @router.post("/{journey_id}/{command}")
-def lifecycle(context: Ctx, user: CsrfForm, journey_id: str, command: str) -> RedirectResponse:
+def lifecycle(request: Request, context: Ctx, user: CsrfForm, journey_id: str,
+              command: str) -> RedirectResponse:
     """Enable, pause, resume or disable, as the REST API does, applied before answering."""
     if command not in LIFECYCLE:
         raise ApiProblem(404, "not-found", f"no command {command!r} (one of {', '.join(LIFECYCLE)})")
@@ -128,7 +130,7 @@ def lifecycle(context: Ctx, user: CsrfForm, journey_id: str, command: str) -> Re
     if not known:
         raise ApiProblem(404, "not-found", f"no journey {journey_id!r}")
     try:
-        context.receive([{command: journey_id}])
+        context.receive([{command: journey_id}], actor=actor_of(request))
     except DefinitionError as error:  # e.g. a page older than the journey's state
         reason = "; ".join(p.message for p in error.problems)
         return RedirectResponse(f"/ui/journeys/{journey_id}?{urlencode({'refused': reason})}",

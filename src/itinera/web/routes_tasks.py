@@ -11,9 +11,10 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
+from itinera.api.auth import actor_of
 from itinera.api.context import Ctx, RowId
 from itinera.api.problems import ApiProblem
-from itinera.storage import queries, views
+from itinera.storage import audit, queries, views
 from itinera.web import reads
 from itinera.web.auth import CsrfForm, UiUser, ui_user
 from itinera.web.pages import render
@@ -47,25 +48,31 @@ def tasks_page(request: Request, context: Ctx, user: User, status: str = "open",
 
 
 @router.post("/{task_id}/complete")
-def complete(context: Ctx, user: CsrfForm, task_id: RowId, note: Annotated[str, Form()] = "",
+def complete(request: Request, context: Ctx, user: CsrfForm, task_id: RowId,
+             note: Annotated[str, Form()] = "",
              status: Annotated[str, Form()] = "open",
              assignee: Annotated[str, Form()] = "") -> RedirectResponse:
     with context.write() as connection:
-        found = queries.complete_task(connection, task_id, context.service.clock.now(),
-                                      note.strip() or None)
+        found = audit.task_change(connection, actor_of(request), "task_complete", task_id,
+                                  lambda: queries.complete_task(
+                                      connection, task_id, context.service.clock.now(),
+                                      note.strip() or None))
     if found is None:
         raise ApiProblem(404, "not-found", f"no task {task_id}")
     return RedirectResponse(_back(status, assignee, f"completed:{task_id}"), status_code=303)
 
 
 @router.post("/{task_id}/reassign")
-def reassign(context: Ctx, user: CsrfForm, task_id: RowId, to: Annotated[str, Form()] = "",
+def reassign(request: Request, context: Ctx, user: CsrfForm, task_id: RowId,
+             to: Annotated[str, Form()] = "",
              status: Annotated[str, Form()] = "open",
              assignee: Annotated[str, Form()] = "") -> RedirectResponse:
     if not to.strip():
         raise ApiProblem(422, "invalid-input", "reassign: say to whom (to)")
     with context.write() as connection:
-        found = queries.reassign_task(connection, task_id, to.strip(), context.service.clock.now())
+        found = audit.task_change(connection, actor_of(request), "task_reassign", task_id,
+                                  lambda: queries.reassign_task(connection, task_id, to.strip(),
+                                                                context.service.clock.now()))
     if found is None:
         raise ApiProblem(404, "not-found", f"no task {task_id}")
     return RedirectResponse(_back(status, assignee, f"reassigned:{task_id}"), status_code=303)
