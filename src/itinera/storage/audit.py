@@ -91,16 +91,22 @@ def record_inputs(connection: sa.Connection, actor: Actor, entries: Sequence[Any
     count = 0
     statuses: dict[str, str] | None = None
     for entry in entries:
-        if not isinstance(entry, dict) or len(entry) != 1:
+        if not isinstance(entry, dict) or not entry:
             continue
-        ((kind, payload),) = entry.items()
+        if "publish" in entry:  # with its in-flight ``moves``, if any
+            kind, payload = "publish", entry["publish"]
+        elif len(entry) == 1:
+            ((kind, payload),) = entry.items()
+        else:
+            continue
         if kind == "publish" and isinstance(payload, dict):
             journey_id = str(payload.get("id"))
             current = queries.current_definitions(connection).get(journey_id)
+            moves = {k: v for k, v in entry.items() if k != "publish"}
             record(connection, actor, "publish", ("journey", journey_id),
                    before=None if current is None else {"version": current[0],
                                                         "definition": current[1]},
-                   after={"definition": payload})
+                   after={"definition": payload, **moves})
         elif kind in _LIFECYCLE and isinstance(payload, str):
             if statuses is None:
                 statuses = queries.journey_statuses(connection)
