@@ -18,6 +18,7 @@ from itinera.web import (
     routes_studio,
     routes_tasks,
     routes_templates,
+    routes_versions,
 )
 from itinera.web.auth import LoginRequired
 from itinera.web.errors import install_error_pages
@@ -32,8 +33,9 @@ def install_ui(app: FastAPI) -> None:
     """Serve the UI from ``app`` (an app made by ``itinera.api.create_app``)."""
     app.state.itinera_ui = make_templates()
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
-    for module in (routes_login, routes_journeys, routes_accounts, routes_tasks, routes_templates,
-                   routes_studio):
+    # routes_versions before routes_journeys: its POST .../publish is no lifecycle command.
+    for module in (routes_login, routes_versions, routes_journeys, routes_accounts, routes_tasks,
+                   routes_templates, routes_studio):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)
