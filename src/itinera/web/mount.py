@@ -23,6 +23,7 @@ from itinera.web import (
 from itinera.web.auth import LoginRequired
 from itinera.web.errors import install_error_pages
 from itinera.web.pages import make_templates
+from itinera.web.routes_segments import router as segments_router
 
 __all__ = ["install_ui"]
 
@@ -37,6 +38,7 @@ def install_ui(app: FastAPI) -> None:
     for module in (routes_login, routes_versions, routes_journeys, routes_accounts, routes_tasks,
                    routes_templates, routes_studio):
         app.include_router(module.router)
+    app.include_router(segments_router)  # the studio's segment editor
 
     @app.get("/", include_in_schema=False)
     def home() -> Response:  # a browser opening the service's address lands on the UI
