@@ -68,13 +68,19 @@ class StudioSite:
         return response.json()
 
     def new_studio(self) -> Studio:
-        """A signed-in page on a new journey's studio, opened with the journeys list's button."""
+        """A signed-in page on a new journey's studio, opened with the journeys list's button,
+        emptied of the nodes a new draft starts with (with the Delete button)."""
         page = self.page()
         page.goto(f"{self.base}/ui/journeys")
         with page.expect_navigation():
             page.click("button[data-command='new-journey']")
         studio = Studio(page)
         studio.wait()
+        for node in studio.node_ids():
+            studio.select(node)
+            studio.form.get_by_role("button", name="Delete node").click()
+            studio.wait()
+        assert studio.node_ids() == []
         return studio
 
 
@@ -127,8 +133,11 @@ class Studio:
         field.press("Tab")
         self.wait()
 
-    def choose(self, field: Locator, value: str) -> None:
-        field.select_option(value)
+    def choose(self, field: Locator, value: str | None = None, label: str | None = None) -> None:
+        if label is not None:
+            field.select_option(label=label)
+        else:
+            field.select_option(value)
         self.wait()
 
     def rename(self, new_id: str) -> None:

@@ -6,10 +6,11 @@ node and field (and Publish refused while it remains)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from studio_site import StudioSite, open_studio_site, shot
+from studio_site import Studio, StudioSite, open_studio_site, shot
 
 
 @pytest.fixture(scope="module")
@@ -66,3 +67,45 @@ def test_a_problem_shows_at_its_node_and_field(site: StudioSite) -> None:
     expect(studio.form.locator(".field-problems").first).to_be_visible()
     expect(studio.page.locator("[data-publish='disabled']")).to_be_disabled()
     shot(studio.page, "studio-problem.png")
+
+
+def test_delete_reconnects_and_move_puts_a_node_on_another_edge(site: StudioSite) -> None:
+    studio = site.new_studio()
+    first = studio.add("__entry__", "wait")
+    second = studio.add(first, "do")
+    third = studio.add(second, "end")
+    # Move the wait between the do node and the end: entry → do → wait → end.
+    studio.select(first)
+    studio.choose(studio.form.get_by_label("Move to"), label=f"{second} → {third}")
+    studio.select(second)
+    expect(studio.form.get_by_label("then go to")).to_have_value(first)
+    expect(studio.page.locator(f"g.edge[data-edge-from='__entry__'][data-edge-to='{second}']")).to_have_count(1)
+    # Delete it again: the do node goes straight on to the end.
+    studio.select(first)
+    studio.form.get_by_role("button", name="Delete node").click()
+    studio.wait()
+    expect(studio.node(first)).to_have_count(0)
+    studio.select(second)
+    expect(studio.form.get_by_label("then go to")).to_have_value(third)
+
+
+def test_edit_on_a_journey_page_opens_its_draft(site: StudioSite) -> None:
+    page = site.page()
+    page.goto(f"{site.base}/ui/journeys/upsell-nurture")
+    with page.expect_navigation():
+        page.click("button[data-command='edit']")
+    studio = Studio(page)
+    studio.wait()
+    assert set(studio.node_ids()) == {"pitch-1", "pause-1", "pitch-2", "pause-2"}
+    studio.select("pause-1")
+    expect(studio.form.get_by_label("wait amount")).to_have_value("30")
+    expect(studio.form.get_by_label("wait unit")).to_have_value("d")
+
+
+def test_import_a_file(site: StudioSite, tmp_path: Path) -> None:
+    studio = site.new_studio()
+    file = tmp_path / "tiny.journey.yaml"
+    file.write_text("id: tiny\nentry: {segments: [renewal-90]}\nstart: hold\nnodes:\n  hold: {wait: 2d}\n")
+    studio.page.get_by_label("Import a journey file").set_input_files(str(file))
+    expect(studio.node("hold")).to_be_visible(timeout=15_000)
+    expect(studio.page.locator(".studio[data-problems='0']")).to_be_visible()
