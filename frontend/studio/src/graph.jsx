@@ -32,12 +32,12 @@ export function layoutGraph(model) {
   const open = [];
   edges.forEach((edge, i) => {
     if (edge.to && (edge.to in nodes)) {
-      g.setEdge(edge.from, edge.to, { label: edge.label, width: edge.label ? 60 : 0, height: edge.label ? 16 : 0, labelpos: "c" }, `e${i}`);
+      g.setEdge(edge.from, edge.to, { label: edge.label, width: edge.label ? (edge.title ? 150 : 60) : 0, height: edge.label ? 16 : 0, labelpos: "c" }, `e${i}`);
     } else {
       // An open way out: a "+" placeholder under its node.
       const ghost = `__open${i}`;
       g.setNode(ghost, { width: 28, height: 28 });
-      g.setEdge(edge.from, ghost, { label: edge.label, width: edge.label ? 60 : 0, height: edge.label ? 16 : 0 }, `e${i}`);
+      g.setEdge(edge.from, ghost, { label: edge.label, width: edge.label ? (edge.title ? 150 : 60) : 0, height: edge.label ? 16 : 0 }, `e${i}`);
       open.push({ ghost, edge, index: i });
     }
   });
@@ -82,9 +82,10 @@ export function GraphView({ model, problems, selected, onSelect, onAdd, counts, 
           <g class={`edge${isOpen ? " open" : ""}`} key={`e${i}`} data-edge-from={edge.from} data-edge-to={edge.to || ""}
              data-edge-label={edge.label || ""}>
             <path d={pathOf(laidEdge.points)} marker-end={isOpen ? undefined : "url(#studio-arrow)"} />
-            {edge.label ? <text class="edge-label" x={laidEdge.x ?? mid.x} y={(laidEdge.y ?? mid.y) + 4} text-anchor="middle">{edge.label}</text> : null}
+            {edge.label ? <text class="edge-label" x={laidEdge.x ?? mid.x} y={(laidEdge.y ?? mid.y) + 4} text-anchor="middle">
+              {edge.title ? `${edge.label} ${edge.title}` : edge.label}<title>{edge.title || edge.label}</title></text> : null}
             {!isOpen && (
-              <g class="add" transform={`translate(${mid.x + (edge.label ? 40 : 0)} ${mid.y})`} role="button" tabIndex={0}
+              <g class="add" transform={`translate(${mid.x} ${mid.y + (edge.label ? 18 : 0)})`} role="button" tabIndex={0}
                  aria-label={`Add a node between ${edge.from === ENTRY ? "entry" : edge.from} and ${edge.to}`}
                  data-add-from={edge.from} data-add-to={edge.to} data-add-label={edge.label || ""}
                  onClick={(ev) => { ev.stopPropagation(); onAdd(edge); }}>
@@ -120,7 +121,7 @@ export function GraphView({ model, problems, selected, onSelect, onAdd, counts, 
         const n = g.node(id);
         if (!n) return null;
         const kind = kindOf(node) || "unknown";
-        const count = counts && counts[id];
+        const count = counts ? counts[id] : undefined;
         return (
           <g key={id} class={`node kind-${kind}${selected === id ? " selected" : ""}${troubled.has(id) ? " troubled" : ""}`}
              data-node={id} data-kind={kind} transform={`translate(${n.x - W / 2} ${n.y - H / 2})`}
@@ -131,7 +132,7 @@ export function GraphView({ model, problems, selected, onSelect, onAdd, counts, 
             <text x="14" y="38" class="sub">{summary(node).slice(0, 30)}</text>
             <text x="14" y="52" class="kind">{KIND_LABELS[kind] || kind}</text>
             {troubled.has(id) ? <g class="problem-badge" transform={`translate(${W - 14} 12)`}><circle r="8" /><text y="4" text-anchor="middle">!</text></g> : null}
-            {count !== undefined ? <g class="count-badge" transform={`translate(${W - 24} ${H - 12})`}><rect x="-22" y="-9" width="44" height="16" rx="8" /><text y="3" text-anchor="middle" data-count="backtest">{count}</text></g> : null}
+            {count !== undefined && count !== null ? <g class="count-badge" transform={`translate(${W - 24} ${H - 12})`}><rect x="-22" y="-9" width="44" height="16" rx="8" /><text y="3" text-anchor="middle" data-count="backtest">{count}</text></g> : null}
           </g>
         );
       })}

@@ -28,7 +28,8 @@ export function slotsOf(id, node) {
     (node[kind] || []).forEach((branch, i) => {
       if (!branch || typeof branch !== "object") return;
       if ("else" in branch) out.push({ path: [...base, kind, i, "else"], to: branch.else, label: "else", branch: i });
-      else out.push({ path: [...base, kind, i, "next"], to: branch.next, label: `#${i + 1}`, branch: i, when: branch.when });
+      else out.push({ path: [...base, kind, i, "next"], to: branch.next, label: `#${i + 1}`, branch: i,
+        title: briefCondition(branch.when) });
     });
   } else if (kind === "experiment") {
     ((node.experiment || {}).variants || []).forEach((variant, i) => {
@@ -43,6 +44,22 @@ export function slotsOf(id, node) {
     out.push({ path: [...base, "on_timeout"], to: node.on_timeout ?? null, label: "timeout", optional: true });
   }
   return out;
+}
+
+const SIGNS = { eq: "=", ne: "≠", gt: ">", gte: "≥", lt: "<", lte: "≤" };
+
+/** A branch's condition in a few words, for its edge on the graph (the form says it in full). */
+export function briefCondition(when) {
+  if (!when || typeof when !== "object") return "";
+  const parts = Object.entries(when).map(([key, value]) => {
+    const name = key.replace(/^(account|person|properties)\./, "");
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return `${name} = ${value}`;
+    if (["all", "any", "not", "people", "performed", "buying_group", "in_segment"].includes(key)) return key.replace("_", " ");
+    const [op, v] = Object.entries(value)[0] || ["", ""];
+    return `${name} ${SIGNS[op] || op} ${typeof v === "object" ? "…" : v}`;
+  });
+  const text = parts.join(", ");
+  return text.length > 28 ? text.slice(0, 27) + "…" : text;
 }
 
 /** Nodes and edges of the model (an edge's `to` is null when its slot is empty). */
