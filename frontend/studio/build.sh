@@ -6,3 +6,4 @@ set -eu
 cd "$(dirname "$0")"
 npm ci --no-audit --no-fund
 npx vite build
+node licenses.mjs
