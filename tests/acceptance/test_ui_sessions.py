@@ -1,5 +1,6 @@
-"""UI sessions (issue 13): the cookie holds a random session token, never the key; signing out
-deletes the session, it expires, and no key, session token or form token reaches a log line."""
+"""UI sessions (issue 13): the cookie holds a random session token, never the key or password;
+signing out deletes the session, it expires, and no key, password, session token or form token
+reaches a log line."""
 
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ import pytest
 import uvicorn
 from api_support import Api, basic, open_api
 from fastapi.testclient import TestClient
+from users_support import PASSWORD, make_user
 
+from itinera.api.auth import COOKIE, CSRF_HEADER, csrf_token
 from itinera.api.context import ApiContext
 from itinera.storage import keys
-from itinera.web.auth import COOKIE, csrf_token
 
 
 @pytest.fixture
@@ -50,6 +52,7 @@ def test_the_cookie_is_a_session_and_signing_out_ends_it(api: Api) -> None:
         assert keys.find_session(connection, session, datetime.now(UTC)) is None
     # A copy of the cookie kept from before is useless now.
     replay = TestClient(api.client.app, cookies={COOKIE: session})
+    assert replay.get("/api/journeys").status_code == 401
     assert replay.get("/ui/tasks", follow_redirects=False).status_code == 303
 
 
@@ -99,7 +102,8 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_no_key_or_session_reaches_the_access_log(api: Api) -> None:
+def test_no_key_password_or_session_reaches_the_access_log(api: Api) -> None:
+    make_user(api, "ana", "editor")
     captured = _Lines()
     loggers = [logging.getLogger(), logging.getLogger("uvicorn.access"),
                logging.getLogger("uvicorn.error")]
@@ -133,6 +137,20 @@ def test_no_key_or_session_reaches_the_access_log(api: Api) -> None:
             assert client.get("/api/journeys", headers={"Authorization": "Bearer itk_x_wrong"}
                               ).status_code == 401
             assert client.post("/ui/logout").status_code == 200
+            # A user signs in with a password, calls the API with the session as the studio
+            # does, and signs out everywhere.
+            signed = client.post("/ui/sign-in", data={"name": "ana", "password": PASSWORD})
+            assert signed.status_code == 200 and "/ui/journeys" in str(signed.url)
+            user_session = client.cookies[COOKIE]
+            assert client.get("/api/journeys").status_code == 200
+            denied = client.post("/api/tasks/1/complete", json={},
+                                 headers={CSRF_HEADER: csrf_token(user_session)})
+            assert denied.status_code == 404
+            wrong = client.post("/ui/sign-in", data={"name": "ana", "password": "not-" + PASSWORD})
+            assert wrong.status_code == 401
+            everywhere = client.post("/ui/logout-everywhere",
+                                     data={"csrf": csrf_token(user_session)})
+            assert everywhere.status_code == 200 and "/ui/login" in str(everywhere.url)
     finally:
         server.should_exit = True
         thread.join(60)
@@ -141,5 +159,8 @@ def test_no_key_or_session_reaches_the_access_log(api: Api) -> None:
             logger.setLevel(level)
     log = "\n".join(captured.lines)
     assert '"POST /ui/login HTTP/1.1" 303' in log and '"POST /v1/track HTTP/1.1" 200' in log
-    for secret in (api.key, api.key.split("_", 2)[2], session, csrf_token(session)):
+    assert '"POST /ui/sign-in HTTP/1.1" 303' in log and '"POST /ui/sign-in HTTP/1.1" 401' in log
+    assert '"POST /ui/logout-everywhere HTTP/1.1" 303' in log
+    for secret in (api.key, api.key.split("_", 2)[2], session, csrf_token(session), PASSWORD,
+                   user_session, csrf_token(user_session)):
         assert secret not in log

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from itinera.api.auth import PUBLISH, READ, WRITE, actor_of
+from itinera.api.auth import EDIT, PUBLISH, READ, WRITE, actor_of
 from itinera.api.body import ApiRoute, document
 from itinera.api.context import Ctx, Wait, accepted
 from itinera.api.problems import ApiProblem, invalid
@@ -44,7 +44,7 @@ def _check(context: Ctx, journey: Any) -> None:
         raise invalid(problems, "the journey")
 
 
-@router.post("/validate", dependencies=WRITE, response_model=Validation, responses=_INVALID,
+@router.post("/validate", dependencies=EDIT, response_model=Validation, responses=_INVALID,
              openapi_extra=journey_body())
 def validate(context: Ctx, journey: JourneyBody) -> dict[str, Any]:
     """Check a journey without publishing it: 200 when it is valid, else 422 listing every

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Request
 
-from itinera.api.auth import READ, WRITE, actor_of
+from itinera.api.auth import EDIT, READ, actor_of
 from itinera.api.body import ApiRoute
 from itinera.api.context import After, Ctx, RowId
 from itinera.api.problems import ApiProblem
@@ -61,7 +61,7 @@ def list_tasks(context: Ctx, assignee: str | None = None, status: str | None = N
                                    account=account, limit=limit, after=after), limit)
 
 
-@router.post("/tasks/{task_id}/complete", dependencies=WRITE, response_model=TaskOut, responses=_MISSING,
+@router.post("/tasks/{task_id}/complete", dependencies=EDIT, response_model=TaskOut, responses=_MISSING,
              tags=["tasks"])
 def complete_task(request: Request, context: Ctx, task_id: RowId) -> dict[str, Any]:
     """Mark a task completed (completing it again changes nothing)."""
@@ -74,7 +74,7 @@ def complete_task(request: Request, context: Ctx, task_id: RowId) -> dict[str, A
     return found
 
 
-@router.post("/tasks/{task_id}/reassign", dependencies=WRITE, response_model=TaskOut, responses=_MISSING,
+@router.post("/tasks/{task_id}/reassign", dependencies=EDIT, response_model=TaskOut, responses=_MISSING,
              tags=["tasks"])
 def reassign_task(request: Request, context: Ctx, task_id: RowId,
                   body: Annotated[Reassign, Body()]) -> dict[str, Any]:

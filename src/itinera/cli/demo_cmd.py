@@ -8,6 +8,7 @@ the store is closed, and the last line says where the data stays."""
 from __future__ import annotations
 
 import random
+import secrets
 import signal
 import socket
 import threading
@@ -37,7 +38,7 @@ from itinera.runtime.demo import (
 )
 from itinera.runtime.service import Service
 from itinera.runtime.worker_lock import WorkerLock, WorkerLockError
-from itinera.storage import keys, queries
+from itinera.storage import keys, queries, users
 from itinera.storage import schema as t
 from itinera.timeutil import format_instant, parse_duration
 
@@ -69,8 +70,10 @@ def demo(
               f"one virtual day every {seconds_per_day:g} s; channels in sandbox.")
     inputs = demo_inputs(example_scenario(), accounts, rng)
     service.submit(inputs)
+    password = secrets.token_urlsafe(9)  # a fresh demo database each run: a fresh password
     with service.intake.engine.begin() as connection:
         _, key = keys.create_api_key(connection, "demo", datetime.now(UTC), "admin")
+        users.create_user(connection, "demo", password, "admin", datetime.now(UTC))
     app = create_app(service)
     app.router.lifespan_context = with_worker(service, 0.1)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -85,7 +88,9 @@ def demo(
         raise typer.Exit(2)
     out.print(f"API on http://127.0.0.1:{port} (key: {key}); try "
               f"`curl -H 'Authorization: Bearer {key}' http://127.0.0.1:{port}/api/enrollments`")
-    out.print(f"Web UI: http://127.0.0.1:{port}/ui/login (sign in with the key above)")
+    out.print(f"Web UI: http://127.0.0.1:{port}/ui/login (sign in as demo, password {password}; "
+              "an admin: `itinera users create NAME --role editor --database "
+              f"sqlite:///{database}` adds others)")
     out.print("Ctrl-C stops the demo.")
     feed = DemoFeed(service, inputs, rng)
     stop = threading.Event()

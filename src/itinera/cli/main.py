@@ -50,6 +50,7 @@ COMMANDS: dict[str, LazyCommand] = {
          "Import CSV files of accounts, people, buying-group members or events into the inbox."),
         ("db", "db_cmd", "Create and upgrade a store's schema (Alembic migrations)."),
         ("keys", "keys_cmd", "Create, list and revoke the API keys of a live service."),
+        ("users", "users_cmd", "Create, list, disable users and set their roles and passwords."),
         ("workspace", "workspace_cmd", "Apply and show the workspace: segments, templates, CSMs..."),
         ("journeys", "journeys_cmd", "Publish, enable, pause, resume, disable and list live journeys."),
         ("enrollments", "journeys_cmd", "List enrollments and show one with its decision history."),

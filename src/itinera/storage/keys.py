@@ -31,6 +31,7 @@ __all__ = [
     "find_api_key",
     "find_session",
     "hash_key",
+    "instant_text",
     "revoke_api_key",
 ]
 
@@ -41,7 +42,7 @@ SESSION_LIFETIME = timedelta(hours=12)
 _KEY_PREFIX = "itk"
 
 
-def _iso(value: datetime | None) -> str | None:
+def instant_text(value: datetime | None) -> str | None:
     if value is None:
         return None
     return format_instant(value.replace(tzinfo=UTC) if value.tzinfo is None else value)
@@ -76,7 +77,7 @@ def create_api_key(conn: sa.Connection, name: str, now: datetime,
 
 
 def _listed(row: sa.Row[tuple[object, ...]]) -> ApiKey:
-    return ApiKey(row.id, row.name, _iso(row.created_at), _iso(row.revoked_at), row.scope)
+    return ApiKey(row.id, row.name, instant_text(row.created_at), instant_text(row.revoked_at), row.scope)
 
 
 def find_api_key(conn: sa.Connection, key: str) -> ApiKey | None:

@@ -52,8 +52,10 @@ __all__ = [
     "scenarios",
     "segment_members",
     "sessions",
+    "sign_in_failures",
     "test_emails",
     "timers",
+    "users",
 ]
 
 metadata = MetaData()
@@ -257,14 +259,34 @@ api_keys = Table(
     Column("created_at", Instant, nullable=False),
     Column("revoked_at", Instant),
     Column("scope", String, nullable=False, server_default="admin"),  # ingest|read|write|admin
+    Column("rate_limit", Float),  # requests per second of an ingest key; None: the setting's
 )
 
 sessions = Table(
     "sessions", metadata,  # signed-in browsers of the UI: the cookie holds the token, never a key
     Column("id", String, primary_key=True),  # sha256 of the session token; the token is not stored
-    Column("key_id", String, nullable=False, index=True),
+    Column("key_id", String, index=True),  # signed in with a key, or
     Column("created_at", Instant, nullable=False),
     Column("expires_at", Instant, nullable=False),
+    Column("user_id", String, index=True),  # signed in as a user (one of the two is set)
+)
+
+users = Table(
+    "users", metadata,  # people who sign in with a name and a password
+    Column("id", String, primary_key=True),
+    Column("name", String, nullable=False, unique=True),  # as typed at sign-in, lower case
+    Column("password_hash", String, nullable=False),  # argon2id; the password is never stored
+    Column("role", String, nullable=False),  # viewer|editor|approver|admin
+    Column("created_at", Instant, nullable=False),
+    Column("disabled_at", Instant),
+)
+
+sign_in_failures = Table(
+    "sign_in_failures", metadata,  # failed sign-ins, per name and per client address
+    Column("id", String, primary_key=True),  # "name:<name>" or "address:<address>"
+    Column("failures", Integer, nullable=False),
+    Column("last_at", Instant, nullable=False),
+    Column("locked_until", Instant),  # no sign-in for it before then
 )
 
 history = Table(

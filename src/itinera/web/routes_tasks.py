@@ -16,7 +16,7 @@ from itinera.api.context import Ctx, RowId
 from itinera.api.problems import ApiProblem
 from itinera.storage import audit, queries, views
 from itinera.web import reads
-from itinera.web.auth import CsrfForm, UiUser, ui_user
+from itinera.web.auth import EditForm, UiUser, ui_user
 from itinera.web.pages import render
 
 __all__ = ["router"]
@@ -48,7 +48,7 @@ def tasks_page(request: Request, context: Ctx, user: User, status: str = "open",
 
 
 @router.post("/{task_id}/complete")
-def complete(request: Request, context: Ctx, user: CsrfForm, task_id: RowId,
+def complete(request: Request, context: Ctx, user: EditForm, task_id: RowId,
              note: Annotated[str, Form()] = "",
              status: Annotated[str, Form()] = "open",
              assignee: Annotated[str, Form()] = "") -> RedirectResponse:
@@ -63,7 +63,7 @@ def complete(request: Request, context: Ctx, user: CsrfForm, task_id: RowId,
 
 
 @router.post("/{task_id}/reassign")
-def reassign(request: Request, context: Ctx, user: CsrfForm, task_id: RowId,
+def reassign(request: Request, context: Ctx, user: EditForm, task_id: RowId,
              to: Annotated[str, Form()] = "",
              status: Annotated[str, Form()] = "open",
              assignee: Annotated[str, Form()] = "") -> RedirectResponse:

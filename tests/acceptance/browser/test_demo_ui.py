@@ -29,25 +29,25 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def demo(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """The running demo: its sign-in link and its API key."""
+def demo(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
+    """The running demo: its sign-in link, its API key and the demo user's password."""
     port = _free_port()
     process = subprocess.Popen(
         [ITINERA, "demo", "--port", str(port), "--accounts", "150", "--seconds-per-day", "1",
          "--for", "120s"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True)
     assert process.stdout is not None
-    link = key = None
+    link = key = password = None
     deadline = time.monotonic() + 60
     while (link is None or key is None) and time.monotonic() < deadline:
         line = process.stdout.readline()
         if found := re.search(r"\(key: (\S+)\)", line):
             key = found[1]
-        if found := re.search(r"Web UI: (\S+)", line):
-            link = found[1]
-    assert link and key, "the demo did not print its links"
+        if found := re.search(r"Web UI: (\S+) \(sign in as demo, password (\S+);", line):
+            link, password = found[1], found[2]
+    assert link and key and password, "the demo did not print its links"
     try:
-        yield link, key
+        yield link, key, password
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -67,8 +67,8 @@ def _open_task(base: str, key: str) -> dict[str, object]:
     raise AssertionError("no task opened in the demo")
 
 
-def test_the_demo_in_a_browser(demo: tuple[str, str]) -> None:
-    link, key = demo
+def test_the_demo_in_a_browser(demo: tuple[str, str, str]) -> None:
+    link, key, password = demo
     base = link.split("/ui/", 1)[0]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM)
@@ -76,8 +76,9 @@ def test_the_demo_in_a_browser(demo: tuple[str, str]) -> None:
             page: Page = browser.new_page(viewport={"width": 1360, "height": 900})
             assert link == f"{base}/ui/login" and key not in link  # no key in an address
             page.goto(link)
-            page.fill("#key", key)
-            page.click("form[action='/ui/login'] button[type=submit]")
+            page.fill("#name", "demo")  # the demo's user, as the demo printed
+            page.fill("#password", password)
+            page.click("#password-form button[type=submit]")
             expect(page).to_have_url(f"{base}/ui/journeys")
             page.get_by_role("link", name="Bodea-Product X — large accounts").click()
             entered = page.locator('g[data-node="by-state"] [data-count="entered"]')

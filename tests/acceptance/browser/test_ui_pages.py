@@ -64,7 +64,7 @@ def test_pages_need_a_signed_in_key(ui: tuple[World, TestClient]) -> None:
     signed = client.post("/ui/login", data={"key": world.key}, follow_redirects=False)
     assert signed.status_code == 303 and signed.headers["location"] == "/ui/"
     cookie = signed.headers["set-cookie"]
-    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/ui" in cookie
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/;" in cookie
     assert world.key not in cookie and world.key.split("_", 2)[2] not in cookie
     assert "ui-tests" in client.get("/ui/journeys").text
 
