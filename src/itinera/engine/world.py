@@ -70,22 +70,33 @@ class World:
                 self._groups[account].sort(key=lambda g: g.seq)
         self._sequenced.clear()
 
-    def prefetch(self, ids: list[str]) -> None:
-        """Load many accounts' records in a few queries (before acting on all of them)."""
+    def prefetch(self, ids: Sequence[str], people: Sequence[str] = ()) -> None:
+        """Load many accounts' records in a few queries (before acting on all of them); and
+        those of the accounts of ``people`` (ids of people: events that name only a person)."""
         missing = [i for i in ids if i not in self._accounts]
-        if not missing:
+        persons = [p for p in people
+                   if p not in self._person_index and p not in self._deleted_people]
+        if not missing and not persons:
             return
         self.flush()
-        records = self.store.load_accounts(missing)
-        for id in missing:
+        records = self.store.load_accounts(missing, persons)
+        reached = [p.account for p in records.persons.values() if p.account is not None]
+        for id in dict.fromkeys([*missing, *reached]):
+            if id in self._accounts:  # reached through a person, and loaded before
+                continue
             self._accounts[id] = records.accounts.get(id)
-            people = self._people[id] = records.people.get(id, [])
-            for person in people:
+            if id not in self._people:
+                loaded = self._people[id] = records.people.get(id, [])
+                for person in loaded:
+                    self._person_index.setdefault(person.id, person)
+            self._groups.setdefault(id, records.groups.get(id, []))
+            self._segments.setdefault(id, records.segments.get(id, set()))
+            if id not in self._enrollments:
+                self._enrollments[id] = records.enrollments.get(id, [])
+                self._latest_loaded.add(id)
+        for person in records.persons.values():
+            if person.account is None:  # the others are indexed with their account's people
                 self._person_index.setdefault(person.id, person)
-            self._groups[id] = records.groups.get(id, [])
-            self._segments[id] = records.segments.get(id, set())
-            self._enrollments[id] = records.enrollments.get(id, [])
-            self._latest_loaded.add(id)
 
     # -- reading ---------------------------------------------------------------------------
     def loaded(self, account: str) -> bool:

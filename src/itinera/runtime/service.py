@@ -186,7 +186,11 @@ class Service:
             done = Round(more=len(rows) >= limit)
             world = self.engine.world
             if world is not None:  # the inputs' accounts in a few queries, not several each
-                world.prefetch(list(dict.fromkeys(r.account for r in rows if r.account)))
+                events = [r.payload for r in rows if r.kind == "event"]
+                world.prefetch(list(dict.fromkeys(r.account for r in rows if r.account)),
+                               list(dict.fromkeys(e["person"] for e in events
+                                                  if not e.get("account") and e.get("person"))))
+                self.store.check_events([e["id"] for e in events if e.get("id")])
             for row in rows:
                 at = self._monotonic(row.received_at)
                 if not self._fire_due(at, accounts, limit, done):

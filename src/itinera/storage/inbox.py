@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from itinera.storage import schema as t
+from itinera.storage.engine import json_text
 from itinera.storage.sql import SqlStore
 from itinera.timeutil import as_utc
 
@@ -101,17 +102,33 @@ def take(store: SqlStore, limit: int) -> list[InboxRow]:
             for r in result]
 
 
+@lru_cache(maxsize=2)
+def _settle_statements(dialect: str) -> tuple[Any, ...]:
+    """Built once per dialect, the seqs bound as one parameter. PostgreSQL moves the rows in
+    one statement (a ``DELETE … RETURNING`` feeding the insert); SQLite, which has no
+    data-modifying ``WITH``, copies them and then deletes them."""
+    columns = "seq, kind, account, key, payload, received_at"
+    applied = sa.bindparam("applied", type_=t.journal.c.applied_at.type)
+    if dialect == "postgresql":
+        return (sa.text(
+            f"WITH moved AS (DELETE FROM inbox WHERE seq = ANY(:seqs) RETURNING {columns}) "
+            f"INSERT INTO journal ({columns}, applied_at) SELECT {columns}, :applied FROM moved"
+        ).bindparams(applied, sa.bindparam("seqs", type_=postgresql.ARRAY(sa.Integer))),)
+    listed = "(SELECT value FROM json_each(:seqs))"
+    return (sa.text(f"INSERT INTO journal ({columns}, applied_at) SELECT {columns}, :applied "
+                    f"FROM inbox WHERE seq IN {listed}").bindparams(applied),
+            sa.text(f"DELETE FROM inbox WHERE seq IN {listed}"))
+
+
 def settle(store: SqlStore, seqs: list[int], applied_at: datetime) -> None:
     """The rows ``seqs`` were applied (at the worker's ``applied_at``): move them from the inbox
     to the journal, in the caller's transaction — both happen, or neither."""
     if not seqs:
         return
-    moved = [t.inbox.c[name] for name in ("seq", "kind", "account", "key", "payload", "received_at")]
-    applied = sa.literal(applied_at, t.journal.c.applied_at.type)
-    store.conn.execute(sa.insert(t.journal).from_select(
-        [c.name for c in moved] + ["applied_at"],
-        sa.select(*moved, applied).where(t.inbox.c.seq.in_(seqs))))
-    store.conn.execute(sa.delete(t.inbox).where(t.inbox.c.seq.in_(seqs)))
+    params = {"seqs": seqs if store.dialect == "postgresql" else json_text(seqs),
+              "applied": applied_at}
+    for statement in _settle_statements(store.dialect):
+        store.conn.execute(statement, params)
 
 
 def reject(store: SqlStore, seq: int, reason: str, now: datetime) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,13 +21,12 @@ from itinera.domain.model import Account, BuyingGroup, Enrollment, Event, Person
 from itinera.storage import schema as t
 from itinera.storage.engine import json_text
 from itinera.storage.rows import (
-    account_events,
     account_from_row,
     group_from_row,
     history_entries,
     person_from_row,
 )
-from itinera.storage.sql_base import among
+from itinera.storage.sql_reads import load_accounts, reads
 from itinera.storage.sql_timers import TimerRows
 from itinera.storage.store import AccountRecords, Effect
 from itinera.timeutil import as_utc
@@ -57,33 +55,6 @@ def _seldom(enrollment: Enrollment) -> tuple[Any, ...]:
             enrollment.ended_at, enrollment.reason, dict(enrollment.variants))
 
 
-@lru_cache(maxsize=2)
-def _load_queries(dialect: str) -> tuple[sa.Select[Any], ...]:
-    """The queries of ``load_accounts``, built once per dialect."""
-    # Active enrollments, and each journey's latest one (for re-enrollment rules).
-    latest = (sa.select(sa.func.max(t.enrollments.c.id))
-              .where(among(t.enrollments.c.account, dialect))
-              .group_by(t.enrollments.c.account, t.enrollments.c.journey))
-    return (
-        sa.select(t.accounts).where(among(t.accounts.c.id, dialect)),
-        sa.select(t.people).where(among(t.people.c.account, dialect)).order_by(t.people.c.seq),
-        sa.select(t.buying_groups).where(among(t.buying_groups.c.account, dialect))
-        .order_by(t.buying_groups.c.seq),
-        sa.select(t.segment_members).where(among(t.segment_members.c.account, dialect)),
-        # By id, from a union of two index-backed reads: an OR of them made PostgreSQL read
-        # the whole table.
-        sa.select(t.enrollments).where(t.enrollments.c.id.in_(sa.union(
-            sa.select(t.enrollments.c.id).where(among(t.enrollments.c.account, dialect),
-                                                t.enrollments.c.status == "active"),
-            latest))).order_by(t.enrollments.c.id),
-    )
-
-
-# Read twice a worker round: built once (building and keying a statement cost more than the
-# query).
-_CONFIG_VERSION = sa.select(t.counters.c.value).where(t.counters.c.key == "config:version")
-
-
 class SqlStore(TimerRows):
     """A store in one SQL database. Not thread-safe: one store per worker thread."""
 
@@ -96,7 +67,7 @@ class SqlStore(TimerRows):
     def config_version(self) -> int:
         """Goes up with every change of configuration (workspace, journey versions, lifecycle);
         a worker reloads its workspace when it moved."""
-        return int(self._exec(_CONFIG_VERSION).scalar() or 0)
+        return self.counter("config:version")
 
     def put_config(self, kind: str, id: str, body: dict[str, Any]) -> None:
         self._increment("config:version", 1)
@@ -121,7 +92,7 @@ class SqlStore(TimerRows):
     _account = staticmethod(account_from_row)
 
     def account(self, id: str) -> Account | None:
-        row = self._exec(sa.select(t.accounts).where(t.accounts.c.id == id)).first()
+        row = self._exec(reads(self.dialect).account, {"id": id}).first()
         return None if row is None else self._account(row)
 
     def account_ids(self) -> list[str]:
@@ -141,12 +112,11 @@ class SqlStore(TimerRows):
     _person = staticmethod(person_from_row)
 
     def person(self, id: str) -> Person | None:
-        row = self._exec(sa.select(t.people).where(t.people.c.id == id)).first()
+        row = self._exec(reads(self.dialect).person, {"id": id}).first()
         return None if row is None else self._person(row)
 
     def people_of(self, account: str) -> list[Person]:
-        rows = self._exec(sa.select(t.people).where(t.people.c.account == account)
-                          .order_by(t.people.c.seq))
+        rows = self._exec(reads(self.dialect).people_of, {"account": account})
         return [self._person(r) for r in rows]
 
     def all_people(self) -> list[Person]:
@@ -166,8 +136,7 @@ class SqlStore(TimerRows):
     _group = staticmethod(group_from_row)
 
     def buying_groups_of(self, account: str) -> list[BuyingGroup]:
-        rows = self._exec(sa.select(t.buying_groups).where(t.buying_groups.c.account == account)
-                          .order_by(t.buying_groups.c.seq))
+        rows = self._exec(reads(self.dialect).groups_of, {"account": account})
         return [self._group(r) for r in rows]
 
     def all_buying_groups(self) -> list[BuyingGroup]:
@@ -185,8 +154,7 @@ class SqlStore(TimerRows):
             "completeness_score": group.completeness_score})
 
     def segments_of(self, account: str) -> set[str]:
-        return set(self._exec(sa.select(t.segment_members.c.segment)
-                              .where(t.segment_members.c.account == account)).scalars())
+        return set(self._exec(reads(self.dialect).segments_of, {"account": account}).scalars())
 
     def set_membership(self, account: str, segment: str, member: bool) -> None:
         if member:
@@ -241,13 +209,26 @@ class SqlStore(TimerRows):
             return True
         if self._event_ids is not None:
             return id in self._event_ids
+        if id in self._absent_events:
+            return False
         # Pending writes cannot make an event known (pending events are checked above).
-        query = sa.select(t.events.c.id).where(t.events.c.id == id)
-        return self._exec(query, flush=False).first() is not None
+        return self._exec(reads(self.dialect).has_event, {"id": id}, flush=False).first() is not None
+
+    def check_events(self, ids: Sequence[str]) -> None:
+        """Ask about many event ids at once: ``has_event`` then answers those from memory
+        until the transaction ends (a worker's round, before applying its inputs)."""
+        if self._event_ids is not None or not ids:
+            return
+        asked = list(dict.fromkeys(ids))
+        known = set(self._exec(reads(self.dialect).known_events, {
+            "ids": asked if self.dialect == "postgresql" else json_text(asked)},
+            flush=False).scalars())
+        self._absent_events.update(i for i in asked if i not in known)
 
     def add_event(self, event: Event) -> None:
         event.seq = self.next_value("seq:event")
         self._pending_events.add(event.id)
+        self._absent_events.discard(event.id)
         if self._event_ids is not None:
             self._event_ids.add(event.id)
         self._write("insert:events", {
@@ -256,10 +237,10 @@ class SqlStore(TimerRows):
 
     def events_of(self, account: str, type: str | None = None) -> list[Event]:
         """Events of the account and of its people (of one type, or all), in arrival order."""
-        events = account_events(type is not None)
-        params = {"account": account} if type is None else {"account": account, "type": type}
-        self._flush()
-        rows = self.conn.execute(sa.select(events).order_by(events.c.seq), params)
+        q = reads(self.dialect)
+        query, params = ((q.events_of, {"account": account}) if type is None
+                         else (q.events_of_type, {"account": account, "type": type}))
+        rows = self._exec(query, params)
         return [Event(id=r.id, type=r.type, at=_at(r.at), account=r.account, person=r.person,
                       properties=dict(r.properties), seq=r.seq) for r in rows]
 
@@ -271,27 +252,13 @@ class SqlStore(TimerRows):
         loads.update({row.csm: int(row.n) for row in rows})
         return loads
 
-    def load_accounts(self, ids: Sequence[str]) -> AccountRecords:
-        """Accounts with their people, buying groups, segments and active enrollments, for
-        many accounts in a few queries (``ids`` in chunks)."""
-        records = AccountRecords()
-        accounts, people, groups, segments, enrollments = _load_queries(self.dialect)
+    def load_accounts(self, ids: Sequence[str], people: Sequence[str] = ()) -> AccountRecords:
+        """Accounts with their people, buying groups, segments and active enrollments (and
+        each journey's latest), for many accounts in a few queries; ``people``: ids of people
+        whose accounts to load too (found ones are also in ``persons``)."""
         self._flush()
-        for start in range(0, len(ids), 500):
-            chunk: dict[str, Any] = {"ids": list(ids[start:start + 500])}
-            if self.dialect != "postgresql":
-                chunk["ids"] = json_text(chunk["ids"])
-            for row in self.conn.execute(accounts, chunk):
-                records.accounts[row.id] = self._account(row)
-            for row in self.conn.execute(people, chunk):
-                records.people.setdefault(row.account, []).append(self._person(row))
-            for row in self.conn.execute(groups, chunk):
-                records.groups.setdefault(row.account, []).append(self._group(row))
-            for row in self.conn.execute(segments, chunk):
-                records.segments.setdefault(row.account, set()).add(row.segment)
-            for row in self.conn.execute(enrollments, chunk):
-                records.enrollments.setdefault(row.account, []).append(self._enrollment(row))
-        return records
+        return load_accounts(self.conn, self.dialect, ids, people,
+                             (self._account, self._person, self._enrollment))
 
     # -- enrollments ------------------------------------------------------------------------
     @staticmethod
@@ -343,9 +310,7 @@ class SqlStore(TimerRows):
         return None if row is None else self._enrollment(row)
 
     def active_enrollments(self, account: str) -> list[Enrollment]:
-        rows = self._exec(sa.select(t.enrollments).where(
-            t.enrollments.c.account == account, t.enrollments.c.status == "active")
-            .order_by(t.enrollments.c.id))
+        rows = self._exec(reads(self.dialect).active_enrollments, {"account": account})
         return [self._enrollment(r) for r in rows]
 
     def active_enrollments_of_journey(self, journey: str) -> list[Enrollment]:
@@ -355,9 +320,8 @@ class SqlStore(TimerRows):
         return [self._enrollment(r) for r in rows]
 
     def last_enrollment(self, journey: str, account: str) -> Enrollment | None:
-        row = self._exec(sa.select(t.enrollments).where(
-            t.enrollments.c.journey == journey, t.enrollments.c.account == account)
-            .order_by(t.enrollments.c.id.desc()).limit(1)).first()
+        row = self._exec(reads(self.dialect).last_enrollment,
+                         {"journey": journey, "account": account}).first()
         return None if row is None else self._enrollment(row)
 
     def enrollments(self) -> Iterator[Enrollment]:

@@ -47,6 +47,12 @@ def among(column: sa.ColumnElement[str], dialect: str) -> sa.ColumnElement[bool]
     return column.in_(values)
 
 
+@lru_cache(maxsize=1)
+def _counter_query() -> sa.Select[Any]:
+    return sa.select(t.counters.c.value).where(
+        t.counters.c.key == sa.bindparam("key", type_=sa.String))
+
+
 class SqlBase:
     """A connection to one SQL database with buffered writes. Not thread-safe: one store per
     worker thread."""
@@ -62,9 +68,14 @@ class SqlBase:
         # Writes are buffered and sent in executemany batches before the next read or commit.
         self._pending: list[tuple[str, dict[str, Any]]] = []
         self._pending_events: set[str] = set()
+        # Event ids found unknown in the current transaction (``check_events``).
+        self._absent_events: set[str] = set()
         self._statements: dict[str, Any] = {}
         self._compiled: dict[str, tuple[str, list[str], list[Any], bool]] = {}
         self._blocks: dict[str, list[int]] = {}
+        # Counters read in the current transaction (``counter``), kept up to date by this
+        # store's increments: a worker reads the configuration's version twice a round.
+        self._counters: dict[str, int] = {}
         self._committed: list[Callable[[], None]] = []
         self._undo: list[Callable[[], None]] = []  # run, newest first, if the transaction rolls back
         self._in_transaction = False  # inside transaction(), which commits or rolls back
@@ -140,6 +151,8 @@ class SqlBase:
             raise
         finally:
             self._scoped = None
+            self._counters.clear()
+            self._absent_events.clear()
             self._in_transaction = False
         self._undo.clear()
         callbacks, self._committed = self._committed, []
@@ -170,10 +183,11 @@ class SqlBase:
             self._conn = None
         self.engine.dispose()
 
-    def _exec(self, statement: Any, *, flush: bool = True) -> sa.CursorResult[Any]:
+    def _exec(self, statement: Any, params: dict[str, Any] | None = None, *,
+              flush: bool = True) -> sa.CursorResult[Any]:
         if flush:
             self._flush()
-        return self.conn.execute(statement)
+        return self.conn.execute(statement, params)
 
     def _flush(self) -> None:
         """Send buffered writes in executemany batches.
@@ -267,6 +281,17 @@ class SqlBase:
             return block[0]
         return self._increment(key, 1, apart=True)
 
+    def counter(self, key: str) -> int:
+        """The value of a counter (0 before its first increment). Read once per transaction:
+        later reads give that value with this store's own increments since — what others
+        commit meanwhile (PostgreSQL reads them between statements) is seen in the next."""
+        if key in self._counters:
+            return self._counters[key]
+        value = int(self._exec(_counter_query(), {"key": key}).scalar() or 0)
+        if self._in_transaction:
+            self._counters[key] = value
+        return value
+
     def _increment(self, key: str, by: int, *, apart: bool = False) -> int:
         # One atomic statement: workers creating the same counter at once must not collide.
         insert = (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(t.counters)
@@ -277,5 +302,9 @@ class SqlBase:
             # In a transaction of its own: the counter row is not held locked until the step
             # commits, so workers taking ids from several counters cannot deadlock.
             with self.engine.begin() as connection:
-                return int(connection.execute(statement).scalar_one())
-        return int(self._exec(statement).scalar_one())
+                value = int(connection.execute(statement).scalar_one())
+        else:
+            value = int(self._exec(statement).scalar_one())
+        if key in self._counters:
+            self._counters[key] = value
+        return value

@@ -169,13 +169,14 @@ class TimerRows(SqlBase):
         index = self._timer_index()
         if index is None and self._scoped is not None and account in self._scope:
             return self._scoped.of_account(account, kind)
-        query = sa.select(t.timers).where(_c.account == account, _c.kind == kind)
         if index is not None:
             found = index.of_account(account, kind)
-            if not self._outside_window:
+            if not self._outside_window:  # the common case: no statement to build
                 return found
+            query = sa.select(t.timers).where(_c.account == account, _c.kind == kind)
             outside = self._exec(query.where(_outside(index.horizon)))
             return sorted(found + [self._timer(r) for r in outside], key=lambda timer: timer.id)
+        query = sa.select(t.timers).where(_c.account == account, _c.kind == kind)
         return [self._timer(r) for r in self._exec(query.order_by(_c.id))]
 
     def due_timers(self, until: datetime, limit: int,

@@ -28,6 +28,8 @@ class AccountRecords:
     groups: dict[str, list[BuyingGroup]] = field(default_factory=dict)
     segments: dict[str, set[str]] = field(default_factory=dict)
     enrollments: dict[str, list[Enrollment]] = field(default_factory=dict)
+    # The people asked for by id, found (with their accounts' records when they have one).
+    persons: dict[str, Person] = field(default_factory=dict)
 
 
 @dataclass(slots=True)  # a worker keeps thousands in memory
@@ -89,7 +91,8 @@ class Store(Protocol):
 
     def account_ids(self) -> list[str]: ...
 
-    def load_accounts(self, ids: Sequence[str]) -> AccountRecords: ...
+    def load_accounts(self, ids: Sequence[str], people: Sequence[str] = ()) -> AccountRecords:
+        ...
 
     def save_account(self, account: Account) -> None: ...
 
