@@ -6,3 +6,5 @@ journey tried before it is published (its scenarios, and a backtest over recorde
 ``scenarios`` keeps scenario files in the workspace; ``runs`` runs a draft's scenarios and
 backtest in a child process with a time limit.
 """
+
+__all__: list[str] = []  # the modules are imported by name (itinera.studio.runs, ...)
