@@ -70,6 +70,7 @@ def test_preview_publish_with_a_move_then_diff_and_roll_back(api: Api) -> None:
     versions = client.get("/ui/journeys/nurture/versions")
     assert versions.status_code == 200
     assert 'data-version="2"' in versions.text and 'data-rollback="1"' in versions.text
+    assert "tests (key)" in versions.text  # who published, from the audit log
 
     diff = client.get("/ui/journeys/nurture/diff", params={"a": 1, "b": 2})
     assert diff.status_code == 200

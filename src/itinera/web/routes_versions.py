@@ -18,6 +18,7 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from itinera.analytics import queries as analytics_queries
+from itinera.api.auth import actor_of
 from itinera.api.context import ID_MAX, Ctx
 from itinera.api.problems import ApiProblem
 from itinera.definitions.loader import parse_document
@@ -26,13 +27,14 @@ from itinera.engine.moves import PARKING
 from itinera.errors import DefinitionError, Problem
 from itinera.runtime.checks import Refs
 from itinera.runtime.impact import impact
-from itinera.storage import queries
+from itinera.storage import audit, queries
+from itinera.web import studio_drafts
 from itinera.web.auth import CsrfForm, UiUser, ui_user
 from itinera.web.version_diff import definition_yaml, diff_versions
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/ui/journeys", include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 User = Annotated[UiUser, Depends(ui_user)]
 VersionQuery = Annotated[int | None, Query(ge=1, le=ID_MAX)]
 _MAX_TEXT = 256 * 1024  # a journey file's text, as the form carries it
@@ -52,17 +54,34 @@ def _render(request: Request, name: str, user: UiUser, **context: Any) -> Respon
     return render(request, name, user, section="journeys", **context)
 
 
-@router.get("/{journey_id}/versions")
+@router.get("/ui/journeys/{journey_id}/versions")
 def versions_page(request: Request, context: Ctx, user: User, journey_id: str) -> Response:
     with context.read() as connection:
         journey, definitions = _journey(connection, journey_id)
+        publishers = _publishers(connection, journey_id)
     rows = [{**v, "name": definitions.get(v["version"], {}).get("name"),
-             "nodes": len(definitions.get(v["version"], {}).get("nodes") or {})}
+             "nodes": len(definitions.get(v["version"], {}).get("nodes") or {}),
+             "published_by": publishers.get(v["version"])}
             for v in reversed(journey["versions"])]
     return _render(request, "versions.html", user, journey=journey, rows=rows)
 
 
-@router.get("/{journey_id}/diff")
+def _publishers(connection: sa.Connection, journey_id: str) -> dict[int, str]:
+    """Who published each version, from the audit log: a publish received while version N
+    was current made version N + 1 (the first, while none was, version 1). Versions published
+    without an audit entry (a scenario's, before the log) have none."""
+    found: dict[int, str] = {}
+    for entry in reversed(audit.entries(connection, audit.Filters(
+            object_kind="journey", object_id=journey_id, kind="publish"), limit=1000)):
+        before = entry.get("before") or {}
+        replaced = before.get("version") if isinstance(before, dict) else None
+        made = (replaced + 1) if isinstance(replaced, int) else 1
+        actor = entry["actor"]
+        found[made] = f"{actor['name'] or actor['id']} ({actor['kind']}), {entry['at']}"
+    return found
+
+
+@router.get("/ui/journeys/{journey_id}/diff")
 def diff_page(request: Request, context: Ctx, user: User, journey_id: str,
               a: VersionQuery = None, b: VersionQuery = None) -> Response:
     with context.read() as connection:
@@ -78,7 +97,7 @@ def diff_page(request: Request, context: Ctx, user: User, journey_id: str,
                    newer=newer, numbers=numbers, diff=diff)
 
 
-@router.get("/{journey_id}/rollback")
+@router.get("/ui/journeys/{journey_id}/rollback")
 def rollback_page(request: Request, context: Ctx, user: User, journey_id: str,
                   to: Annotated[int, Query(ge=1, le=ID_MAX)]) -> Response:
     """Publish version ``to`` again as the next version, through the impact preview."""
@@ -92,7 +111,7 @@ def rollback_page(request: Request, context: Ctx, user: User, journey_id: str,
                    action=f"/ui/journeys/{journey_id}/publish", **view)
 
 
-@router.get("/{journey_id}/publish")
+@router.get("/ui/journeys/{journey_id}/publish")
 def publish_page(request: Request, context: Ctx, user: User, journey_id: str) -> Response:
     """Publish a new version from a journey file's text: paste it, preview, publish."""
     with context.read() as connection:
@@ -104,18 +123,66 @@ def publish_page(request: Request, context: Ctx, user: User, journey_id: str) ->
                    action=f"/ui/journeys/{journey_id}/publish", **view)
 
 
-@router.post("/{journey_id}/publish")
-def publish(request: Request, context: Ctx, user: CsrfForm, journey_id: str,
-            text: Annotated[str, Form(max_length=_MAX_TEXT)],
-            source: Annotated[str, Form(max_length=200)] = "a journey file",
-            intent: Annotated[str, Form(max_length=20)] = "preview",
-            mapped: Annotated[bool, Form()] = False,
-            move: Annotated[list[str], Form(max_length=1000)] = []  # noqa: B006
+Text = Annotated[str, Form(max_length=_MAX_TEXT)]
+Source = Annotated[str, Form(max_length=200)]
+Intent = Annotated[str, Form(max_length=20)]
+Mapped = Annotated[bool, Form()]
+Moves = Annotated[list[str], Form(max_length=1000)]
+
+
+@router.post("/ui/journeys/{journey_id}/publish")
+def publish(request: Request, context: Ctx, user: CsrfForm, journey_id: str, text: Text,
+            source: Source = "a journey file", intent: Intent = "preview", mapped: Mapped = False,
+            move: Moves = []  # noqa: B006 (FastAPI copies it per request)
             ) -> Response:
     """``intent=preview``: the impact preview of ``text`` with the moves chosen in the form
     (``move`` fields ``OLD=NEW``, or ``OLD=`` to stay; with ``mapped`` — the form was shown —
     a node it does not name stays). ``publish``: publish it with those moves, then show the
     journey's versions."""
+    return _submit(request, context, user, journey_id, text, source, intent, mapped, move,
+                   f"/ui/journeys/{journey_id}/publish")
+
+
+@router.get("/ui/drafts/{draft_id}/publish")
+def draft_publish_page(request: Request, context: Ctx, user: User, draft_id: str) -> Response:
+    """The studio's Publish: the draft's impact preview, the moves form, then publish."""
+    draft = studio_drafts.get(context, draft_id)
+    journey_id = _draft_journey(draft)
+    with context.read() as connection:
+        journey = _journey_or_new(connection, journey_id)
+        view = _preview(connection, context, journey, str(draft.get("text") or ""), None)
+    return _render(request, "publish.html", user, source=f"draft {draft_id}",
+                   action=f"/ui/drafts/{draft_id}/publish", **view)
+
+
+@router.post("/ui/drafts/{draft_id}/publish")
+def draft_publish(request: Request, context: Ctx, user: CsrfForm, draft_id: str, text: Text,
+                  intent: Intent = "preview", mapped: Mapped = False,
+                  move: Moves = []  # noqa: B006
+                  ) -> Response:
+    draft = studio_drafts.get(context, draft_id)
+    return _submit(request, context, user, _draft_journey(draft), text, f"draft {draft_id}",
+                   intent, mapped, move, f"/ui/drafts/{draft_id}/publish")
+
+
+def _draft_journey(draft: dict[str, Any]) -> str:
+    if draft.get("kind") != "journey":
+        raise ApiProblem(404, "not-found", f"draft {draft.get('id')} is no journey")
+    model = draft.get("model")
+    found = draft.get("object_id") or (model.get("id") if isinstance(model, dict) else None)
+    if not isinstance(found, str):
+        raise ApiProblem(422, "invalid", "the draft has no journey id yet")
+    return found
+
+
+def _journey_or_new(connection: sa.Connection, journey_id: str) -> dict[str, Any]:
+    found = queries.journey(connection, journey_id)
+    return found or {"id": journey_id, "name": None, "status": "new", "version": None,
+                     "versions": []}
+
+
+def _submit(request: Request, context: Ctx, user: UiUser, journey_id: str, text: str,
+            source: str, intent: str, mapped: bool, move: list[str], action: str) -> Response:
     chosen = None
     if mapped:
         chosen = {}
@@ -123,16 +190,16 @@ def publish(request: Request, context: Ctx, user: CsrfForm, journey_id: str,
             source_node, _, target = item.partition("=")
             chosen[source_node] = target or None
     with context.read() as connection:
-        journey, _ = _journey(connection, journey_id)
+        journey = _journey_or_new(connection, journey_id)
         view = _preview(connection, context, journey, text, chosen)
-    page = {"source": source, "action": f"/ui/journeys/{journey_id}/publish"}
+    page = {"source": source, "action": action}
     if intent != "publish" or view["problems"] or view["impact"] is None:
         return _render(request, "publish.html", user, **page, **view)
     entry: dict[str, Any] = {"publish": view["model"]}
     if any(target is not None for target in view["moves"].values()):
         entry |= {"moves": view["moves"], "move_matching": False}
     try:
-        context.receive([entry])
+        context.receive([entry], actor=actor_of(request))
     except DefinitionError as error:  # the store changed since the preview
         view["problems"] = error.problems
         return _render(request, "publish.html", user, **page, **view)
@@ -181,6 +248,9 @@ def _preview(connection: sa.Connection, context: Ctx, journey: dict[str, Any], t
             else:
                 target = chosen.get(node_id)
                 moves[node_id] = target if target in fits else None
+    # A node left to stay that the new version does not have is not the user's choice: the
+    # plan flags it with why (removed, another kind).
+    moves = {k: v for k, v in moves.items() if v is not None or k in candidate.nodes}
     found = impact(connection, candidate, moves, False, context.service.clock.now())
     view.update(impact=found, model=raw, moves=moves, choices=choices,
                 problems=[Problem(p, m) for p, m in found.plan.problems])
