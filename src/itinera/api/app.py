@@ -21,6 +21,7 @@ from itinera.api import (
     routes_audit,
     routes_checks,
     routes_deliveries,
+    routes_drafts,
     routes_impact,
     routes_ingest,
     routes_journeys,
@@ -85,7 +86,8 @@ def create_app(service: Service, unsubscribe_secret: str | None = None,
     install_handlers(app)
     for module in (routes_segment, routes_ingest, routes_journeys, routes_analytics, routes_work,
                    routes_deliveries, routes_unsubscribe, routes_accounts, routes_checks,
-                   routes_impact, routes_scenarios, routes_audit):
+                   routes_impact, routes_scenarios, routes_audit,
+                   routes_drafts):  # studio drafts
         app.include_router(module.router)
     install_ui(app)  # the web UI at /ui (signs in with an API key too)
 

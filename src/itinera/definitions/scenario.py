@@ -214,6 +214,10 @@ class TimelineEntry(Model):
     # (docs/reference/journeys.md, "Publishing a new version: in-flight enrollments").
     moves: dict[str, str | None] | None = None
     move_matching: bool = False
+    # With ``publish``: the text it was published from and who published it (an actor's
+    # label), kept with the version for its history and diffs (docs/studio.md).
+    source: str | None = Field(default=None, max_length=2 * 1024 * 1024)
+    by: str | None = Field(default=None, max_length=200)
     event: EventData | None = None
     upsert_account: AccountUpsertData | None = None
     upsert_person: PersonData | None = None
@@ -230,6 +234,8 @@ class TimelineEntry(Model):
             )
         if (self.moves is not None or self.move_matching) and kinds != ["publish"]:
             raise ValueError("'moves' and 'move_matching' go with 'publish'")
+        if (self.source is not None or self.by is not None) and kinds != ["publish"]:
+            raise ValueError("'source' and 'by' go with 'publish'")
         return self
 
     @property

@@ -12,20 +12,25 @@ from itinera.domain.model import Event
 from itinera.engine.engine import Engine
 from itinera.timeutil import parse_instant
 
-__all__ = ["PUBLISH_MOVING", "apply_entry", "stored_form", "timeline_body"]
+__all__ = ["PUBLISH_EXTRAS", "PUBLISH_MOVING", "apply_entry", "stored_form", "timeline_body"]
 
-# The inbox and journal hold one kind and one payload per input: a publish with moves is
-# stored as this kind, its payload ``{"journey": ..., "moves": ..., "move_matching": ...}``.
+# The inbox and journal hold one kind and one payload per input: a publish with moves (or with
+# the text it came from and who published it) is stored as this kind, its payload
+# ``{"journey": ..., "moves": ..., "move_matching": ..., "source": ..., "by": ...}``.
 PUBLISH_MOVING = "publish_moving"
 _MOVING_KEYS = ("moves", "move_matching")
+PUBLISH_EXTRAS = (*_MOVING_KEYS, "source", "by")
+"""What a ``publish`` input may carry beside the journey."""
 
 
 def stored_form(raw: dict[str, Any]) -> tuple[str, Any]:
     """The (kind, payload) an input is kept as: ``{"publish": J, "moves": M}`` →
-    ``("publish_moving", {"journey": J, "moves": M, "move_matching": false})``."""
-    if "publish" in raw and any(k in raw for k in _MOVING_KEYS):
+    ``("publish_moving", {"journey": J, "moves": M, "move_matching": false})``; ``source`` and
+    ``by``, when given, are kept beside them."""
+    if "publish" in raw and any(k in raw for k in PUBLISH_EXTRAS):
         return PUBLISH_MOVING, {"journey": raw["publish"], "moves": raw.get("moves"),
-                                "move_matching": bool(raw.get("move_matching", False))}
+                                "move_matching": bool(raw.get("move_matching", False)),
+                                **{k: raw[k] for k in ("source", "by") if k in raw}}
     ((kind, payload),) = raw.items()
     return kind, payload
 
@@ -34,7 +39,8 @@ def timeline_body(kind: str, payload: Any) -> dict[str, Any]:
     """The timeline entry form of a stored input (the inverse of ``stored_form``)."""
     if kind == PUBLISH_MOVING:
         return {"publish": payload["journey"], "moves": payload.get("moves"),
-                "move_matching": bool(payload.get("move_matching", False))}
+                "move_matching": bool(payload.get("move_matching", False)),
+                **{k: payload[k] for k in ("source", "by") if k in payload}}
     return {kind: payload}
 
 
@@ -46,7 +52,7 @@ def apply_entry(engine: Engine, entry: TimelineEntry, at: datetime, event_id: st
     elif kind == "publish":
         assert entry.publish is not None
         engine.publish(Journey.model_validate(entry.publish), at, entry.moves,
-                       entry.move_matching)
+                       entry.move_matching, entry.source, entry.by)
     elif kind == "event":
         body = entry.event
         assert body is not None

@@ -17,18 +17,20 @@ __all__ = ["Lifecycle"]
 
 class Lifecycle(EngineCore):
     def publish(self, journey: Journey, now: datetime,
-                moves: Mapping[str, str | None] | None = None, move_matching: bool = False) -> int:
+                moves: Mapping[str, str | None] | None = None, move_matching: bool = False,
+                source: str | None = None, by: str | None = None) -> int:
         """Store a new version; new enrollments take it, running ones keep theirs — unless
         ``moves`` (old node → new node) or ``move_matching`` (nodes of the same id) move the
         enrollments of the version it replaces that wait at mapped nodes, in the same step
-        (``engine.moves``)."""
+        (``engine.moves``). ``source``: the text it was published from; ``by``: who published
+        it (kept with the version)."""
         previous = self.workspace.states.get(journey.id)
         replaced = previous.version if previous is not None else None
         known = [v for (j, v) in self.workspace.versions if j == journey.id]
         version = journey.version if journey.version and not known else max(known, default=0) + 1
         with self.store.transaction():
             definition = journey.model_dump(mode="json", by_alias=True, exclude_none=True)
-            self.store.put_journey_version(journey.id, version, definition, now)
+            self.store.put_journey_version(journey.id, version, definition, now, source, by)
             self.workspace.versions[(journey.id, version)] = CompiledJourney.compile(journey, version)
             state = self.workspace.states.setdefault(journey.id, JourneyState())
             state.version = version

@@ -20,6 +20,7 @@ from itinera.definitions.models import Journey
 from itinera.definitions.scenario import ScenarioData, TimelineEntry, WorkspaceData
 from itinera.definitions.validate import validate_journey
 from itinera.domain.journey_status import after, refusal
+from itinera.engine.commands import PUBLISH_EXTRAS
 from itinera.engine.moves import plan_moves
 from itinera.errors import Problem
 from itinera.jsonvalues import value_problems
@@ -112,7 +113,7 @@ def _kind(entry: dict[str, Any]) -> str:
 
 def _shape(entry: Any, place: str) -> list[Problem]:
     moving = isinstance(entry, dict) and "publish" in entry and set(entry) <= {
-        "publish", "moves", "move_matching"}
+        "publish", *PUBLISH_EXTRAS}
     if not isinstance(entry, dict) or (len(entry) != 1 and not moving):
         return [Problem(place, "an input is a mapping with one kind, e.g. {event: {...}}")]
     unfit = value_problems(entry, place)  # first: validation recurses, storing would fail

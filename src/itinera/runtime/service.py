@@ -5,7 +5,9 @@ passes them.
 One worker per database for now (the engine store is then the only writer of the engine's
 tables, so it keeps its in-memory timer index); several workers on PostgreSQL come next. Inputs
 use the form of scenario timeline entries (``{"event": {...}}``, ``{"enable": "onboarding"}``,
-...), plus ``{"configure": <workspace data>}`` and ``{"load_world": <scenario data>}``.
+...), plus ``{"configure": <workspace data>}`` and ``{"load_world": <scenario data>}``. A
+``publish`` may carry ``moves`` / ``move_matching`` (in-flight moves) and ``source`` / ``by`` (the text it was
+published from and who published it, kept with the version).
 """
 
 from __future__ import annotations

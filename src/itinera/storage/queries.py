@@ -42,6 +42,9 @@ __all__ = [
     "tasks",
     "workspace_data",
 ]
+# A publish that carries moves, its text or who published it is kept as this inbox kind, its
+# journey under "journey" (engine.commands.PUBLISH_MOVING; the engine is not imported here).
+_PUBLISH_MOVING = "publish_moving"
 
 
 
@@ -291,9 +294,12 @@ def journey_statuses(conn: sa.Connection) -> dict[str, str]:
     statuses |= {j: "draft" for j in conn.execute(sa.select(t.journeys.c.id).distinct()).scalars()
                  if j not in statuses}
     pending = conn.execute(sa.select(t.inbox.c.kind, t.inbox.c.payload).where(
-        t.inbox.c.kind.in_(["publish", "enable", "pause", "resume", "disable"]))
+        t.inbox.c.kind.in_(["publish", _PUBLISH_MOVING, "enable", "pause", "resume",
+                            "disable"]))
         .order_by(t.inbox.c.seq))
     for kind, payload in pending:
+        if kind == _PUBLISH_MOVING and isinstance(payload, dict):
+            kind, payload = "publish", payload.get("journey")
         if kind == "publish":
             if isinstance(payload, dict) and isinstance(payload.get("id"), str):
                 statuses.setdefault(payload["id"], "draft")
@@ -307,7 +313,9 @@ def known_journeys(conn: sa.Connection) -> set[str]:
     found = set(conn.execute(sa.select(t.journeys.c.id).distinct()).scalars())
     pending = conn.execute(sa.select(t.inbox.c.payload["id"].as_string())
                            .where(t.inbox.c.kind == "publish"))
-    return found | {r[0] for r in pending if r[0] is not None}
+    wrapped = conn.execute(sa.select(t.inbox.c.payload[("journey", "id")].as_string())
+                           .where(t.inbox.c.kind == _PUBLISH_MOVING))
+    return found | {r[0] for r in [*pending, *wrapped] if r[0] is not None}
 
 
 def workspace_data(conn: sa.Connection) -> dict[str, Any]:

@@ -37,6 +37,7 @@ __all__ = [
     "buying_groups",
     "config",
     "counters",
+    "drafts",
     "effects",
     "enrollments",
     "events",
@@ -147,6 +148,23 @@ journeys = Table(
     Column("version", Integer, primary_key=True),
     Column("definition", Json, nullable=False),
     Column("published_at", Instant),
+    Column("source", Text),  # the text published (YAML as written), when it came as text
+    Column("published_by", String),  # Actor.label of who published it: key:ci, user:ana
+)
+
+drafts = Table(
+    "drafts", metadata,  # the studio's unpublished texts: never run until published
+    Column("id", String, primary_key=True),
+    Column("kind", String, nullable=False),  # journey | segment | template
+    Column("object_id", String),  # the journey/segment/template it edits, once it has an id
+    Column("text", Text, nullable=False),  # the source of truth: YAML as written
+    Column("base_version", Integer),  # the journey version it started from, if any
+    Column("revision", Integer, nullable=False),  # goes up with every change: stale writes fail
+    Column("created_at", Instant, nullable=False),
+    Column("created_by", String, nullable=False),
+    Column("updated_at", Instant, nullable=False),
+    Column("updated_by", String, nullable=False),
+    Index("ix_drafts_kind_object", "kind", "object_id"),
 )
 
 counters = Table(

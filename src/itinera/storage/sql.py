@@ -77,10 +77,12 @@ class SqlStore(TimerRows):
         self._upsert(t.config, {"kind": kind, "id": id, "seq": seq, "body": body})
 
     def put_journey_version(self, id: str, version: int, definition: dict[str, Any],
-                            at: datetime) -> None:
+                            at: datetime, source: str | None = None,
+                            published_by: str | None = None) -> None:
         self._increment("config:version", 1)
         self._exec(sa.insert(t.journeys).values(id=id, version=version, definition=definition,
-                                                published_at=at))
+                                                published_at=at, source=source,
+                                                published_by=published_by))
 
     def journey_versions(self) -> list[tuple[str, int, dict[str, Any]]]:
         rows = self._exec(sa.select(t.journeys.c.id, t.journeys.c.version,
