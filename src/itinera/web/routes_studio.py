@@ -3,7 +3,7 @@ endpoints the studio's script calls.
 
 The studio's script authenticates with the UI session, never with a key: the session cookie is
 sent only under ``/ui`` (``web.auth``), so its JSON endpoints live under ``/ui/studio/api``.
-Reads need a session that may read (``ui_user``); writes need one that may write and the page's
+Reads need a session that may read (``ui_user``); writes need one that may edit and the page's
 CSRF token in the ``X-CSRF-Token`` header (a page of another site cannot know it, and SameSite=Strict
 keeps the cookie off its requests anyway). Each endpoint delegates to the drafts functions that
 ``/api/drafts`` uses (``web.studio_drafts``), so both answer the same ``Draft`` JSON and problems.
@@ -25,7 +25,7 @@ from itinera.api.problems import ApiProblem
 from itinera.conditions.parse import Scope
 from itinera.definitions import journey_schema
 from itinera.web import studio_drafts
-from itinera.web.auth import CsrfForm, UiAccess, UiUser, ui_user
+from itinera.web.auth import EditForm, UiAccess, UiUser, ui_user
 from itinera.web.pages import render
 from itinera.web.words import describe
 
@@ -33,7 +33,7 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/ui/studio", include_in_schema=False)
 User = Annotated[UiUser, Depends(ui_user)]
-_writer = UiAccess("write")
+_writer = UiAccess("edit")
 API = "/ui/studio/api"
 MAX_TEXT = 1_000_000  # characters of a draft's text; the drafts API bounds it as well
 
@@ -81,13 +81,13 @@ def drafts_page(request: Request, context: Ctx, user: User) -> Response:
 
 
 @router.post("/new")
-def new_journey(request: Request, context: Ctx, user: CsrfForm) -> RedirectResponse:
+def new_journey(request: Request, context: Ctx, user: EditForm) -> RedirectResponse:
     draft = studio_drafts.create(context, actor_of(request), "journey", None, "new")
     return RedirectResponse(f"/ui/studio/{draft['id']}", status_code=303)
 
 
 @router.post("/edit/{journey_id}")
-def edit_journey(request: Request, context: Ctx, user: CsrfForm, journey_id: str) -> RedirectResponse:
+def edit_journey(request: Request, context: Ctx, user: EditForm, journey_id: str) -> RedirectResponse:
     draft = studio_drafts.create(context, actor_of(request), "journey", journey_id, "current")
     return RedirectResponse(f"/ui/studio/{draft['id']}", status_code=303)
 
