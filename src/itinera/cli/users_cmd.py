@@ -5,8 +5,8 @@ from standard input with ``--password-stdin`` (for scripts: a password never goe
 where shell history and ``ps`` would show it). ``list`` shows every user's name, role, created
 and state; ``set-role``, ``disable`` (their sessions end at once), ``enable`` and
 ``reset-password`` (their sessions end too) change one. Roles: viewer, editor, approver, admin
-(docs/security.md). The database is ``--database URL``, else ``$ITINERA_DATABASE``, else
-``sqlite:///itinera.db``.
+(docs/security.md). Each change is in the audit log. The database is ``--database URL``, else
+``$ITINERA_DATABASE``, else ``sqlite:///itinera.db``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from typing import Annotated
 import typer
 
 from itinera.cli.database import DEFAULT_DATABASE, Database, in_transaction, stderr
-from itinera.storage import users
+from itinera.cli.operator import cli_actor
+from itinera.storage import team, users
 
 __all__ = ["register"]
 
@@ -66,8 +67,8 @@ def create(name: Name, role: Annotated[Role, typer.Option(help=_ROLE_HELP)] = Ro
     """Create a user with a role, asking for their password."""
     password = _password(password_stdin)
     try:
-        made = in_transaction(database, lambda c: users.create_user(
-            c, name, password, role.value, datetime.now(UTC)), create=True)
+        made = in_transaction(database, lambda c: team.create_user(
+            c, cli_actor(), name, password, role.value, datetime.now(UTC)), create=True)
     except users.UserError as error:
         raise _fail(str(error)) from None
     typer.echo(f"created user {made.name} ({made.role})")
@@ -85,8 +86,8 @@ def list_users(database: Database = DEFAULT_DATABASE) -> None:
 def set_role(name: Name, role: Annotated[Role, typer.Argument(help=_ROLE_HELP)],
              database: Database = DEFAULT_DATABASE) -> None:
     """Give a user another role (from their next request on)."""
-    found = _changed(in_transaction(database, lambda c: users.set_role(c, name, role.value)),
-                     name)
+    found = _changed(in_transaction(database, lambda c: team.set_role(
+        c, cli_actor(), name, role.value, datetime.now(UTC))), name)
     typer.echo(f"{found.name} is now {found.role}")
 
 
@@ -94,7 +95,8 @@ def set_role(name: Name, role: Annotated[Role, typer.Argument(help=_ROLE_HELP)],
 def disable(name: Name, database: Database = DEFAULT_DATABASE) -> None:
     """Disable a user: they cannot sign in, and their sessions end now."""
     found = _changed(in_transaction(
-        database, lambda c: users.disable_user(c, name, datetime.now(UTC))), name)
+        database, lambda c: team.set_disabled(c, cli_actor(), name, True, datetime.now(UTC))),
+        name)
     typer.echo(f"disabled {found.name}")
 
 
@@ -102,7 +104,8 @@ def disable(name: Name, database: Database = DEFAULT_DATABASE) -> None:
 def enable(name: Name, database: Database = DEFAULT_DATABASE) -> None:
     """Let a disabled user sign in again."""
     found = _changed(in_transaction(
-        database, lambda c: users.disable_user(c, name, datetime.now(UTC), disabled=False)), name)
+        database, lambda c: team.set_disabled(c, cli_actor(), name, False, datetime.now(UTC))),
+        name)
     typer.echo(f"enabled {found.name}")
 
 
@@ -112,8 +115,8 @@ def reset_password(name: Name, password_stdin: PasswordStdin = False,
     """Set a user's password (asking for it); their sessions end."""
     password = _password(password_stdin)
     try:
-        found = _changed(in_transaction(database, lambda c: users.set_password(c, name, password)),
-                         name)
+        found = _changed(in_transaction(database, lambda c: team.reset_password(
+            c, cli_actor(), name, password, datetime.now(UTC))), name)
     except users.UserError as error:
         raise _fail(str(error)) from None
     typer.echo(f"the password of {found.name} is changed; their sessions ended")

@@ -57,27 +57,32 @@ class ApiKey:
     created_at: str | None
     revoked_at: str | None
     scope: str = "admin"
+    rate_limit: float | None = None  # requests per second (ingest routes); None: the setting's
 
 
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_api_key(conn: sa.Connection, name: str, now: datetime,
-                   scope: str = "admin") -> tuple[str, str]:
-    """A new key ``itk_<id>_<secret>`` with ``scope``: returns (id, key). Only its sha256 is
-    stored."""
+def create_api_key(conn: sa.Connection, name: str, now: datetime, scope: str = "admin", *,
+                   rate_limit: float | None = None) -> tuple[str, str]:
+    """A new key ``itk_<id>_<secret>`` with ``scope`` (and its own ``rate_limit``, requests per
+    second on the ingestion routes): returns (id, key). Only its sha256 is stored."""
     if scope not in SCOPES:
         raise ValueError(f"unknown scope {scope!r}: one of {', '.join(SCOPES)}")
+    if rate_limit is not None and not 0 < rate_limit <= 1_000_000:
+        raise ValueError("a rate limit is a number of requests per second, above 0")
     id = secrets.token_hex(6)
     key = f"{_KEY_PREFIX}_{id}_{secrets.token_urlsafe(32)}"
     conn.execute(sa.insert(t.api_keys).values(id=id, name=name, secret_hash=hash_key(key),
-                                              created_at=now, revoked_at=None, scope=scope))
+                                              created_at=now, revoked_at=None, scope=scope,
+                                              rate_limit=rate_limit))
     return id, key
 
 
 def _listed(row: sa.Row[tuple[object, ...]]) -> ApiKey:
-    return ApiKey(row.id, row.name, instant_text(row.created_at), instant_text(row.revoked_at), row.scope)
+    return ApiKey(row.id, row.name, instant_text(row.created_at), instant_text(row.revoked_at),
+                  row.scope, row.rate_limit)
 
 
 def find_api_key(conn: sa.Connection, key: str) -> ApiKey | None:

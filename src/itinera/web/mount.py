@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from itinera.web import (
     routes_accounts,
+    routes_admin,
     routes_journeys,
     routes_login,
     routes_studio,
@@ -36,7 +37,7 @@ def install_ui(app: FastAPI) -> None:
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
     # routes_versions before routes_journeys: its POST .../publish is no lifecycle command.
     for module in (routes_login, routes_versions, routes_journeys, routes_accounts, routes_tasks,
-                   routes_templates, routes_studio):
+                   routes_templates, routes_studio, routes_admin):
         app.include_router(module.router)
     app.include_router(segments_router)  # the studio's segment editor
 
