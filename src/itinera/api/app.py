@@ -33,6 +33,7 @@ from itinera.api import (
 from itinera.api.auth import READ, SECURITY_SCHEMES
 from itinera.api.context import ApiContext, Ctx
 from itinera.api.problems import ApiProblem, declare_problems, install_handlers
+from itinera.api.rate_limits import DEFAULT_RATE, RateLimits
 from itinera.api.schemas import component_schemas
 from itinera.channels.settings import SmtpSettings
 from itinera.runtime.service import Service
@@ -74,15 +75,18 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 
 def create_app(service: Service, unsubscribe_secret: str | None = None,
-               smtp: SmtpSettings | None = None) -> FastAPI:
+               smtp: SmtpSettings | None = None,
+               ingest_rate: float | None = DEFAULT_RATE) -> FastAPI:
     """The API over ``service`` (which the caller closes; a worker applies what it receives).
     ``unsubscribe_secret`` verifies the tokens of emails' unsubscribe links; ``smtp`` is the
-    relay templates' test emails go through (none: they are refused)."""
+    relay templates' test emails go through (none: they are refused). ``ingest_rate`` is the
+    requests per second of an ingest key without a rate of its own (None: unlimited)."""
     app = FastAPI(title="Itinera", version=__version__, description=_DESCRIPTION,
                   openapi_url=None, docs_url=None, redoc_url=None)
     app.state.itinera = ApiContext(service)
     app.state.unsubscribe_secret = unsubscribe_secret
     app.state.smtp = smtp
+    app.state.rate_limits = RateLimits(ingest_rate)  # this process's buckets
     install_handlers(app)
     for module in (routes_segment, routes_ingest, routes_journeys, routes_analytics, routes_work,
                    routes_deliveries, routes_unsubscribe, routes_accounts, routes_checks,

@@ -27,6 +27,7 @@ from fastapi.dependencies.models import Dependant
 
 from itinera.api.context import ApiContext, get_context
 from itinera.api.problems import ApiProblem
+from itinera.api.rate_limits import RateLimits
 from itinera.domain.actor import Actor
 from itinera.storage import keys, users
 from itinera.storage.keys import SCOPES
@@ -173,7 +174,8 @@ def actor_for(caller: Caller, request: Request) -> Actor:
 
 class ScopeCheck:
     """A dependency: the caller (a key, or a user by the UI's session) if they hold
-    ``permission``; 401 without valid credentials, 403 without the permission."""
+    ``permission``; 401 without valid credentials, 403 without the permission, 429 when a key
+    goes beyond its rate on the ingestion routes (``api.rate_limits``)."""
 
     def __init__(self, permission: str) -> None:
         permission = ALIASES.get(permission, permission)
@@ -204,6 +206,13 @@ class ScopeCheck:
             raise _unauthorized("send an API key: HTTP Basic with the key as the user name and "
                                 "an empty password, or 'Authorization: Bearer <key>'")
         check_scope(found, self.permission)
+        limits: RateLimits | None = getattr(request.app.state, "rate_limits", None)
+        if self.permission == "ingest" and isinstance(found, keys.ApiKey) and limits:
+            wait = limits.take(found)
+            if wait is not None:
+                raise ApiProblem(429, "too-many-requests", f"this key may make "
+                                 f"{limits.rate_of(found):g} requests per second here: retry "
+                                 "later", headers={"Retry-After": limits.retry_after(wait)})
         request.state.actor = actor_for(found, request)
         return found
 

@@ -42,12 +42,17 @@ def create(name: Annotated[str, typer.Argument(help="Who or what the key is for.
                help="What the key may do: ingest (tracking and bulk ingestion only: the key to "
                     "embed in a website), read (every read), write (read, ingest, run journeys, "
                     "tasks, deliveries), admin (everything).")] = Scope.admin,
+           rate_limit: Annotated[float | None, typer.Option(
+               min=0.001, help="Requests per second on /v1 and the bulk ingestion routes (an "
+                               "ingest key without one has `itinera serve --ingest-rate`).")
+           ] = None,
            database: Database = DEFAULT_DATABASE) -> None:
     """Create a key and print it (only this once)."""
     def create_key(connection: sa.Connection) -> tuple[str, str]:
-        id, key = keys.create_api_key(connection, name, datetime.now(UTC), scope.value)
+        id, key = keys.create_api_key(connection, name, datetime.now(UTC), scope.value,
+                                      rate_limit=rate_limit)
         audit.record(connection, cli_actor(), "key_create", ("key", id),
-                     after={"name": name, "scope": scope.value})
+                     after={"name": name, "scope": scope.value, "rate_limit": rate_limit})
         return id, key
 
     id, key = in_transaction(database, create_key, create=True)  # before the first `serve`

@@ -29,6 +29,7 @@ from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
 from itinera.api import create_app
+from itinera.api.rate_limits import DEFAULT_RATE
 from itinera.channels import ChannelError, ChannelSettings, build_channels
 from itinera.cli.db_cmd import DEFAULT_DATABASE
 from itinera.errors import ItineraError
@@ -96,6 +97,11 @@ def serve(
     shared: Annotated[bool, typer.Option(
         "--shared", help="Other `itinera serve` processes use the same PostgreSQL database: "
                          "each worker takes the accounts it can lock.")] = False,
+    ingest_rate: Annotated[float, typer.Option(
+        envvar="ITINERA_INGEST_RATE", min=0,
+        help="Requests per second an ingest key may make on /v1 and the bulk ingestion routes, "
+             "unless it has a rate of its own (each process counts its own; 0: unlimited).")
+    ] = DEFAULT_RATE,
 ) -> None:
     """Serve the REST API (Segment-compatible tracking, bulk ingestion, journeys, enrollments,
     tasks) with a worker applying what it receives."""
@@ -124,15 +130,17 @@ def serve(
         raise typer.Exit(2) from None
     secret = settings.unsubscribe.secret.get_secret_value() if settings.unsubscribe else None
     app = create_app(service, unsubscribe_secret=secret,
-                     smtp=None if sandbox else settings.smtp)  # templates' test emails
+                     smtp=None if sandbox else settings.smtp,  # templates' test emails
+                     ingest_rate=ingest_rate or None)
     app.router.lifespan_context = with_worker(service, interval, dispatcher)
     # Uvicorn stops gracefully on SIGINT / SIGTERM, then raises the signal again for the
     # handler it found: by then the worker has stopped, so that handler just lets us finish.
     previous = signal.signal(signal.SIGTERM, lambda *_: None)
     delivering = DispatcherProcesses(database, 0 if sandbox else dispatchers, errors)
     try:
-        errors.print(f"web UI: http://{host}:{port}/ui/login (sign in with a key of scope read, "
-                     "write or admin)", markup=False)
+        errors.print(f"web UI: http://{host}:{port}/ui/login (sign in as a user, `itinera users "
+                     "create NAME --role admin`, or with a key of scope read, write or admin)",
+                     markup=False)
         uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=GRACE)
     except KeyboardInterrupt:
         pass
