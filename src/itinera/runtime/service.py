@@ -178,7 +178,7 @@ class Service:
                 if accounts is not None:  # held until the round ends: their timers in memory
                     self.store.scope_timers(accounts)
             else:
-                rows = inbox.take(self.store, limit)
+                rows = inbox.take_round(self.store, limit)  # with the version, event ids
             # Read after the claim took its locks: no one can change the workspace until this
             # transaction ends, and what others changed before is visible now.
             version = self.store.config_version()

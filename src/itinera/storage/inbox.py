@@ -24,7 +24,7 @@ from itinera.storage.sql import SqlStore
 from itinera.timeutil import as_utc
 
 __all__ = ["InboxRow", "JournalEntry", "journal", "pending_count", "put", "put_rows", "reject",
-           "settle", "take", "take_keys"]
+           "settle", "take", "take_keys", "take_round"]
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,33 @@ def take_keys(connection: sa.Connection, keys: dict[str, datetime]) -> set[str]:
 def _take_query(limit: int) -> sa.Select[Any]:
     """Built once per limit: a worker takes every round."""
     return sa.select(t.inbox).order_by(t.inbox.c.seq).limit(limit)
+
+
+@lru_cache(maxsize=8)
+def _round_query(limit: int) -> sa.Select[Any]:
+    """``_take_query`` with, in the same round trip, whether each event's id is stored and
+    the configuration's version: what a lone worker's round reads next."""
+    i = t.inbox
+    known = sa.exists().where(t.events.c.id == i.c.payload["id"].as_string())
+    version = (sa.select(t.counters.c.value).where(t.counters.c.key == "config:version")
+               .scalar_subquery())
+    return (sa.select(i, sa.case((i.c.kind == "event", known), else_=sa.false())
+                      .label("known_event"), version.label("config_version"))
+            .order_by(i.c.seq).limit(limit))
+
+
+def take_round(store: SqlStore, limit: int) -> list[InboxRow]:
+    """:func:`take`, telling ``store`` (in its transaction) whether the events' ids are stored
+    and the configuration's version, read in the same statement."""
+    rows = []
+    found: dict[str, bool] = {}
+    for r in store.conn.execute(_round_query(limit)):
+        rows.append(InboxRow(r.seq, r.kind, r.account, r.key, r.payload, as_utc(r.received_at)))
+        if r.kind == "event" and isinstance(r.payload, dict) and r.payload.get("id"):
+            found[r.payload["id"]] = bool(r.known_event)
+        store.note_counter("config:version", int(r.config_version or 0))
+    store.note_events(found)
+    return rows
 
 
 def take(store: SqlStore, limit: int) -> list[InboxRow]:

@@ -211,26 +211,28 @@ class SqlStore(TimerRows):
             return True
         if self._event_ids is not None:
             return id in self._event_ids
-        if id in self._absent_events:
-            return False
+        found = self._events_found.get(id)
+        if found is not None:
+            return found
         # Pending writes cannot make an event known (pending events are checked above).
         return self._exec(reads(self.dialect).has_event, {"id": id}, flush=False).first() is not None
 
     def check_events(self, ids: Sequence[str]) -> None:
         """Ask about many event ids at once: ``has_event`` then answers those from memory
         until the transaction ends (a worker's round, before applying its inputs)."""
-        if self._event_ids is not None or not ids:
+        asked = [i for i in dict.fromkeys(ids) if i not in self._events_found]
+        if self._event_ids is not None or not asked:
             return
-        asked = list(dict.fromkeys(ids))
         known = set(self._exec(reads(self.dialect).known_events, {
             "ids": asked if self.dialect == "postgresql" else json_text(asked)},
             flush=False).scalars())
-        self._absent_events.update(i for i in asked if i not in known)
+        self.note_events({i: i in known for i in asked})
 
     def add_event(self, event: Event) -> None:
         event.seq = self.next_value("seq:event")
         self._pending_events.add(event.id)
-        self._absent_events.discard(event.id)
+        if self._events_found:
+            self._events_found[event.id] = True
         if self._event_ids is not None:
             self._event_ids.add(event.id)
         self._write("insert:events", {

@@ -68,8 +68,9 @@ class SqlBase:
         # Writes are buffered and sent in executemany batches before the next read or commit.
         self._pending: list[tuple[str, dict[str, Any]]] = []
         self._pending_events: set[str] = set()
-        # Event ids found unknown in the current transaction (``check_events``).
-        self._absent_events: set[str] = set()
+        # Whether event ids are stored, as found in the current transaction (``check_events``,
+        # ``note_events``; the engine never deletes an event).
+        self._events_found: dict[str, bool] = {}
         self._statements: dict[str, Any] = {}
         self._compiled: dict[str, tuple[str, list[str], list[Any], bool]] = {}
         self._blocks: dict[str, list[int]] = {}
@@ -152,7 +153,7 @@ class SqlBase:
         finally:
             self._scoped = None
             self._counters.clear()
-            self._absent_events.clear()
+            self._events_found.clear()
             self._in_transaction = False
         self._undo.clear()
         callbacks, self._committed = self._committed, []
@@ -291,6 +292,18 @@ class SqlBase:
         if self._in_transaction:
             self._counters[key] = value
         return value
+
+    def note_counter(self, key: str, value: int) -> None:
+        """A counter's value read in the current transaction by another statement (a worker's
+        take of its inputs): ``counter`` answers it."""
+        if self._in_transaction:
+            self._counters[key] = value
+
+    def note_events(self, found: dict[str, bool]) -> None:
+        """Whether these event ids are stored, read in the current transaction by another
+        statement: ``has_event`` answers them from memory until it ends."""
+        if self._in_transaction:
+            self._events_found.update(found)
 
     def _increment(self, key: str, by: int, *, apart: bool = False) -> int:
         # One atomic statement: workers creating the same counter at once must not collide.
