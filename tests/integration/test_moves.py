@@ -177,3 +177,103 @@ def test_a_move_replayed_moves_nothing_twice(tmp_path: Path, database_url: str) 
         assert versions == [("a1", 2), ("a2", 2), ("a3", 1), ("a4", 1), ("a5", 2), ("a6", 2)]
     finally:
         simulation.store.close()
+
+
+MORE = """
+start: 2026-01-05T09:00:00Z
+until: 40d
+data:
+  accounts:
+    - {id: acme, attributes: {ready: true}}
+  people:
+    - {id: p1, account: acme, attributes: {title: CEO}}
+    - {id: p2, account: acme, attributes: {title: Developer}}
+  segments:
+    - {id: everyone, when: {account.id: {exists: true}}}
+journeys:
+  - id: fork
+    entry: {segments: [everyone], existing: true}
+    start: split
+    nodes:
+      split:
+        split_people:
+          - {when: {person.title: {starts_with: C}}, next: together}
+          - else: others
+      others: {wait: 3d, next: together}
+      together: {merge: {}, next: fin}
+      fin: {end: true}
+  - id: until
+    entry: {segments: [everyone], existing: true}
+    start: hold
+    nodes:
+      hold: {wait: 30d, next: fin}
+      fin: {end: true}
+  - id: cond
+    entry: {segments: [everyone], existing: true}
+    start: ask
+    nodes:
+      ask:
+        wait_for: {events: [replied], timeout: 10d}
+        next: yes
+        on_timeout: no
+      yes: {end: true}
+      no: {end: true}
+timeline:
+  - {at: 0s, enable: fork}
+  - {at: 0s, enable: until}
+  - {at: 0s, enable: cond}
+  - at: 1d
+    move_matching: true
+    publish:
+      id: fork
+      entry: {segments: [everyone], existing: true}
+      start: split
+      nodes:
+        split:
+          split_people:
+            - {when: {person.title: {starts_with: C}}, next: together}
+            - else: others
+        others: {wait: 1d, next: together}
+        together: {merge: {}, next: fin}
+        fin: {end: true}
+  - at: 2d
+    move_matching: true
+    publish:
+      id: until
+      entry: {segments: [everyone], existing: true}
+      start: hold
+      nodes:
+        hold: {wait_until: {at: "2026-01-10T09:00:00Z"}, next: fin}
+        fin: {end: true}
+  - at: 3d
+    moves: {ask: ask}
+    publish:
+      id: cond
+      entry: {segments: [everyone], existing: true}
+      goal: {when: {account.ready: true}, on_met: continue}
+      start: ask
+      nodes:
+        ask:
+          wait_for: {condition: {account.ready: true}, timeout: 10d}
+          next: yes
+          on_timeout: no
+        yes: {end: true}
+        no: {end: true}
+"""
+
+
+def test_merges_wait_until_conditions_and_goals_after_a_move(tmp_path: Path,
+                                                             database_url: str) -> None:
+    simulated, live = simulated_and_live(tmp_path, database_url, MORE)
+    ends = {e["journey"]: (e["version"], e["status"], e["ended_at"], e["path"],
+                           e["goal_achieved"]) for e in simulated["enrollments"]}
+    assert ends == {
+        # The executive's path waits at the merge, the other's wait is now 1d from 0s: both
+        # move, the wait is over at the move, the merge joins and the journey goes on.
+        "fork": (2, "completed", T("1d"), ["split", "others", "together", "fin"], False),
+        # A wait moved to a wait_until: due at its instant (5 days in), not 30 days.
+        "until": (2, "completed", T("5d"), ["hold", "fin"], False),
+        # The new wait_for's condition already holds at the move, and so does the new goal.
+        "cond": (2, "completed", T("3d"), ["ask", "yes"], True),
+    }
+    assert live == simulated
