@@ -183,6 +183,10 @@ def test_edit_a_live_journey_move_one_node_then_roll_back(site: Site) -> None:
     assert len(moved) == 3 and all(e["path"][-2:] == ["first", added] for e in moved)
 
     # Roll back to version 1 through the same preview: version 2's new node is flagged.
+    page.goto(f"{site.base}/ui/journeys/nurture/diff?a=1&b=2")
+    expect(page.locator(f"g.node[data-node='{added}']")).to_have_attribute("data-diff", "added")
+    expect(page.locator("g.node[data-node='first']")).to_have_attribute("data-diff", "changed")
+    shot(page, "version-diff.png")
     page.goto(f"{site.base}/ui/journeys/nurture/versions")
     with page.expect_navigation():
         page.click("a[data-rollback='1']")
@@ -192,6 +196,8 @@ def test_edit_a_live_journey_move_one_node_then_roll_back(site: Site) -> None:
         page.click("#publish")
     expect(page.locator("#published")).to_contain_text("Published version 3")
     expect(page.locator("tr[data-version='3']")).to_contain_text("current")
+    expect(page.locator("tr[data-version='3']")).to_contain_text("inflight-tests")
+    shot(page, "versions.png")
     with site.service.intake.engine.connect() as connection:
         v3 = connection.execute(sa.select(t.journeys.c.definition).where(
             t.journeys.c.id == "nurture", t.journeys.c.version == 3)).scalar_one()
