@@ -19,9 +19,9 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from itinera.api.auth import actor_of
 from itinera.api.context import Ctx
 from itinera.api.problems import ApiProblem
+from itinera.api.routes_drafts import DraftEdits, DraftText
 from itinera.conditions.parse import Scope
 from itinera.definitions import journey_schema
 from itinera.web import studio_drafts
@@ -35,7 +35,6 @@ router = APIRouter(prefix="/ui/studio", include_in_schema=False)
 User = Annotated[UiUser, Depends(ui_user)]
 _writer = UiAccess("edit")
 API = "/ui/studio/api"
-MAX_TEXT = 1_000_000  # characters of a draft's text; the drafts API bounds it as well
 
 
 async def _csrf_header(request: Request, user: Annotated[UiUser, Depends(_writer)],
@@ -54,18 +53,6 @@ async def _csrf_header(request: Request, user: Annotated[UiUser, Depends(_writer
 Writer = Annotated[UiUser, Depends(_csrf_header)]
 
 
-class TextBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    text: str = Field(max_length=MAX_TEXT)
-    revision: int = Field(ge=0)
-
-
-class EditsBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    revision: int = Field(ge=0)
-    edits: list[dict[str, Any]] = Field(max_length=500)
-
-
 class WordsBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     condition: Any = None
@@ -82,13 +69,13 @@ def drafts_page(request: Request, context: Ctx, user: User) -> Response:
 
 @router.post("/new")
 def new_journey(request: Request, context: Ctx, user: EditForm) -> RedirectResponse:
-    draft = studio_drafts.create(context, actor_of(request), "journey", None, "new")
+    draft = studio_drafts.create(context, request, "journey", None, "new")
     return RedirectResponse(f"/ui/studio/{draft['id']}", status_code=303)
 
 
 @router.post("/edit/{journey_id}")
 def edit_journey(request: Request, context: Ctx, user: EditForm, journey_id: str) -> RedirectResponse:
-    draft = studio_drafts.create(context, actor_of(request), "journey", journey_id, "current")
+    draft = studio_drafts.create(context, request, "journey", journey_id, "current")
     return RedirectResponse(f"/ui/studio/{draft['id']}", status_code=303)
 
 
@@ -117,23 +104,20 @@ def get_draft(context: Ctx, user: User, draft_id: str) -> dict[str, Any]:
 
 
 @router.post("/api/drafts/{draft_id}/text")
-def put_text(request: Request, context: Ctx, user: Writer, draft_id: str, body: TextBody) -> dict[str, Any]:
-    return studio_drafts.put_text(context, actor_of(request), draft_id, body.text, body.revision)
+def put_text(request: Request, context: Ctx, user: Writer, draft_id: str,
+             body: DraftText) -> dict[str, Any]:
+    return studio_drafts.put_text(context, request, draft_id, body)
 
 
 @router.post("/api/drafts/{draft_id}/edits")
 def post_edits(request: Request, context: Ctx, user: Writer, draft_id: str,
-               body: EditsBody) -> dict[str, Any]:
-    return studio_drafts.edit(context, actor_of(request), draft_id, body.revision, body.edits)
+               body: DraftEdits) -> dict[str, Any]:
+    return studio_drafts.edit(context, request, draft_id, body)
 
 
 @router.get("/api/drafts/{draft_id}/export")
 def export(context: Ctx, user: User, draft_id: str) -> Response:
-    draft = studio_drafts.get(context, draft_id)
-    name = f"{draft.get('object_id') or (draft.get('model') or {}).get('id') or 'journey'}.journey.yaml"
-    safe = "".join(c for c in name if c.isalnum() or c in "-_.") or "journey.yaml"
-    return Response(draft["text"], media_type="application/yaml",
-                    headers={"Content-Disposition": f'attachment; filename="{safe}"'})
+    return studio_drafts.export(context, draft_id)
 
 
 @router.get("/{draft_id}")

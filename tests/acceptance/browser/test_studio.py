@@ -27,8 +27,9 @@ def test_new_journey_opens_the_studio_with_graph_and_yaml(site: StudioSite) -> N
     expect(page.locator("#studio-yaml .cm-content")).to_contain_text("id: new-journey")
     # An empty journey has problems (no nodes), so Publish is refused.
     expect(page.locator("[data-publish='disabled']")).to_be_disabled()
+    draft = page.url.rsplit("/", 1)[1]
     page.goto(f"{site.base}/ui/studio")
-    expect(page.locator("#drafts")).to_contain_text("New journey")
+    expect(page.locator(f"#drafts tr[data-draft='{draft}']")).to_contain_text("new-journey")
 
 
 def test_add_a_node_and_edit_its_wait(site: StudioSite) -> None:
