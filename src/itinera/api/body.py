@@ -40,6 +40,7 @@ __all__ = [
     "MessageRoute",
     "document",
     "limit",
+    "yaml_text",
 ]
 
 DEFAULT_BYTES = 1024 * 1024  # any other body: a journey to publish, a task's new assignee
@@ -150,6 +151,14 @@ def _media_type(request: Request) -> str:
     message = Message()
     message["content-type"] = request.headers.get("content-type", "")
     return message.get_content_type()
+
+
+async def yaml_text(request: Request) -> str | None:
+    """The body as written when it is YAML (``Content-Type: application/yaml``), else None:
+    what a journey's version keeps as its source text."""
+    if _media_type(request) not in YAML_TYPES:
+        return None
+    return (await request.body()).decode("utf-8", "replace")
 
 
 async def document(request: Request) -> Any:

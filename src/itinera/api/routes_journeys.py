@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from itinera.api.auth import EDIT, PUBLISH, READ, WRITE, actor_of
-from itinera.api.body import ApiRoute, document
+from itinera.api.body import ApiRoute, document, yaml_text
 from itinera.api.context import Ctx, Wait, accepted
 from itinera.api.problems import ApiProblem, invalid
 from itinera.api.routes_impact import MoveQuery, MovesMatching, moves_of
@@ -29,6 +29,7 @@ __all__ = ["router"]
 
 router = APIRouter(route_class=ApiRoute, prefix="/api/journeys", tags=["journeys"])
 JourneyBody = Annotated[Any, Depends(document)]  # JSON, or YAML (Content-Type: application/yaml)
+SourceText = Annotated[str | None, Depends(yaml_text)]  # kept with the version when YAML
 _INVALID: dict[int | str, dict[str, Any]] = {
     422: {"model": ProblemOut, "description": "Every problem, each with its place"}}
 _ACCEPTED: dict[int | str, dict[str, Any]] = {
@@ -55,7 +56,8 @@ def validate(context: Ctx, journey: JourneyBody) -> dict[str, Any]:
 
 @router.post("", dependencies=PUBLISH, status_code=202, responses=_INVALID | _ACCEPTED,
              openapi_extra=journey_body())
-def publish(request: Request, context: Ctx, journey: JourneyBody, wait: Wait = False,
+def publish(request: Request, context: Ctx, journey: JourneyBody, source: SourceText,
+            wait: Wait = False,
             move: MoveQuery = [],  # noqa: B006 (FastAPI copies it per request)
             move_matching: MovesMatching = False) -> JSONResponse:
     """Publish a new version of a journey (new enrollments take it; running ones keep theirs,
@@ -64,10 +66,13 @@ def publish(request: Request, context: Ctx, journey: JourneyBody, wait: Wait = F
     it is enabled."""
     _check(context, journey)
     moves = moves_of(move)
-    entry: dict[str, Any] = {"publish": journey}
+    actor = actor_of(request)
+    entry: dict[str, Any] = {"publish": journey, "by": actor.label}
+    if source is not None:  # the YAML as written, comments included, for history and diffs
+        entry["source"] = source
     if moves or move_matching:
         entry |= {"moves": moves, "move_matching": move_matching}
-    return accepted(context, context.receive([entry], actor=actor_of(request)), wait)
+    return accepted(context, context.receive([entry], actor=actor), wait)
 
 
 def _command(kind: str) -> None:

@@ -129,7 +129,10 @@ def publish(
         if isinstance(raw, dict) and _same(raw, current.get(str(raw.get("id")))):
             unchanged.append(str(raw["id"]))
         else:
-            entries.append({"publish": raw} | moving)
+            # The file as written (comments included) and who published it, kept with the
+            # version for its history and diffs; read_document bounded its size already.
+            source = path.read_text(encoding="utf-8", errors="replace")
+            entries.append({"publish": raw, "source": source, "by": cli_actor().label} | moving)
             origins.append(path)
         if enable and isinstance(raw, dict):
             entries.append({"enable": raw.get("id")})
