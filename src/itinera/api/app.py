@@ -19,6 +19,7 @@ from itinera.api import (
     routes_accounts,
     routes_analytics,
     routes_audit,
+    routes_catalog,
     routes_checks,
     routes_deliveries,
     routes_drafts,
@@ -28,6 +29,7 @@ from itinera.api import (
     routes_scenarios,
     routes_segment,
     routes_unsubscribe,
+    routes_versions,
     routes_work,
 )
 from itinera.api.auth import READ, SECURITY_SCHEMES
@@ -91,7 +93,7 @@ def create_app(service: Service, unsubscribe_secret: str | None = None,
     for module in (routes_segment, routes_ingest, routes_journeys, routes_analytics, routes_work,
                    routes_deliveries, routes_unsubscribe, routes_accounts, routes_checks,
                    routes_impact, routes_scenarios, routes_audit,
-                   routes_drafts):  # studio drafts
+                   routes_drafts, routes_versions, routes_catalog):  # the studio's
         app.include_router(module.router)
     install_ui(app)  # the web UI at /ui (signs in with an API key too)
 

@@ -3,9 +3,10 @@
 ``journeys publish FILE... [--enable] [--move OLD=NEW] [--move-matching]`` checks each file
 against the workspace as stored and publishes a new version (moving in-flight enrollments when
 asked); ``journeys impact FILE`` previews what a publish would do with them;
-``enable|pause|resume|disable ID`` changes a journey's state; ``list`` and ``show`` read them.
-Writes are inputs handed over like the API's (``runtime.handoff``): with no server running this
-process applies them, else the server does. ``enrollments list`` filters by journey, account
+``enable|pause|resume|disable ID`` changes a journey's state; ``list`` and ``show`` read them;
+``versions``, ``diff`` and ``rollback`` (``cli.versions_cmd``) their history. Writes are
+inputs handed over like the API's (``runtime.handoff``): with no server running this process
+applies them, else the server does. ``enrollments list`` filters by journey, account
 and status; ``enrollments show ID`` prints the enrollment's whole history, each node visit and
 decision with the values that decided it.
 """
@@ -24,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
+from itinera.cli import versions_cmd
 from itinera.cli.database import DEFAULT_DATABASE, Database, in_transaction, stderr
 from itinera.cli.operator import cli_actor
 from itinera.definitions.loader import read_document
@@ -329,6 +331,9 @@ def show_enrollment(
         details = json.dumps(rest, ensure_ascii=False, sort_keys=True) if rest else ""
         out.print(f"  {entry['at']}  {entry.get('node') or '-':<20} {what:<14} {details}",
                   markup=False)
+
+
+versions_cmd.add_to(journeys_app, _hand_over)  # versions, diff, rollback
 
 
 def register(app: typer.Typer) -> None:

@@ -62,6 +62,7 @@ COMMANDS: dict[str, LazyCommand] = {
         ("deliveries", "deliveries_cmd", "List deliveries (dead letters too), show one, retry dead ones."),
         ("scenarios", "scenarios_cmd", "Keep scenario files in the workspace, to test drafts with."),
         ("audit", "audit_cmd", "Show the audit log: who changed what, when, from where."),
+        ("drafts", "drafts_cmd", "List the studio's drafts and export one as a file."),
     ]
 }
 

@@ -20,7 +20,7 @@ from itinera.definitions._shape import plain
 from itinera.definitions._workspace_file import check_workspace_document
 from itinera.definitions.loader import load_workspace, read_document
 from itinera.definitions.scenario import WorkspaceData
-from itinera.definitions.schema import journey_schema, scenario_schema, workspace_schema
+from itinera.definitions.schema import SCHEMAS
 from itinera.definitions.validate import validate_journey, validate_scenario
 from itinera.errors import DefinitionError, Problem
 
@@ -37,6 +37,8 @@ class SchemaKind(StrEnum):
     journey = "journey"
     scenario = "scenario"
     workspace = "workspace"
+    segment = "segment"
+    template = "template"
 
 
 def is_scenario(raw: Any) -> bool:
@@ -109,9 +111,10 @@ def schema(
     kind: Annotated[SchemaKind, typer.Argument(help="Which file's schema to print.")]
     = SchemaKind.journey,
 ) -> None:
-    """Print the JSON Schema (draft 2020-12) of journey, scenario or workspace files."""
-    document = {SchemaKind.journey: journey_schema, SchemaKind.scenario: scenario_schema,
-                SchemaKind.workspace: workspace_schema}[kind]()
+    """Print the JSON Schema (draft 2020-12) of journey, scenario or workspace files.
+
+    ``segment`` and ``template``: one entry of a workspace file's list, as the studio edits it."""
+    document = SCHEMAS[kind.value]()
     typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 

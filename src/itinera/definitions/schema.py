@@ -11,6 +11,8 @@ workspace or graph — references, reachability, loops, template syntax — is c
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from itinera.definitions._arguments import ActionArguments
@@ -18,8 +20,17 @@ from itinera.definitions._condition_schema import CONDITION_DEFINITIONS, conditi
 from itinera.definitions.models import CONDITION_MARKER, Journey
 from itinera.definitions.scenario import Scenario, WorkspaceData
 
-__all__ = ["JOURNEY_SCHEMA_ID", "SCENARIO_SCHEMA_ID", "WORKSPACE_SCHEMA_ID", "journey_schema",
-           "scenario_schema", "typed_definitions", "workspace_schema"]
+__all__ = [
+    "JOURNEY_SCHEMA_ID",
+    "SCENARIO_SCHEMA_ID",
+    "SCHEMAS",
+    "WORKSPACE_SCHEMA_ID",
+    "entry_schema",
+    "journey_schema",
+    "scenario_schema",
+    "typed_definitions",
+    "workspace_schema",
+]
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 JOURNEY_SCHEMA_ID = "https://itinera.dev/schemas/journey.schema.json"
@@ -112,3 +123,22 @@ def workspace_schema() -> dict[str, Any]:
         "description": "What journeys refer to: CSMs, playbooks, campaigns, role templates, "
                        "scoring rules, segments, templates, frequency caps, quiet hours.",
     }
+
+
+def entry_schema(kind: str) -> dict[str, Any]:
+    """The schema of one ``segment`` or ``template`` of a workspace file (a studio draft)."""
+    workspace = workspace_schema()
+    name = {"segment": "SegmentData", "template": "TemplateData"}[kind]
+    return {
+        "$schema": DRAFT,
+        "$id": f"https://itinera.dev/schemas/{kind}.schema.json",
+        **workspace["$defs"][name],
+        "$defs": workspace["$defs"],
+        "title": f"Itinera {kind}",
+    }
+
+
+SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
+    "journey": journey_schema, "scenario": scenario_schema, "workspace": workspace_schema,
+    "segment": partial(entry_schema, "segment"), "template": partial(entry_schema, "template")}
+"""Each kind's JSON Schema (``itinera schema KIND``, ``GET /api/schema/{kind}``)."""
