@@ -103,3 +103,29 @@ def test_a_bad_candidate_shows_its_problems_and_cannot_be_published(api: Api) ->
     assert re.search(r"<li><span class=\"mono\">(start|entry|nodes)[^<]*</span>", page.text)
     assert re.search(r'id="publish"[^>]*disabled', page.text)
     assert _store_counts(api) == {(1, "first"): 3, (1, "ask"): 2}
+
+
+def test_a_stored_draft_is_published_with_its_moves_and_removed(api: Api) -> None:
+    client, csrf = _client(api)
+    created = api.post("/api/drafts", {"kind": "journey", "object_id": "nurture",
+                                       "from": "text", "text": definition_yaml(_v2())},
+                       wait=False)
+    assert created.status_code == 201, created.text
+    draft = created.json()
+    page = client.get(f"/ui/drafts/{draft['id']}/publish")
+    assert page.status_code == 200, page.text
+    assert {(1, n): c for n, c in _counts(page.text).items()} == _store_counts(api)
+    text = html.unescape(re.search(r'<textarea name="text"[^>]*>(.*?)</textarea>',
+                                   page.text, re.S)[1])  # type: ignore[index]
+    form = {"csrf": csrf, "text": text, "intent": "publish", "mapped": "true",
+            "move": ["first=", "ask=ask"], "revision": str(draft["revision"])}
+    done = client.post(f"/ui/drafts/{draft['id']}/publish", data=form, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    assert _store_counts(api) == {(1, "first"): 3, (2, "ask"): 2}
+    assert client.get(f"/api/drafts/{draft['id']}",
+                      headers={"Authorization": f"Bearer {api.key}"}).status_code == 404
+    versions = client.get("/ui/journeys/nurture/versions").text
+    assert re.search(r'data-version="2".*?key:tests', versions, re.S)  # published_by
+    # Published again from the same page: the draft is gone, nothing more is published.
+    again = client.post(f"/ui/drafts/{draft['id']}/publish", data=form)
+    assert again.status_code == 404

@@ -10,6 +10,7 @@ published.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -23,11 +24,14 @@ from itinera.api.context import ID_MAX, Ctx
 from itinera.api.problems import ApiProblem
 from itinera.definitions.loader import parse_document
 from itinera.definitions.models import Journey
+from itinera.domain.actor import Actor
 from itinera.engine.moves import PARKING
 from itinera.errors import DefinitionError, Problem
 from itinera.runtime.checks import Refs
 from itinera.runtime.impact import impact
 from itinera.storage import audit, queries
+from itinera.storage import drafts as drafts_store
+from itinera.storage.drafts import StaleRevision
 from itinera.web import studio_drafts
 from itinera.web.auth import CsrfForm, UiUser, ui_user
 from itinera.web.version_diff import definition_yaml, diff_versions
@@ -59,9 +63,11 @@ def versions_page(request: Request, context: Ctx, user: User, journey_id: str) -
     with context.read() as connection:
         journey, definitions = _journey(connection, journey_id)
         publishers = _publishers(connection, journey_id)
+        recorded = {v["version"]: v["published_by"]
+                    for v in drafts_store.journey_versions(connection, journey_id)}
     rows = [{**v, "name": definitions.get(v["version"], {}).get("name"),
              "nodes": len(definitions.get(v["version"], {}).get("nodes") or {}),
-             "published_by": publishers.get(v["version"])}
+             "published_by": recorded.get(v["version"]) or publishers.get(v["version"])}
             for v in reversed(journey["versions"])]
     return _render(request, "versions.html", user, journey=journey, rows=rows)
 
@@ -105,7 +111,10 @@ def rollback_page(request: Request, context: Ctx, user: User, journey_id: str,
         journey, definitions = _journey(connection, journey_id)
         if to not in definitions:
             raise ApiProblem(404, "not-found", f"journey {journey_id!r} has no version {to}")
-        text = definition_yaml(definitions[to])
+        kept = drafts_store.journey_version(connection, journey_id, to)
+        # The text it was published from (comments and all) when kept, else its definition.
+        text = str(kept["source"]) if kept and kept.get("source") else definition_yaml(
+            definitions[to])
         view = _preview(connection, context, journey, text, None)
     return _render(request, "publish.html", user, source=f"version {to} (a rollback)",
                    action=f"/ui/journeys/{journey_id}/publish", **view)
@@ -146,33 +155,53 @@ def publish(request: Request, context: Ctx, user: CsrfForm, journey_id: str, tex
 @router.get("/ui/drafts/{draft_id}/publish")
 def draft_publish_page(request: Request, context: Ctx, user: User, draft_id: str) -> Response:
     """The studio's Publish: the draft's impact preview, the moves form, then publish."""
-    draft = studio_drafts.get(context, draft_id)
-    journey_id = _draft_journey(draft)
+    draft = _draft(context, draft_id)
     with context.read() as connection:
-        journey = _journey_or_new(connection, journey_id)
-        view = _preview(connection, context, journey, str(draft.get("text") or ""), None)
+        journey = _journey_or_new(connection, draft.journey)
+        view = _preview(connection, context, journey, draft.text, None)
     return _render(request, "publish.html", user, source=f"draft {draft_id}",
-                   action=f"/ui/drafts/{draft_id}/publish", **view)
+                   action=f"/ui/drafts/{draft_id}/publish", revision=draft.revision, **view)
 
 
 @router.post("/ui/drafts/{draft_id}/publish")
 def draft_publish(request: Request, context: Ctx, user: CsrfForm, draft_id: str, text: Text,
                   intent: Intent = "preview", mapped: Mapped = False,
-                  move: Moves = []  # noqa: B006
-                  ) -> Response:
-    draft = studio_drafts.get(context, draft_id)
-    return _submit(request, context, user, _draft_journey(draft), text, f"draft {draft_id}",
-                   intent, mapped, move, f"/ui/drafts/{draft_id}/publish")
+                  move: Moves = [],  # noqa: B006
+                  revision: Annotated[int | None, Form(ge=1, le=ID_MAX)] = None) -> Response:
+    """Preview or publish the draft's text as the form carries it (what was previewed); a
+    stored draft is published with its text and who published it, and removed in the same
+    transaction (as ``POST /api/drafts/{id}/publish``); a draft changed since the page was
+    shown is refused (preview again)."""
+    draft = _draft(context, draft_id)
+    return _submit(request, context, user, draft.journey, text, f"draft {draft_id}", intent,
+                   mapped, move, f"/ui/drafts/{draft_id}/publish",
+                   draft if draft.stored else None, revision)
 
 
-def _draft_journey(draft: dict[str, Any]) -> str:
-    if draft.get("kind") != "journey":
-        raise ApiProblem(404, "not-found", f"draft {draft.get('id')} is no journey")
-    model = draft.get("model")
-    found = draft.get("object_id") or (model.get("id") if isinstance(model, dict) else None)
-    if not isinstance(found, str):
+@dataclass
+class _Draft:
+    id: str
+    journey: str
+    text: str
+    revision: int | None
+    stored: bool  # in the drafts table (else the studio's stand-in)
+
+
+def _draft(context: Ctx, draft_id: str) -> _Draft:
+    with context.read() as connection:
+        row = drafts_store.get_draft(connection, draft_id)
+    if row is not None:
+        if row.kind != "journey" or row.object_id is None:
+            raise ApiProblem(404, "not-found", f"draft {draft_id} is no journey with an id")
+        return _Draft(draft_id, row.object_id, row.text, row.revision, True)
+    found = studio_drafts.get(context, draft_id)
+    if found.get("kind") != "journey":
+        raise ApiProblem(404, "not-found", f"draft {draft_id} is no journey")
+    model = found.get("model")
+    journey = found.get("object_id") or (model.get("id") if isinstance(model, dict) else None)
+    if not isinstance(journey, str):
         raise ApiProblem(422, "invalid", "the draft has no journey id yet")
-    return found
+    return _Draft(draft_id, journey, str(found.get("text") or ""), found.get("revision"), False)
 
 
 def _journey_or_new(connection: sa.Connection, journey_id: str) -> dict[str, Any]:
@@ -182,7 +211,8 @@ def _journey_or_new(connection: sa.Connection, journey_id: str) -> dict[str, Any
 
 
 def _submit(request: Request, context: Ctx, user: UiUser, journey_id: str, text: str,
-            source: str, intent: str, mapped: bool, move: list[str], action: str) -> Response:
+            source: str, intent: str, mapped: bool, move: list[str], action: str,
+            draft: _Draft | None = None, revision: int | None = None) -> Response:
     chosen = None
     if mapped:
         chosen = {}
@@ -192,19 +222,39 @@ def _submit(request: Request, context: Ctx, user: UiUser, journey_id: str, text:
     with context.read() as connection:
         journey = _journey_or_new(connection, journey_id)
         view = _preview(connection, context, journey, text, chosen)
-    page = {"source": source, "action": action}
+    page = {"source": source, "action": action, "revision": revision}
     if intent != "publish" or view["problems"] or view["impact"] is None:
         return _render(request, "publish.html", user, **page, **view)
-    entry: dict[str, Any] = {"publish": view["model"]}
+    actor = actor_of(request)
+    entry: dict[str, Any] = {"publish": view["model"], "source": text, "by": actor.label}
     if any(target is not None for target in view["moves"].values()):
         entry |= {"moves": view["moves"], "move_matching": False}
     try:
-        context.receive([entry], actor=actor_of(request))
+        if draft is None:
+            context.receive([entry], actor=actor)
+        else:
+            _publish_draft(context, draft, revision, entry, actor)
     except DefinitionError as error:  # the store changed since the preview
         view["problems"] = error.problems
         return _render(request, "publish.html", user, **page, **view)
+    except StaleRevision as error:
+        view["problems"] = [Problem("draft", f"the draft changed since this page was shown "
+                                             f"(revision {error.current}): preview it again")]
+        return _render(request, "publish.html", user, **page, **view)
     context.drain()
     return RedirectResponse(f"/ui/journeys/{journey_id}/versions?published=1", status_code=303)
+
+
+def _publish_draft(context: Ctx, draft: _Draft, revision: int | None, entry: dict[str, Any],
+                   actor: Actor) -> None:
+    """The publish input, its audit entry and the draft's removal: one transaction."""
+    service = context.service
+    with service.intake.engine.begin() as connection:
+        if not drafts_store.delete_draft(connection, draft.id, revision or draft.revision):
+            raise DefinitionError([Problem("draft", "the draft is gone (published or deleted)")])
+        audit.record_inputs(connection, actor, [entry])
+        service.submit([entry], "publish", connection=connection)
+    service.wake()
 
 
 def _preview(connection: sa.Connection, context: Ctx, journey: dict[str, Any], text: str,
