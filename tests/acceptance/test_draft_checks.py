@@ -5,15 +5,24 @@ graph and a sample of the draft's enrollments with their paths and decisions —
 
 from __future__ import annotations
 
+import html
+import json
+import re
 from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+import yaml
+from api_support import Api, open_api
 
 from acceptance.test_cli_backtest import START, record
+from acceptance.test_scenarios_kept import _bundle
+from itinera.domain.actor import Actor
+from itinera.runtime import ManualClock
 from itinera.storage.engine import create_engine
 from itinera.studio.draft_backtest import backtest_draft, journal_size
 from itinera.studio.runs import Runs
+from itinera.web import studio_drafts
 
 DRAFT: dict[str, Any] = {
     "id": "welcome-back", "entry": {"event": {"type": "login"}}, "start": "hello",
@@ -71,3 +80,73 @@ def test_a_draft_with_a_problem_is_said_at_its_place_and_nothing_runs(database_u
 def test_an_in_memory_store_has_no_history_to_replay() -> None:
     result = backtest_draft("sqlite://", DRAFT, START, START + timedelta(days=1))
     assert "a backtest reads a store" in result["problems"][0]["message"]
+
+
+# -- over the API and in the studio's Test panel ------------------------------------------------
+def _draft(api: Api, text: str) -> str:
+    """A journey draft of ``text``, made as the studio makes it."""
+    draft = studio_drafts.create(api.client.app.state.itinera,  # type: ignore[attr-defined]
+                                 Actor("key", "tests", "tests"), "journey", None, "new")
+    return str(studio_drafts.put_text(api.client.app.state.itinera,  # type: ignore[attr-defined]
+                                      Actor("key", "tests", "tests"), draft["id"], text,
+                                      draft["revision"])["id"])
+
+
+def _ok(response: Any) -> Any:
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_drafts_backtest_and_scenarios_over_the_api(database_url: str) -> None:
+    record(database_url)
+    with open_api(database_url, ManualClock(START + timedelta(days=8))) as api:
+        draft = _draft(api, json.dumps(DRAFT))
+        found = _ok(api.post(f"/api/drafts/{draft}/checks/backtest", {"days": 4}, wait=False))
+        # Enabled on day 4 at 09:00: the logins of days 4 to 7, beta's and acme's first enroll.
+        assert found["journey"] == "welcome-back" and found["enrollments"] == 2
+        assert found["nodes"]["again"] == {"entered": 2, "waiting": 0, "ended": 2}
+        assert [s["account"] for s in found["sample"]] == ["beta", "acme"]
+        too_long = api.post(f"/api/drafts/{draft}/checks/backtest", {"days": 91}, wait=False)
+        assert too_long.status_code == 422
+        assert api.post("/api/drafts/nope/checks/backtest", {}, wait=False).status_code == 404
+
+        # Scenarios: none kept runs this journey; one kept that does is run with the draft.
+        assert _ok(api.post(f"/api/drafts/{draft}/checks/scenarios", {}, wait=False))["runs"] == []
+        text, files = _bundle()
+        assert api.post("/api/scenarios", {"name": "renewal", "text": text, "files": files},
+                        wait=False).status_code == 201
+        renewal = yaml.safe_load(files["csb-renewal.journey.yaml"])
+        renewal["nodes"]["t-minus-60"]["wait_until"]["offset"] = "-45d"
+        changed = _draft(api, yaml.safe_dump(renewal))
+        assert [s["name"] for s in api.get(f"/api/drafts/{changed}/checks/scenarios")["scenarios"]] \
+            == ["renewal"]
+        ran = _ok(api.post(f"/api/drafts/{changed}/checks/scenarios", {}, wait=False))
+        (run,) = ran["runs"]
+        assert not ran["ok"] and run["scenario"] == "renewal" and run["problems"] == []
+        assert any(not e["held"] for e in run["expectations"])
+        assert api.post(f"/api/drafts/{changed}/checks/scenarios", {"names": ["nope"]},
+                        wait=False).status_code == 404
+
+
+def test_the_studios_test_panel_runs_both_and_gives_the_graph_its_counts(database_url: str) -> None:
+    record(database_url)
+    with open_api(database_url, ManualClock(START + timedelta(days=8))) as api:
+        draft = _draft(api, json.dumps(DRAFT))
+        client = api.client
+        assert client.post("/ui/login", data={"key": api.key},
+                           follow_redirects=False).status_code == 303
+        panel = client.get(f"/ui/drafts/{draft}/tests")
+        assert panel.status_code == 200 and "No kept scenario runs" in panel.text
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', panel.text)
+        assert csrf is not None
+        result = client.post(f"/ui/drafts/{draft}/tests/backtest",
+                             data={"csrf": csrf.group(1), "days": "4"})
+        assert result.status_code == 200, result.text
+        counts = re.search(r"data-node-counts='([^']*)'", result.text)
+        assert counts is not None
+        assert json.loads(html.unescape(counts.group(1))) == {"hello": 2, "later": 2, "again": 2}
+        assert 'data-account="beta"' in result.text and "hello → later → again" in result.text
+        # Without the form token nothing runs.
+        assert client.post(f"/ui/drafts/{draft}/tests/backtest", data={"days": "4"}).status_code == 403
+        missing = client.get("/ui/drafts/nope/tests")
+        assert "no draft" in html.unescape(missing.text)

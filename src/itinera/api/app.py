@@ -23,6 +23,7 @@ from itinera.api import (
     routes_checks,
     routes_deliveries,
     routes_drafts,
+    routes_draft_checks,
     routes_impact,
     routes_ingest,
     routes_journeys,
@@ -39,6 +40,7 @@ from itinera.api.rate_limits import DEFAULT_RATE, RateLimits
 from itinera.api.schemas import component_schemas
 from itinera.channels.settings import SmtpSettings
 from itinera.runtime.service import Service
+from itinera.studio.runs import Runs
 from itinera.web.mount import install_ui
 
 __all__ = ["create_app"]
@@ -89,12 +91,14 @@ def create_app(service: Service, unsubscribe_secret: str | None = None,
     app.state.unsubscribe_secret = unsubscribe_secret
     app.state.smtp = smtp
     app.state.rate_limits = RateLimits(ingest_rate)  # this process's buckets
+    app.state.studio_runs = Runs()  # the studio's checks: child processes, two at a time
     install_handlers(app)
     for module in (routes_segment, routes_ingest, routes_journeys, routes_analytics, routes_work,
                    routes_deliveries, routes_unsubscribe, routes_accounts, routes_checks,
                    routes_impact, routes_scenarios, routes_audit,
                    routes_drafts, routes_versions, routes_catalog):  # the studio's
         app.include_router(module.router)
+    app.include_router(routes_draft_checks.router)  # the studio's tests of a draft
     install_ui(app)  # the web UI at /ui (signs in with an API key too)
 
     @app.get("/health", tags=["service"], openapi_extra={"security": []})

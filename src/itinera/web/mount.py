@@ -24,6 +24,7 @@ from itinera.web import (
 from itinera.web.auth import LoginRequired
 from itinera.web.errors import install_error_pages
 from itinera.web.pages import make_templates
+from itinera.web.routes_draft_tests import router as draft_tests_router
 from itinera.web.routes_segments import router as segments_router
 
 __all__ = ["install_ui"]
@@ -40,6 +41,7 @@ def install_ui(app: FastAPI) -> None:
                    routes_templates, routes_studio, routes_admin):
         app.include_router(module.router)
     app.include_router(segments_router)  # the studio's segment editor
+    app.include_router(draft_tests_router)  # the studio's Test panel
 
     @app.get("/", include_in_schema=False)
     def home() -> Response:  # a browser opening the service's address lands on the UI

@@ -18,7 +18,7 @@ from itinera.errors import DefinitionError, Problem
 from itinera.storage import queries
 from itinera.storage import schema as t
 from itinera.studio.segment_preview import PreviewTooSlow, parse_segment_condition, preview
-from itinera.web.auth import CsrfForm, UiUser, ui_user
+from itinera.web.auth import EditForm, UiUser, ui_user
 from itinera.web.pages import render
 from itinera.web.words import describe
 
@@ -85,7 +85,7 @@ def segment_check(context: ApiContext, text: str) -> dict[str, Any]:
 
 
 @router.post("/preview")
-def segment_preview(request: Request, context: Ctx, user: CsrfForm,
+def segment_preview(request: Request, context: Ctx, user: EditForm,
                     text: Annotated[str, Form(max_length=MAX_TEXT)] = "") -> Response:
     """The preview panel (an htmx fragment) for the text being edited."""
     return render(request, "_segment_preview.html", user, check=segment_check(context, text))

@@ -21,7 +21,7 @@ from itinera.api.context import Ctx
 from itinera.domain.model import Person, Template
 from itinera.storage import views
 from itinera.studio.test_email import TestEmailRefused, render_for, send_test_email
-from itinera.web.auth import CsrfForm, UiUser, ui_user
+from itinera.web.auth import EditForm, UiUser, ui_user
 from itinera.web.pages import render
 
 __all__ = ["preview", "router"]
@@ -72,7 +72,7 @@ _Part = Annotated[str, Form(max_length=_MAX_PART)]
 
 
 @router.post("/preview")
-def edited_preview(request: Request, context: Ctx, user: CsrfForm,
+def edited_preview(request: Request, context: Ctx, user: EditForm,
                    person: Annotated[str, Form(max_length=500)] = "",
                    template: Annotated[str, Form(max_length=500)] = "", subject: _Part = "",
                    preheader: _Part = "", text: _Part = "", html: _Part = "") -> Response:
@@ -84,7 +84,7 @@ def edited_preview(request: Request, context: Ctx, user: CsrfForm,
 
 
 @router.post("/test-email")
-def send_test(request: Request, context: Ctx, user: CsrfForm,
+def send_test(request: Request, context: Ctx, user: EditForm,
               to: Annotated[str, Form(max_length=254)] = "",
               person: Annotated[str, Form(max_length=500)] = "",
               template: Annotated[str, Form(max_length=500)] = "", subject: _Part = "",
