@@ -83,8 +83,16 @@ def test_an_in_memory_store_has_no_history_to_replay() -> None:
 
 
 # -- over the API and in the studio's Test panel ------------------------------------------------
+def _stored_draft(api: Api, text: str, kind: str = "journey") -> str:
+    """A draft of ``text`` made through the drafts API."""
+    response = api.post("/api/drafts", {"kind": kind, "from": "text", "text": text}, wait=False)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
 def _draft(api: Api, text: str) -> str:
-    """A journey draft of ``text``, made as the studio makes it."""
+    """A journey draft of ``text``, made as the studio makes it (in memory until it keeps them
+    in the drafts store)."""
     draft = studio_drafts.create(api.client.app.state.itinera,  # type: ignore[attr-defined]
                                  Actor("key", "tests", "tests"), "journey", None, "new")
     return str(studio_drafts.put_text(api.client.app.state.itinera,  # type: ignore[attr-defined]
@@ -100,7 +108,7 @@ def _ok(response: Any) -> Any:
 def test_a_drafts_backtest_and_scenarios_over_the_api(database_url: str) -> None:
     record(database_url)
     with open_api(database_url, ManualClock(START + timedelta(days=8))) as api:
-        draft = _draft(api, json.dumps(DRAFT))
+        draft = _stored_draft(api, json.dumps(DRAFT))
         found = _ok(api.post(f"/api/drafts/{draft}/checks/backtest", {"days": 4}, wait=False))
         # Enabled on day 4 at 09:00: the logins of days 4 to 7, beta's and acme's first enroll.
         assert found["journey"] == "welcome-back" and found["enrollments"] == 2
@@ -117,7 +125,7 @@ def test_a_drafts_backtest_and_scenarios_over_the_api(database_url: str) -> None
                         wait=False).status_code == 201
         renewal = yaml.safe_load(files["csb-renewal.journey.yaml"])
         renewal["nodes"]["t-minus-60"]["wait_until"]["offset"] = "-45d"
-        changed = _draft(api, yaml.safe_dump(renewal))
+        changed = _stored_draft(api, yaml.safe_dump(renewal))
         assert [s["name"] for s in api.get(f"/api/drafts/{changed}/checks/scenarios")["scenarios"]] \
             == ["renewal"]
         ran = _ok(api.post(f"/api/drafts/{changed}/checks/scenarios", {}, wait=False))
@@ -150,3 +158,16 @@ def test_the_studios_test_panel_runs_both_and_gives_the_graph_its_counts(databas
         assert client.post(f"/ui/drafts/{draft}/tests/backtest", data={"days": "4"}).status_code == 403
         missing = client.get("/ui/drafts/nope/tests")
         assert "no draft" in html.unescape(missing.text)
+
+
+def test_a_segment_drafts_preview(database_url: str) -> None:
+    record(database_url)  # accounts acme and beta
+    with open_api(database_url) as api:
+        draft = _stored_draft(api, "id: acmes\nwhen: {account.name: Acme}\n", "segment")
+        assert _ok(api.client.get(f"/api/drafts/{draft}/checks/segment",
+                                  headers={"Authorization": f"Bearer {api.key}"}))["sample"] == \
+            [{"id": "acme", "name": "Acme"}]
+        journey = _stored_draft(api, json.dumps(DRAFT))
+        assert api.client.get(f"/api/drafts/{journey}/checks/segment",
+                              headers={"Authorization": f"Bearer {api.key}"}).status_code == 409
+        assert api.post(f"/api/drafts/{draft}/checks/backtest", {}, wait=False).status_code == 409
