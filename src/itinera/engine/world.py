@@ -35,6 +35,9 @@ class World:
         self._dirty_groups: dict[tuple[str, str], BuyingGroup] = {}
         self._dirty_enrollments: dict[int, Enrollment] = {}
         self._deleted_people: set[str] = set()
+        # People a prefetch asked for by id and the store did not have (a new person's
+        # upsert): none until one is created here. Kept for the batch only.
+        self._unknown_people: set[str] = set()
         self._ended: set[str] = set()  # accounts whose enrollments ended since the batch began
         self._sequenced: set[str] = set()  # accounts whose new people or groups got their seq
 
@@ -54,6 +57,7 @@ class World:
                     or self._dirty_enrollments or self._deleted_people), "reopened unflushed"
         self.workspace = workspace
         self._events.clear()
+        self._unknown_people.clear()
         for account in self._ended:
             enrollments = self._enrollments.get(account)
             if enrollments is not None:
@@ -97,6 +101,7 @@ class World:
         for person in records.persons.values():
             if person.account is None:  # the others are indexed with their account's people
                 self._person_index.setdefault(person.id, person)
+        self._unknown_people.update(p for p in persons if p not in records.persons)
 
     # -- reading ---------------------------------------------------------------------------
     def loaded(self, account: str) -> bool:
@@ -118,7 +123,7 @@ class World:
     def person(self, id: str) -> Person | None:
         if id in self._person_index:
             return self._person_index[id]
-        if id in self._deleted_people:
+        if id in self._deleted_people or id in self._unknown_people:
             return None
         found = self.store.person(id)
         if found is not None and found.account is not None:
@@ -189,11 +194,13 @@ class World:
 
     def touch_person(self, person: Person) -> None:
         self._dirty_people[person.id] = person
+        self._unknown_people.discard(person.id)
 
     def move_person(self, person: Person, old_account: str | None) -> None:
         """Place ``person`` in its account's list after a (re)link or creation."""
         self._person_index[person.id] = person
         self._deleted_people.discard(person.id)
+        self._unknown_people.discard(person.id)
         for account in (old_account, person.account):
             if account is not None:
                 self._events.pop(account, None)  # whose events count for whom has changed

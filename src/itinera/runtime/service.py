@@ -189,9 +189,10 @@ class Service:
             world = self.engine.world
             if world is not None:  # the inputs' accounts in a few queries, not several each
                 events = [r.payload for r in rows if r.kind == "event"]
+                people = [e["person"] for e in events if not e.get("account") and e.get("person")]
+                people += [r.payload["id"] for r in rows if r.kind == "upsert_person"]
                 world.prefetch(list(dict.fromkeys(r.account for r in rows if r.account)),
-                               list(dict.fromkeys(e["person"] for e in events
-                                                  if not e.get("account") and e.get("person"))))
+                               list(dict.fromkeys(people)))
                 self.store.check_events([e["id"] for e in events if e.get("id")])
             for row in rows:
                 at = self._monotonic(row.received_at)
