@@ -268,7 +268,10 @@ function Words({ value, scope, ctx }) {
   const [words, setWords] = useState("");
   const key = JSON.stringify(value ?? null);
   useEffect(() => {
-    if (value === undefined || value === null) { setWords(""); return undefined; }
+    if (value === undefined || value === null || (typeof value === "object" && !Object.keys(value).length)) {
+      setWords("");
+      return undefined;
+    }
     let live = true;
     const timer = setTimeout(() => {
       ctx.api.words(value, scope).then((r) => { if (live) setWords(r.words); }, () => { if (live) setWords(""); });

@@ -66,6 +66,8 @@ def test_a_problem_shows_at_its_node_and_field(site: StudioSite) -> None:
     expect(studio.page.locator(f"svg.studio-graph g.node.troubled[data-node='{split}']")).to_be_visible()
     expect(studio.page.locator("#studio-problems")).to_contain_text(f"nodes.{split}")
     expect(studio.form.locator(".field-problems").first).to_be_visible()
+    # ... and in the code editor, underlined at its line.
+    expect(studio.page.locator("#studio-yaml .cm-lintRange-error").first).to_be_visible()
     expect(studio.page.locator("[data-publish='disabled']")).to_be_disabled()
     shot(studio.page, "studio-problem.png")
 
@@ -103,10 +105,16 @@ def test_edit_on_a_journey_page_opens_its_draft(site: StudioSite) -> None:
     expect(studio.form.get_by_label("wait unit")).to_have_value("d")
 
 
-def test_import_a_file(site: StudioSite, tmp_path: Path) -> None:
+def test_import_a_file_and_edit_it_keeping_its_comments(site: StudioSite, tmp_path: Path) -> None:
     studio = site.new_studio()
     file = tmp_path / "tiny.journey.yaml"
-    file.write_text("id: tiny\nentry: {segments: [renewal-90]}\nstart: hold\nnodes:\n  hold: {wait: 2d}\n")
+    file.write_text("# Two days' grace.\nid: tiny\nentry: {segments: [renewal-90]}\nstart: hold\n"
+                    "nodes:\n  hold: {wait: 2d}  # then done\n")
     studio.page.get_by_label("Import a journey file").set_input_files(str(file))
     expect(studio.node("hold")).to_be_visible(timeout=15_000)
     expect(studio.page.locator(".studio[data-problems='0']")).to_be_visible()
+    studio.select("hold")
+    studio.fill(studio.form.get_by_label("wait amount"), "5")
+    expect(studio.node("hold")).to_contain_text("wait 5d")
+    text = studio.yaml()
+    assert "# Two days' grace." in text and "# then done" in text and "5d" in text, text
