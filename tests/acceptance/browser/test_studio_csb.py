@@ -213,6 +213,8 @@ def test_the_csb_renewal_journey_built_by_clicks(site: StudioSite, tmp_path: Pat
     expect(studio.page.locator(".studio[data-problems='0']")).to_be_visible()
     expect(studio.page.locator("[data-publish='enabled']")).to_be_visible()
     shot(studio.page, "studio.png")
+    studio.select("health-check")
+    shot(studio.page, "studio-condition.png")
 
     # The saved file: exported as the studio offers it.
     with studio.page.expect_download() as download:
