@@ -182,3 +182,14 @@ def test_brute_force_locks_an_address_guessing_many_names(api: Api) -> None:
     assert _attempt(client, "ana", PASSWORD)[0] == 429  # the address is locked now
     # Keys are guessed from an address too.
     assert client.post("/ui/login", data={"key": "itk_0_x"}).status_code == 429
+
+
+def test_forgotten_failures_leave_no_rows(api: Api) -> None:
+    now = datetime(2026, 12, 7, 12, tzinfo=UTC)
+    with api.service.intake.engine.begin() as connection:
+        for i in range(3):
+            sign_in.record_failure(connection, f"guess{i}", "10.0.0.1", now)
+        later = now + sign_in.FORGET_AFTER + timedelta(minutes=1)
+        sign_in.record_failure(connection, "ana", "10.0.0.2", later)
+        ids = set(connection.exec_driver_sql("SELECT id FROM sign_in_failures").scalars())
+    assert ids == {"name:ana", "address:10.0.0.2"}

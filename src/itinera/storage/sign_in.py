@@ -59,6 +59,11 @@ def record_failure(conn: sa.Connection, name: str | None, address: str | None,
     failed more than its free attempts."""
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     table = t.sign_in_failures
+    # What is forgotten goes, so guessing many names leaves no lasting rows (an address is
+    # locked after its free failures anyway, which bounds how fast rows come).
+    conn.execute(sa.delete(table).where(table.c.last_at < now - FORGET_AFTER,
+                                        sa.or_(table.c.locked_until.is_(None),
+                                               table.c.locked_until < now)))
     for id, free in _ids(name, address):
         conn.execute(insert(table).values(id=id, failures=0, last_at=now, locked_until=None)
                      .on_conflict_do_nothing(index_elements=["id"]))
