@@ -38,7 +38,8 @@ from itinera.storage.engine import create_engine
 # sign-out, redirects to it, its static files and icon.
 PUBLIC = {("GET", "/health"), ("GET", "/unsubscribe"), ("POST", "/unsubscribe"), ("GET", "/"),
           ("GET", "/ui"), ("GET", "/ui/"), ("GET", "/ui/login"), ("POST", "/ui/login"),
-          ("POST", "/ui/sign-in"), ("POST", "/ui/logout"), ("MOUNT", "/ui/static"), ("GET", "/favicon.ico")}
+          ("POST", "/ui/sign-in"), ("POST", "/ui/logout"), ("MOUNT", "/ui/static"), ("GET", "/favicon.ico"),
+          ("GET", "/t/c/{token}"), ("GET", "/t/o/{token}")}  # emails' tracked links and pixel
 
 
 @pytest.fixture

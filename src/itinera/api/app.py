@@ -29,6 +29,7 @@ from itinera.api import (
     routes_journeys,
     routes_scenarios,
     routes_segment,
+    routes_tracking,
     routes_unsubscribe,
     routes_versions,
     routes_work,
@@ -96,7 +97,8 @@ def create_app(service: Service, unsubscribe_secret: str | None = None,
     for module in (routes_segment, routes_ingest, routes_journeys, routes_analytics, routes_work,
                    routes_deliveries, routes_unsubscribe, routes_accounts, routes_checks,
                    routes_impact, routes_scenarios, routes_audit,
-                   routes_drafts, routes_versions, routes_catalog):  # the studio's
+                   routes_drafts, routes_versions, routes_catalog,  # the studio's
+                   routes_tracking):
         app.include_router(module.router)
     app.include_router(routes_draft_checks.router)  # the studio's tests of a draft
     install_ui(app)  # the web UI at /ui (signs in with an API key too)

@@ -8,6 +8,12 @@ Message-ID derived from it, so a message sent twice (a retry after a lost reply)
 as the same message; a ``List-Unsubscribe`` header with one-click ``List-Unsubscribe-Post``
 (RFC 8058) and the same unsubscribe link at the end of the text and HTML bodies.
 
+Tracking (``channels.tracking``): when the effect asks for it (``track: {clicks, opens}``, set
+by the engine from the workspace and the template) and tracking is configured, the links of
+both parts become signed redirect URLs and an open pixel closes the HTML; the unsubscribe link
+is never tracked. With ``ITINERA_BOUNCES_RETURN_PATH`` the envelope sender is a per-message VERP
+address, so a bounce names the effect it is about.
+
 Failures: replies to the message itself (MAIL FROM, RCPT TO, DATA) are retryable for 4xx codes
 and permanent for 5xx; failures of the session (no connection, timeout, greeting, STARTTLS,
 login, TLS, and 530 "STARTTLS/authentication required") do not depend on the message and are
@@ -27,6 +33,7 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 from html import escape
 
+from itinera.channels import tracking
 from itinera.channels.base import (
     Delivery,
     PermanentError,
@@ -34,7 +41,13 @@ from itinera.channels.base import (
     expect_channel,
     payload_text,
 )
-from itinera.channels.settings import ChannelSettings, SmtpSettings, UnsubscribeSettings
+from itinera.channels.settings import (
+    BounceSettings,
+    ChannelSettings,
+    SmtpSettings,
+    TrackingSettings,
+    UnsubscribeSettings,
+)
 from itinera.channels.unsubscribe import unsubscribe_mailto, unsubscribe_url
 from itinera.storage.store import Effect
 
@@ -72,9 +85,14 @@ class EmailChannel:
     name = _NAME
 
     def __init__(self, smtp: SmtpSettings, unsubscribe: UnsubscribeSettings, *,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
+                 ssl_context: ssl.SSLContext | None = None,
+                 tracking_settings: TrackingSettings | None = None,
+                 bounces: BounceSettings | None = None) -> None:
         self.smtp = smtp
         self.unsubscribe = unsubscribe
+        self.tracking_base = tracking.base_url_of(
+            tracking_settings.base_url if tracking_settings else None, unsubscribe.base_url)
+        self.bounces = bounces
         # Default: the system's trusted CAs, hostname checked. Made once: loading the CA bundle
         # costs about 14 ms of CPU, more than sending a message.
         self._ssl_context = ssl_context or ssl.create_default_context()
@@ -89,12 +107,12 @@ class EmailChannel:
             return Delivery(False, f"skipped: {effect.payload.get('reason')}")
         message = self.build_message(effect)
         recipient = str(effect.payload["to"])
+        sender = self.envelope_sender(effect)
         client, kept = self._session()
         keep = True  # a message's own failure leaves the session usable; a session's does not
         try:
             try:
-                client.send_message(message, from_addr=self.smtp.from_address,
-                                    to_addrs=[recipient])
+                client.send_message(message, from_addr=sender, to_addrs=[recipient])
             except smtplib.SMTPServerDisconnected:
                 if not kept:
                     raise
@@ -102,8 +120,7 @@ class EmailChannel:
                 # it did take would come twice, with one Message-ID and X-Itinera-Key).
                 close_session(client)
                 client = self._open()
-                client.send_message(message, from_addr=self.smtp.from_address,
-                                    to_addrs=[recipient])
+                client.send_message(message, from_addr=sender, to_addrs=[recipient])
         except smtplib.SMTPRecipientsRefused as error:
             codes = [code for code, _ in error.recipients.values()]
             raise _by_code(max(codes, default=550), f"recipient refused: {error.recipients}") from error
@@ -158,6 +175,30 @@ class EmailChannel:
                 return
         close_session(client)
 
+    def envelope_sender(self, effect: Effect) -> str:
+        """The envelope sender (MAIL FROM): the VERP return path naming the effect when
+        bounces are configured, else the From address."""
+        if self.bounces is None or effect.id <= 0:
+            return self.smtp.from_address
+        return tracking.verp_address(self.bounces.return_path,
+                                     self.unsubscribe.secret.get_secret_value(), effect.id)
+
+    def _tracked(self, effect: Effect, text: str, html: str | None) -> tuple[str, str | None]:
+        """The bodies with links tracked and the open pixel, as the effect asks."""
+        track = effect.payload.get("track")
+        if not isinstance(track, dict) or effect.id <= 0:
+            return text, html
+        secret = self.unsubscribe.secret.get_secret_value()
+        links = tracking.links_of(self.tracking_base, secret, effect.id) \
+            if track.get("clicks") is True else None
+        pixel = tracking.open_url(self.tracking_base, secret, effect.id) \
+            if track.get("opens") is True else None
+        if links is not None:
+            text = tracking.rewrite_text(text, links)
+        if html is not None:
+            html = tracking.rewrite_html(html, links, pixel)
+        return text, html
+
     def build_message(self, effect: Effect) -> EmailMessage:
         """The message an effect becomes; a payload that cannot make one is a PermanentError."""
         to = payload_text(_NAME, effect, "to")
@@ -165,6 +206,7 @@ class EmailChannel:
         text = payload_text(_NAME, effect, "text", required=False) or ""
         html = payload_text(_NAME, effect, "html", required=False)
         preheader = payload_text(_NAME, effect, "preheader", required=False)
+        text, html = self._tracked(effect, text, html)
         if effect.person is None:
             raise PermanentError(f"effect {effect.key!r} names no person to unsubscribe", channel=_NAME)
         link = unsubscribe_url(self.unsubscribe, effect.person)
@@ -226,7 +268,8 @@ def from_settings(settings: ChannelSettings) -> EmailChannel | None:
     """The email channel, when SMTP is configured."""
     if settings.smtp is None or settings.unsubscribe is None:
         return None
-    return EmailChannel(settings.smtp, settings.unsubscribe)
+    return EmailChannel(settings.smtp, settings.unsubscribe, tracking_settings=settings.tracking,
+                        bounces=settings.bounces)
 
 
 def _message_id(key: str, sender: str) -> str:

@@ -9,6 +9,8 @@ Build :class:`ChannelSettings` directly, or with :meth:`ChannelSettings.from_env
     ITINERA_UNSUBSCRIBE_SECRET=...            ITINERA_WEBHOOK_SIGNING_SECRET=...
     ITINERA_WEBHOOK_ALLOWED_HOSTS=hooks.internal,10.1.0.0/16   (comma-separated)
     ITINERA_CAMPAIGN_WEBHOOKS={"Product X nurture": "https://hooks.example.com/px"}   (JSON)
+    ITINERA_TRACKING_BASE_URL=https://app.example.com   (tracked links and the open pixel)
+    ITINERA_BOUNCES_RETURN_PATH=bounces@mail.example.com   (VERP: bounces+<token>@...)
 
 A group is configured when any of its variables is set; its channel is then built.
 Secrets are :class:`pydantic.SecretStr`, so they never show in reprs or logs.
@@ -26,7 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 
 from itinera.channels.base import ChannelSettingsError
 
-__all__ = ["ChannelSettings", "SmtpSettings", "UnsubscribeSettings", "WebhookSettings"]
+__all__ = ["BounceSettings", "ChannelSettings", "SmtpSettings", "TrackingSettings",
+           "UnsubscribeSettings", "WebhookSettings"]
 
 _PREFIX = "ITINERA_"
 
@@ -95,6 +98,23 @@ class UnsubscribeSettings(_Settings):
         return self
 
 
+class TrackingSettings(_Settings):
+    """Where tracked links and the open pixel point: the service's public URL (its routes
+    ``/t/c/{token}`` and ``/t/o/{token}``). Tokens are signed with the unsubscribe secret, under
+    a domain of their own. Without it, tracking uses the unsubscribe base URL with its last
+    path segment (``/unsubscribe``) removed."""
+
+    base_url: str = Field(pattern=r"^https?://[^\s]+$")
+
+
+class BounceSettings(_Settings):
+    """The return path of every email: ``bounces@example.com`` becomes the envelope sender
+    ``bounces+<token>@example.com`` (VERP), the token naming the effect, signed. Mail to it
+    must reach ``itinera bounces`` (an MX or a forwarding rule)."""
+
+    return_path: str = Field(pattern=r"^[^@\s+]+@[^@\s]+$")
+
+
 class ChannelSettings(_Settings):
     """All channels' settings. A missing group means its channel is not built (tasks and
     campaigns need none); email needs ``unsubscribe`` and ``campaign_webhooks`` need ``webhook``."""
@@ -103,6 +123,8 @@ class ChannelSettings(_Settings):
     webhook: WebhookSettings | None = None
     unsubscribe: UnsubscribeSettings | None = None
     campaign_webhooks: dict[str, str] = Field(default_factory=dict)
+    tracking: TrackingSettings | None = None
+    bounces: BounceSettings | None = None
 
     @model_validator(mode="after")
     def _dependencies(self) -> Self:
@@ -119,7 +141,9 @@ class ChannelSettings(_Settings):
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         groups: dict[str, type[_Settings]] = {"smtp": SmtpSettings, "webhook": WebhookSettings,
-                                              "unsubscribe": UnsubscribeSettings}
+                                              "unsubscribe": UnsubscribeSettings,
+                                              "tracking": TrackingSettings,
+                                              "bounces": BounceSettings}
         unknown = sorted(name for name in env for group, model in groups.items()
                          if name.startswith(f"{_PREFIX}{group.upper()}_")
                          and name.removeprefix(f"{_PREFIX}{group.upper()}_").lower()

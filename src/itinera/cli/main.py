@@ -63,6 +63,8 @@ COMMANDS: dict[str, LazyCommand] = {
         ("scenarios", "scenarios_cmd", "Keep scenario files in the workspace, to test drafts with."),
         ("audit", "audit_cmd", "Show the audit log: who changed what, when, from where."),
         ("drafts", "drafts_cmd", "List the studio's drafts and export one as a file."),
+        ("bounces", "bounces_cmd",
+         "Receive bounces and complaints over SMTP; hard bounces and complaints suppress."),
     ]
 }
 

@@ -33,7 +33,7 @@ _BY_ID = {"csms": "CSM", "role_templates": "role template", "segments": "segment
           "templates": "template"}
 _NAMES = ("playbooks", "campaigns")
 _KEYED = {"scoring": "scoring rule for", "frequency_caps": "frequency cap for",
-          "quiet_hours": "quiet hours for"}
+          "quiet_hours": "quiet hours for", "tracking": "tracking of"}
 _ITEM_PLACE = re.compile(r"^data\.(csms|role_templates|segments|templates)\[(\d+)\](.*)$")
 _TOP_PLACE = re.compile(r"^data\.([^.\[]+)(.*)$")
 

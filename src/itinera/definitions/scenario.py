@@ -108,6 +108,16 @@ class TemplateData(Model):
     text: str = ""
     html: str | None = None
     approved: bool = True
+    # Tracking of this template's emails; unset: as the workspace's ``tracking`` says.
+    track_clicks: bool | None = None
+    track_opens: bool | None = None
+
+
+class TrackingData(Model):
+    """Whether emails' links are tracked (``clicks``) and carry an open pixel (``opens``)."""
+
+    clicks: bool = False
+    opens: bool = False
 
 
 class FrequencyCap(Model):
@@ -167,6 +177,7 @@ class WorkspaceData(Model):
     templates: list[TemplateData] = Field(default_factory=list)
     frequency_caps: dict[Literal["email"], FrequencyCap] = Field(default_factory=dict)
     quiet_hours: dict[Literal["email"], QuietHoursData] = Field(default_factory=dict)
+    tracking: dict[Literal["email"], TrackingData] = Field(default_factory=dict)
 
 
 class ScenarioData(WorkspaceData):

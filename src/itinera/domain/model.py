@@ -90,6 +90,8 @@ class Template:
     html: str | None = None
     preheader: str | None = None
     approved: bool = True
+    track_clicks: bool | None = None  # None: as the workspace's tracking says
+    track_opens: bool | None = None
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from itinera.conditions import evaluate
 from itinera.definitions.models import Action
-from itinera.domain.model import Account, BuyingGroup, Enrollment, Event, Member, Person
+from itinera.domain.model import Account, BuyingGroup, Enrollment, Event, Member, Person, Template
 from itinera.engine.render import RenderError, account_context, csm_context, person_context
 from itinera.storage.store import Effect
 from itinera.timeutil import format_instant, parse_duration
@@ -301,7 +301,7 @@ def _send_email(ctx: ActionContext, index: int, spec: dict[str, Any]) -> dict[st
         values = ctx.values(person)
         render = ctx.engine.renderer.render
         try:
-            content = {
+            content: dict[str, Any] = {
                 "subject": render(template.subject, values),
                 "preheader": render(template.preheader, values) if template.preheader else None,
                 "text": render(template.text, values),
@@ -313,6 +313,9 @@ def _send_email(ctx: ActionContext, index: int, spec: dict[str, Any]) -> dict[st
             continue
         if send_at != ctx.step.now:  # waits in the outbox until quiet hours are over
             content["deferred_from"] = format_instant(ctx.step.now)
+        track = _tracking(workspace.tracking.get("email"), template)
+        if track is not None:  # only then: untracked emails' payloads stay as they were
+            content["track"] = track
         ctx.effect(index, "email", ctx.engine.delivery_status, person.id, at=send_at,
                    to=person.email, template=template.id, **content)
         sent.append(person.id)
@@ -322,6 +325,17 @@ def _send_email(ctx: ActionContext, index: int, spec: dict[str, Any]) -> dict[st
     if not_sent:
         outcome["not_sent"] = not_sent
     return outcome
+
+
+def _tracking(workspace: tuple[bool, bool] | None, template: Template) -> dict[str, bool] | None:
+    """What the email's sender tracks: the template's own setting, else the workspace's;
+    None when neither clicks nor opens are. (People who opted out get no email at all.)"""
+    clicks, opens = workspace or (False, False)
+    if template.track_clicks is not None:
+        clicks = template.track_clicks
+    if template.track_opens is not None:
+        opens = template.track_opens
+    return {"clicks": clicks, "opens": opens} if clicks or opens else None
 
 
 def _over_cap(ctx: ActionContext, person: Person) -> bool:

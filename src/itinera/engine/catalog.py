@@ -149,6 +149,7 @@ class Workspace:
     scoring: dict[str, float] = field(default_factory=dict)
     frequency_caps: dict[str, tuple[int, timedelta]] = field(default_factory=dict)
     quiet_hours: dict[str, QuietHours] = field(default_factory=dict)
+    tracking: dict[str, tuple[bool, bool]] = field(default_factory=dict)  # channel: (clicks, opens)
     segments: list[CompiledSegment] = field(default_factory=list)  # dependency order
     versions: dict[tuple[str, int], CompiledJourney] = field(default_factory=dict)
     states: dict[str, JourneyState] = field(default_factory=dict)

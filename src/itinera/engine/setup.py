@@ -34,7 +34,7 @@ def configure(engine: Engine, data: WorkspaceData) -> None:
         for template in data.templates:
             workspace.templates[template.id] = Template(
                 template.id, template.subject, template.text, template.html, template.preheader,
-                template.approved)
+                template.approved, template.track_clicks, template.track_opens)
             store.put_config("template", template.id, template.model_dump(mode="json"))
         raw_templates = [(t.id, t.model_dump(mode="json")) for t in data.role_templates]
         for tid, body in raw_templates:
@@ -48,6 +48,9 @@ def configure(engine: Engine, data: WorkspaceData) -> None:
         for channel, quiet in data.quiet_hours.items():
             workspace.quiet_hours[channel] = quiet_hours(quiet)
             store.put_config("quiet_hours", channel, quiet.model_dump(mode="json"))
+        for channel, tracking in data.tracking.items():
+            workspace.tracking[channel] = (tracking.clicks, tracking.opens)
+            store.put_config("tracking", channel, tracking.model_dump(mode="json"))
         for segment in data.segments:
             store.put_config("segment", segment.id, segment.when)
         workspace.set_segments(store.config("segment"))
@@ -96,7 +99,8 @@ def load_workspace(store: Store) -> Workspace:
         for tid, body in store.config("template"):
             workspace.templates[tid] = Template(
                 tid, body["subject"], body.get("text", ""), body.get("html"),
-                body.get("preheader"), body.get("approved", True))
+                body.get("preheader"), body.get("approved", True), body.get("track_clicks"),
+                body.get("track_opens"))
         workspace.set_role_templates(store.config("role_template"))
         for _, rules in store.config("scoring"):
             workspace.scoring.update(rules)
@@ -104,6 +108,8 @@ def load_workspace(store: Store) -> Workspace:
             workspace.frequency_caps[channel] = (cap["max"], parse_duration(cap["per"]))
         for channel, quiet in store.config("quiet_hours"):
             workspace.quiet_hours[channel] = quiet_hours(QuietHoursData.model_validate(quiet))
+        for channel, tracking in store.config("tracking"):
+            workspace.tracking[channel] = (bool(tracking.get("clicks")), bool(tracking.get("opens")))
         workspace.set_segments(store.config("segment"))
         for jid, version, definition in store.journey_versions():
             workspace.versions[(jid, version)] = CompiledJourney.compile(

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from itinera.channels.base import Channel, PermanentError, RetryableError
 from itinera.runtime.clock import Clock
-from itinera.storage import outbox
+from itinera.storage import outbox, suppressions
 from itinera.storage.engine import READER
 from itinera.storage.outbox import Outcome
 from itinera.storage.sql import SqlStore
@@ -100,13 +100,16 @@ class Dispatcher:
             # People who unsubscribed since their email was decided get nothing.
             gone = outbox.unsubscribed(self.store, {e.person for e, _ in claimed
                                                     if e.channel == "email" and e.person})
+            # Addresses that bounced hard or complained get nothing either.
+            blocked = suppressions.suppressed(self.store.conn, {
+                str(e.payload.get("to")) for e, _ in claimed if e.channel == "email"})
 
         def attempt(effect: Effect, attempts: int) -> Outcome | None:
             if self.clock.now() >= give_back_at:
                 # Slow deliveries ate half the lease: give the rest back rather than risk
                 # sending what another dispatcher claims once the lease ends.
                 return None
-            return self._attempt(effect, attempts, gone)
+            return self._attempt(effect, attempts, gone, blocked)
 
         # All of the claim goes to the delivery threads at once, and outcomes are recorded as
         # they come, those of up to RECORD_EVERY together: sending never waits for the write
@@ -158,19 +161,22 @@ class Dispatcher:
             outbox.record_all(self.store, [o for _, o in outcomes if o is not None], now,
                               lease_end)
 
-    def _attempt(self, effect: Effect, attempts: int, gone: set[str]) -> Outcome:
+    def _attempt(self, effect: Effect, attempts: int, gone: set[str],
+                 blocked: set[str]) -> Outcome:
         try:
-            return self._try(effect, attempts, gone)
+            return self._try(effect, attempts, gone, blocked)
         except Exception as error:  # never lose the group's other outcomes to one effect
             return Outcome(effect.id, "dead", f"could not be handled: {type(error).__name__}: "
                                                f"{error}")
 
-    def _try(self, effect: Effect, attempts: int, gone: set[str]) -> Outcome:
+    def _try(self, effect: Effect, attempts: int, gone: set[str], blocked: set[str]) -> Outcome:
         channel = self.channels.get(effect.channel)
         if channel is None:  # perhaps configured later: waits like any retryable failure
             return self._failed(effect, attempts, f"no channel {effect.channel!r} is configured")
         if effect.channel == "email" and effect.person in gone:
             return Outcome(effect.id, "skipped", "unsubscribed before it was sent")
+        if effect.channel == "email" and str(effect.payload.get("to", "")).lower() in blocked:
+            return Outcome(effect.id, "skipped", "suppressed")
         try:
             delivery = channel.deliver(effect)
         except PermanentError as error:

@@ -141,7 +141,8 @@ def _delivery(row: Any, full: bool = False) -> dict[str, Any]:
         "at": format_instant(as_utc(row.at)), "attempts": row.attempts,
         "next_attempt_at": _instant(row.next_attempt_at), "last_error": row.last_error,
         "delivered_at": _instant(row.delivered_at),
-        "reason": payload.get("reason"),  # why it was skipped
+        # Why it was skipped: decided so (the payload's reason), or at dispatch (suppressed).
+        "reason": payload.get("reason") or (row.last_error if row.status == "skipped" else None),
         # What it is, in a word: whom or where it goes to.
         "target": payload.get("to") or payload.get("url") or payload.get("campaign")
         or payload.get("assignee")}

@@ -39,6 +39,8 @@ __all__ = [
     "counters",
     "drafts",
     "effects",
+    "email_bounces",
+    "email_hits",
     "enrollments",
     "events",
     "history",
@@ -54,6 +56,7 @@ __all__ = [
     "segment_members",
     "sessions",
     "sign_in_failures",
+    "suppressions",
     "test_emails",
     "timers",
     "users",
@@ -406,3 +409,43 @@ by ``create_all`` and by the migration that adds it)."""
 def _append_only(target: Table, connection: Any, **_: Any) -> None:
     for statement in APPEND_ONLY.get(connection.dialect.name, ()):
         connection.exec_driver_sql(statement)
+
+email_hits = Table(
+    "email_hits", metadata,  # tracked clicks and opens of emails, bots' included (flagged)
+    Column("id", String, primary_key=True),  # the event's id: one hit per link and second
+    Column("effect", Integer, nullable=False),
+    Column("kind", String, nullable=False),  # click | open
+    Column("journey", String),
+    Column("node", String),
+    Column("template", String),
+    Column("person", String),
+    Column("link", Integer),  # the link's index in the message (clicks)
+    Column("url", Text),
+    Column("at", Instant, nullable=False),
+    Column("bot", Boolean, nullable=False),
+    Column("bot_reason", String),  # user_agent | too_soon | burst
+    Index("ix_email_hits_journey_node", "journey", "node"),
+    Index("ix_email_hits_effect_at", "effect", "at"),
+)
+
+email_bounces = Table(
+    "email_bounces", metadata,  # every bounce and complaint received, hard or soft
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("address", String, nullable=False),  # lower-cased
+    Column("kind", String, nullable=False),  # hard | soft | complaint
+    Column("status", String),  # the DSN's status code (5.1.1), when it had one
+    Column("detail", Text),  # the diagnostic code or the service's description
+    Column("source", String, nullable=False),  # smtp | postmark
+    Column("effect", Integer),  # the effect bounced, when the return path named it
+    Column("at", Instant, nullable=False),
+    Index("ix_email_bounces_address", "address"),
+)
+
+suppressions = Table(
+    "suppressions", metadata,  # addresses no email is sent to (hard bounce, complaint)
+    Column("address", String, primary_key=True),  # lower-cased
+    Column("reason", String, nullable=False),  # hard_bounce | complaint
+    Column("source", String, nullable=False),  # smtp | postmark
+    Column("detail", Text),
+    Column("at", Instant, nullable=False),
+)
