@@ -1,24 +1,32 @@
 """Segments in the UI: the workspace's segments with how many accounts are in each, and an
 editor where a segment (its YAML entry, ``{id, when}``) is edited as a draft while a panel shows
 how many accounts its condition matches now and a sample of them (``studio.segment_preview``,
-the same as ``POST /api/segments/preview``), refreshed as it is typed (htmx)."""
+the same as ``POST /api/segments/preview``), refreshed as it is typed (htmx). The text is kept
+as a draft of kind ``segment`` (``storage.drafts``) and published as the drafts API publishes
+it (``POST /api/drafts/{id}/publish``: into the workspace, the draft removed)."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 import yaml
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
+from itinera.api.auth import actor_of
 from itinera.api.context import ApiContext, Ctx
+from itinera.api.problems import ApiProblem
+from itinera.api.routes_drafts import publish_draft
 from itinera.definitions.loader import parse_document
 from itinera.errors import DefinitionError, Problem
-from itinera.storage import queries
+from itinera.storage import drafts, queries
 from itinera.storage import schema as t
 from itinera.studio.segment_preview import PreviewTooSlow, parse_segment_condition, preview
-from itinera.web.auth import EditForm, UiUser, ui_user
+from itinera.web.auth import EditForm, PublishForm, UiUser, ui_user
 from itinera.web.pages import render
 from itinera.web.words import describe
 
@@ -52,13 +60,73 @@ def _text_of(segment: dict[str, Any] | None, segment_id: str) -> str:
 
 
 @router.get("/edit")
-def segment_editor(request: Request, context: Ctx, user: User, id: str = "") -> Response:
-    """The editor of the segment ``id`` (a new one when the workspace has none of that id)."""
+def segment_editor(request: Request, context: Ctx, user: User, id: str = "",
+                   saved: str = "") -> Response:
+    """The editor of the segment ``id`` (a new one when the workspace has none of that id):
+    its latest draft when it has one, else the segment as published."""
     with context.read() as connection:
         segment = next((s for s in _segments(connection) if s["id"] == id), None)
-    check = segment_check(context, _text_of(segment, id or "new-segment"))
+        draft = next((d for d in drafts.list_drafts(connection, "segment")
+                      if d.object_id == (id or None)), None)
+    text = draft.text if draft is not None else _text_of(segment, id or "new-segment")
     return render(request, "segment.html", user, section="segments", segment=segment,
-                  segment_id=id, text=_text_of(segment, id or "new-segment"), check=check)
+                  segment_id=id, text=text, check=segment_check(context, text), draft=draft,
+                  saved=saved)
+
+
+def _again(request: Request, segment_id: str, note: str) -> Response:
+    """To the editor again (htmx: a full navigation, by its header)."""
+    where = f"/ui/segments/edit?id={quote(segment_id)}&saved={quote(note)}"
+    if request.headers.get("hx-request"):
+        return Response(status_code=204, headers={"HX-Redirect": where})
+    return RedirectResponse(where, status_code=303)
+
+
+@router.post("/draft")
+def save_draft(request: Request, context: Ctx, user: EditForm,
+               text: Annotated[str, Form(max_length=MAX_TEXT)] = "",
+               draft: Annotated[str, Form(max_length=100)] = "",
+               revision: Annotated[int, Form(ge=0)] = 0) -> Response:
+    """Keep the text as the segment's draft (a new one, or the next revision of ``draft``)."""
+    try:
+        raw = parse_document(text, "segment")
+    except DefinitionError:
+        raw = None
+    segment_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+    if segment_id is None:
+        return render(request, "_segment_preview.html", user, check={  # 200: htmx shows it
+            "problems": [Problem("id", "a segment draft needs its 'id'")]})
+    by, now = actor_of(request).label, context.now()
+    try:
+        with context.write() as connection:
+            if draft:
+                drafts.update_draft(connection, draft, revision=revision, text=text,
+                                    object_id=segment_id, by=by, now=now)
+            else:
+                drafts.create_draft(connection, kind="segment", object_id=segment_id, text=text,
+                                    base_version=None, by=by, now=now)
+    except drafts.StaleRevision:
+        raise ApiProblem(409, "conflict", "the draft changed since this page was opened: "
+                                          "reload it") from None
+    return _again(request, segment_id, "draft saved")
+
+
+@router.post("/publish")
+def publish(request: Request, context: Ctx, user: PublishForm,
+            draft: Annotated[str, Form(max_length=100)] = "") -> Response:
+    """Publish the segment's draft into the workspace (as ``POST /api/drafts/{id}/publish``)."""
+    with context.read() as connection:
+        row = drafts.get_draft(connection, draft)
+    if row is None:
+        raise ApiProblem(404, "not-found", f"no draft {draft!r}")
+    answer = publish_draft(context, request, draft, None, wait=True)
+    if answer.status_code >= 400:
+        problems = json.loads(bytes(answer.body)).get("errors", [])
+        return render(request, "segment.html", user, status_code=422, section="segments",
+                      segment=None, segment_id=row.object_id or "", text=row.text, draft=row,
+                      saved="", check={"problems": [Problem(p["place"], p["message"])
+                                                    for p in problems]})
+    return RedirectResponse("/ui/segments", status_code=303)
 
 
 def segment_check(context: ApiContext, text: str) -> dict[str, Any]:

@@ -134,6 +134,21 @@ def test_editing_a_segment_changes_its_count_and_sample(site: Site) -> None:
     expect(page.locator("#segment-problems")).to_contain_text("when.account.employees")
     editor.fill("id: large\nwhen:\n  account.employees: {lt: 1000}\n")
     expect(count).to_have_text("30")
+    # Kept as a draft (the editor opens on it again), then published into the workspace.
+    editor.fill("id: large\nwhen:\n  account.employees: {gte: 1000}\n  account.city: Berlin\n")
+    expect(count).to_have_text("2")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.locator("#segment-saved")).to_contain_text("Draft saved")
+    expect(page.locator("#segment-text")).to_have_value(
+        "id: large\nwhen:\n  account.employees: {gte: 1000}\n  account.city: Berlin\n")
+    expect(page.locator("#publish-segment")).to_contain_text("revision 1")
+    page.get_by_role("button", name="Publish").click()
+    expect(page).to_have_url(f"{site.base}/ui/segments")
+    expect(page.locator("#segments tr", has_text="large")).to_contain_text("Berlin")
+    # The draft is gone: the editor opens on the published segment, nothing to publish.
+    page.locator("#segments tr", has_text="large").get_by_role("link", name="Edit").click()
+    expect(page.locator("#segment-count")).to_have_text("2")
+    expect(page.locator("#publish-segment")).to_have_count(0)
 
 
 def test_a_template_edited_and_sent_as_a_test_arrives(site: Site) -> None:
