@@ -26,11 +26,39 @@ export function getIn(model, path) {
   return here;
 }
 
+function plain(v) { return v !== null && typeof v === "object" && !Array.isArray(v); }
+
+/** The fewest ops turning `old` (at `path`) into `value`: only what changed is written, so the
+ * text keeps its comments and layout everywhere else (a whole condition is not rewritten when
+ * one operator's value changes). */
+export function diffOps(path, old, value) {
+  if (JSON.stringify(old) === JSON.stringify(value)) return [];
+  if (plain(old) && plain(value) && Object.keys(value).length) {
+    const ops = [];
+    for (const key of Object.keys(old)) if (!(key in value)) ops.push({ op: "delete", path: [...path, key] });
+    for (const [key, v] of Object.entries(value)) {
+      if (!(key in old)) ops.push({ op: "set", path: [...path, key], value: v });
+      else ops.push(...diffOps([...path, key], old[key], v));
+    }
+    return ops;
+  }
+  if (Array.isArray(old) && Array.isArray(value) && old.length === value.length && value.length) {
+    return value.flatMap((v, i) => diffOps([...path, i], old[i], v));
+  }
+  return [{ op: "set", path, value }];
+}
+
 /** Set `path` to `value`, or delete it when `value` is empty (undefined, "" or []). */
 export function commit(ctx, path, value) {
   const empty = value === undefined || value === "" || (Array.isArray(value) && value.length === 0);
+  const old = getIn(ctx.model, path);
   if (empty) {
-    if (getIn(ctx.model, path) !== undefined) ctx.edit([{ op: "delete", path }]);
+    if (old !== undefined) ctx.edit([{ op: "delete", path }]);
+    return;
+  }
+  if (old !== undefined) {
+    const ops = diffOps(path, old, value);
+    if (ops.length) ctx.edit(ops);
     return;
   }
   ctx.edit([setOp(ctx.model, path, value)]);

@@ -154,7 +154,7 @@ function SplitForm({ ctx, id, kind }) {
             ) : (
               <>
                 <ConditionBuilder value={branch.when} scope={scope} ctx={ctx} label="when"
-                                  onChange={(v) => ctx.edit([{ op: "set", path: [...path, i, "when"], value: v ?? {} }])} />
+                                  onChange={(v) => commit(ctx, [...path, i, "when"], v ?? {})} />
                 <Problems ctx={ctx} path={[...path, i, "when"]} />
                 <SelectField ctx={ctx} path={[...path, i, "next"]} label="go to" options={nodes} optional={false} />
               </>
@@ -325,7 +325,7 @@ export function JourneyForm({ ctx }) {
         {m.goal ? (
           <>
             <ConditionBuilder value={m.goal.when} scope="account" ctx={ctx} label="reached when"
-                              onChange={(v) => ctx.edit([{ op: "set", path: ["goal", "when"], value: v ?? {} }])} />
+                              onChange={(v) => commit(ctx, ["goal", "when"], v ?? {})} />
             <SelectField ctx={ctx} path={["goal", "on_met"]} label="when met" options={["exit", "continue"]} empty="exit (default)" />
             <button type="button" class="link danger" onClick={() => ctx.edit([{ op: "delete", path: ["goal"] }])}>Remove the goal</button>
           </>

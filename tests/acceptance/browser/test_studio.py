@@ -118,3 +118,22 @@ def test_import_a_file_and_edit_it_keeping_its_comments(site: StudioSite, tmp_pa
     expect(studio.node("hold")).to_contain_text("wait 5d")
     text = studio.yaml()
     assert "# Two days' grace." in text and "# then done" in text and "5d" in text, text
+
+
+def test_the_condition_builder_changes_only_what_changed(site: StudioSite, tmp_path: Path) -> None:
+    studio = site.new_studio()
+    file = tmp_path / "check.journey.yaml"
+    file.write_text("id: check\nentry: {segments: [renewal-90]}\nstart: check\nnodes:\n  check:\n"
+                    "    split:\n      - when:\n          account.health: {gte: 70}  # healthy enough\n"
+                    "          account.lifecycle: live  # paying\n        next: fine\n"
+                    "      - else: fine\n  fine: {end: true}\n")
+    studio.page.get_by_label("Import a journey file").set_input_files(str(file))
+    expect(studio.node("check")).to_be_visible(timeout=15_000)
+    studio.select("check")
+    health = studio.form.locator("[data-clause='field'][data-name='account.health']")
+    studio.fill(health.get_by_label("value"), "75")
+    expect(studio.form.locator("[data-words]")).to_contain_text("75")
+    text = studio.yaml()
+    assert "# healthy enough" in text and "# paying" in text and "75" in text, text
+    # A new clause in words too, and the graph's edge says the branch in brief.
+    expect(studio.page.locator("g.edge[data-edge-label='#1']")).to_contain_text("health ≥ 75")
