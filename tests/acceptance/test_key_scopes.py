@@ -299,3 +299,16 @@ def test_a_store_of_the_previous_release_keeps_its_keys_and_gains_users(
         assert stale.get("/ui/tasks", follow_redirects=False).status_code == 303
         make_user(api, "ana", "approver")
         assert signed_in_as(api, "ana").get("/ui/tasks").status_code == 200
+
+
+def test_me_says_who_calls_and_what_they_may_do(api: Api) -> None:
+    make_user(api, "ed", "editor")
+    mine = signed_in_as(api, "ed").get("/api/me").json()
+    assert {k: mine[k] for k in ("kind", "name", "role", "scope")} == {
+        "kind": "user", "name": "ed", "role": "editor", "scope": None}
+    assert mine["permissions"] == ["read", "edit"]
+    _, reader = api.new_key("dash", "read")
+    keyed = api.client.get("/api/me", headers={"Authorization": f"Bearer {reader}"}).json()
+    assert keyed["kind"] == "key" and keyed["scope"] == "read"
+    assert keyed["permissions"] == ["read"]
+    assert api.get("/api/me")["permissions"] == list(PERMISSIONS)  # the fixture's admin key

@@ -27,6 +27,7 @@ from itinera.api import (
     routes_impact,
     routes_ingest,
     routes_journeys,
+    routes_me,
     routes_scenarios,
     routes_segment,
     routes_tracking,
@@ -101,6 +102,7 @@ def create_app(service: Service, unsubscribe_secret: str | None = None,
                    routes_tracking):
         app.include_router(module.router)
     app.include_router(routes_draft_checks.router)  # the studio's tests of a draft
+    app.include_router(routes_me.router)  # who the caller is (users)
     install_ui(app)  # the web UI at /ui (signs in with an API key too)
 
     @app.get("/health", tags=["service"], openapi_extra={"security": []})
