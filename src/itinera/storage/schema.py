@@ -193,6 +193,8 @@ enrollments = Table(
     Column("state", Json, nullable=False),  # running tokens and counters
     Index("ix_enrollments_account_status", "account", "status"),
     Index("ix_enrollments_journey_account", "journey", "account"),
+    # A journey's active enrollments by version (the impact preview of a publish).
+    Index("ix_enrollments_journey_status_version", "journey", "status", "version"),
 )
 
 timers = Table(
