@@ -172,3 +172,38 @@ def test_a_text_that_does_not_read_has_no_model_and_its_line(api: Api) -> None:
     refused = _call(api, "POST", f"/api/drafts/{created['id']}/edits",
                     {"revision": 1, "edits": [{"op": "set", "path": ["id"], "value": "y"}]})
     assert refused.status_code == 422
+
+
+def test_a_journey_draft_publishes_with_moves(api: Api) -> None:
+    api.setup_onboarding()
+    draft = _call(api, "POST", "/api/drafts", {"kind": "journey", "from": "current",
+                                               "object_id": "onboarding"}).json()
+    assert draft["base_version"] == 1 and draft["problems"] == []
+    renamed = _call(api, "POST", f"/api/drafts/{draft['id']}/edits", {"revision": 1, "edits": [
+        {"op": "rename_node", "from": "listen", "to": "wait-kickoff"}]}).json()
+    assert renamed["problems"] == [] and "wait-kickoff" in renamed["model"]["nodes"]
+    # A move to a node the new version does not have is a problem; nothing is published.
+    refused = _call(api, "POST", f"/api/drafts/{draft['id']}/publish", {"revision": 2},
+                    move="listen=nowhere", wait="true")
+    assert refused.status_code == 422 and "nowhere" in refused.text
+    assert _call(api, "GET", f"/api/drafts/{draft['id']}").status_code == 200
+    published = _call(api, "POST", f"/api/drafts/{draft['id']}/publish",
+                      {"revision": 2, "moves": {"listen": "wait-kickoff"}}, wait="true")
+    assert published.status_code == 200, published.text
+    assert published.json()["version"] == 2
+    with api.service.intake.engine.connect() as connection:
+        kind, payload = connection.execute(sa.select(t.journal.c.kind, t.journal.c.payload)
+                                           .order_by(t.journal.c.seq.desc())).first()
+    assert kind == "publish_moving" and payload["moves"] == {"listen": "wait-kickoff"}
+    assert payload["by"] == "key:tests" and "wait-kickoff:" in payload["source"]
+    # Segments and templates move nothing.
+    segment = _call(api, "POST", "/api/drafts", {"kind": "segment", "from": "current",
+                                                 "object_id": "big"}).json()
+    assert _call(api, "POST", f"/api/drafts/{segment['id']}/publish", None,
+                 move_matching="true").status_code == 422
+
+def test_a_text_over_the_drafts_limit_is_refused_and_nothing_stored(api: Api) -> None:
+    big = "id: big\n" + "".join(f"# {'x' * 70}\n" for _ in range(4000))  # ~290 kB of comments
+    refused = _call(api, "POST", "/api/drafts", {"kind": "journey", "from": "text", "text": big})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["place"] == "text"
+    assert api.get("/api/drafts") == []

@@ -2,7 +2,7 @@
 endpoints call the same ones, so both answer alike (problem documents from :class:`ApiProblem`).
 
 Every write names the revision it read (409 when stale), is one transaction with its audit
-entry, and checks its size: a draft's text is at most the loader's ``MAX_BYTES``.
+entry, and checks its size: a draft's text is at most :data:`MAX_DRAFT_BYTES`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 
 from itinera.api.context import ApiContext
 from itinera.api.problems import PROBLEM_TYPES, ApiProblem, invalid
-from itinera.definitions.loader import MAX_BYTES, parse_document
+from itinera.definitions.loader import parse_document
 from itinera.definitions.roundtrip import Edit, EditError, apply_edits
 from itinera.domain.actor import Actor
 from itinera.errors import DefinitionError, Problem
@@ -24,6 +24,7 @@ from itinera.storage import drafts as store
 from itinera.storage.drafts import DraftRow, StaleRevision, TooManyDrafts
 
 __all__ = [
+    "MAX_DRAFT_BYTES",
     "DraftRefused",
     "create",
     "delete",
@@ -40,6 +41,11 @@ __all__ = [
 # Where Service.submit places the publishing input's problems, taken off to place them in the
 # draft's text as examine does.
 _PREFIX = re.compile(r"^publish\[0\]\.(?:publish|configure\.(?:segments|templates)\[0\])\.?")
+
+
+# A journey is a few kB. Reading, editing and writing back a text costs about 20 s per MiB in
+# pure Python (the loader, then ruamel both ways), so a draft stays well under the loader's 2 MiB.
+MAX_DRAFT_BYTES = 256 * 1024
 
 
 class DraftRefused(ApiProblem):
@@ -85,8 +91,9 @@ def _stale(error: StaleRevision) -> ApiProblem:
 
 def _sized(text: str) -> None:
     size = len(text.encode("utf-8", "surrogatepass"))
-    if size > MAX_BYTES:
-        raise invalid([Problem("text", f"too large: {size:,} bytes (at most {MAX_BYTES:,})")])
+    if size > MAX_DRAFT_BYTES:
+        raise invalid([Problem("text", f"too large: {size:,} bytes (at most "
+                                       f"{MAX_DRAFT_BYTES:,})")])
 
 
 def _object_id(kind: str, text: str, fallback: str | None) -> str | None:

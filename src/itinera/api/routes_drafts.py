@@ -21,15 +21,14 @@ from itinera.api.auth import EDIT, PUBLISH, READ, actor_of
 from itinera.api.body import ApiRoute, limit
 from itinera.api.context import Ctx, Wait
 from itinera.api.routes_impact import MoveQuery, MovesMatching, moves_of
-from itinera.definitions.loader import MAX_BYTES
 from itinera.definitions.roundtrip import MAX_EDITS, Edit
 
 __all__ = ["DraftOut", "router"]
 
 router = APIRouter(route_class=ApiRoute, prefix="/api/drafts", tags=["drafts"])
 Kind = Literal["journey", "segment", "template"]
-# A draft's text is at most the loader's 2 MiB; JSON escaping may grow it.
-_BODY = limit(3 * MAX_BYTES)
+# A draft's text is at most 256 KiB (api.drafts.MAX_DRAFT_BYTES); JSON escaping may grow it.
+_BODY = limit(4 * drafts.MAX_DRAFT_BYTES)
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such draft"}}
 _STALE: dict[int | str, dict[str, Any]] = {
     409: {"description": "The draft changed since the revision given: reload it"}}

@@ -393,21 +393,30 @@ def locate(text: str, place: str) -> tuple[int, int] | None:
 
 
 class Locator:
-    """:func:`locate` for many places of one text, reading it once."""
+    """:func:`locate` for many places of one text, reading it once.
 
-    def __init__(self, text: str) -> None:
-        self._tree: Any = None
-        self._data: Any = None
+    Places are found in PyYAML's node graph (libyaml's composer when present: a fraction of a
+    second for a large file, where the round-trip reader takes many), keys as the loader reads
+    them: a scalar key is the text written. A text the loader refuses locates nothing."""
+
+    def __init__(self, text: str, *, read: bool = False) -> None:
+        """``read``: the loader has read ``text`` already (its limits hold)."""
+        self._root: yaml.Node | None = None
         try:
-            self._data = parse_document(text, "text")
-            self._tree = _tree(text, "text")
+            if not read:
+                parse_document(text, "text")  # the loader's limits and refusals first
         except DefinitionError:
-            self._tree = None
+            return
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        try:
+            self._root = yaml.compose(text, Loader=loader)
+        except yaml.YAMLError:  # the loader read it: never expected
+            self._root = None
 
     def find(self, place: str) -> tuple[int, int] | None:
-        if self._tree is None:
+        if self._root is None:
             return None
-        return _locate(self._tree, self._data, place)
+        return _locate(self._root, place)
 
 
 def dump_yaml(data: Any) -> str:
@@ -418,38 +427,36 @@ def dump_yaml(data: Any) -> str:
     return _dump(_styled(data))
 
 
-def _locate(tree: Any, data: Any, place: str) -> tuple[int, int] | None:
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _locate(node: yaml.Node, place: str) -> tuple[int, int] | None:
     parts = _parts(place) or []
-    found: tuple[int, int] | None = None
+    found = _mark(node)
     i = 0
     while i < len(parts):
         part = parts[i]
-        if isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data) \
-                and isinstance(tree, CommentedSeq):
-            line, column = tree.lc.item(part)
-            found = (line + 1, column + 1)
-            tree, data = tree[part], data[part]
+        if isinstance(node, yaml.SequenceNode) and isinstance(part, int) \
+                and 0 <= part < len(node.value):
+            node = node.value[part]
+            found = _mark(node)
             i += 1
             continue
-        if isinstance(data, dict) and isinstance(tree, CommentedMap) and isinstance(part, str):
-            # The longest key that the next parts spell (a key may hold dots).
-            match = None
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            keys = {k.value: (k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode)}
+            # The longest key that the next parts spell (a key may hold dots: account.plan).
             for j in range(len(parts), i, -1):
                 if all(isinstance(p, str) for p in parts[i:j]):
                     key = ".".join(str(p) for p in parts[i:j])
-                    if key in data:
-                        match = (key, j)
+                    if key in keys:
+                        found = _mark(keys[key][0])
+                        node, i = keys[key][1], j
                         break
-            if match is not None:
-                key, i = match
-                t_key = _tree_key(tree, data, key)
-                line, column = tree.lc.key(t_key)
-                found = (line + 1, column + 1)
-                tree, data = tree[t_key], data[key]
-                continue
+            else:
+                break
+            continue
         break
-    if found is None and isinstance(tree, (CommentedMap, CommentedSeq)):
-        found = (tree.lc.line + 1, tree.lc.col + 1)
     return found
 
 

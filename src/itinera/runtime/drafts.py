@@ -75,10 +75,10 @@ def examine(connection: sa.Connection, kind: str, text: str, object_id: str | No
         Refs(connection).check_journey(model, "", problems)
     else:
         _check_entry(connection, kind, model, problems)
-    locator = Locator(text)
+    locator = Locator(text, read=True) if problems else None
     placed = []
     for problem in problems:
-        at = locator.find(problem.place)
+        at = locator.find(problem.place) if locator is not None else None
         placed.append({"place": problem.place, "message": problem.message,
                        "line": at[0] if at else None, "column": at[1] if at else None})
     return Examined(model, placed)
