@@ -25,6 +25,7 @@ __all__ = [
     "machine",
     "percentile",
     "postgres_schema",
+    "process_cpu",
     "record",
 ]
 
@@ -87,6 +88,24 @@ def postgres_schema(url: str = POSTGRES_URL, prefix: str = "bench") -> Iterator[
         with admin.begin() as connection:
             connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds of process ``pid`` and of its children, living or reaped."""
+    total = 0.0
+    for stat in [Path(f"/proc/{pid}/stat"),
+                 *Path(f"/proc/{pid}/task").glob("*/children")]:
+        if stat.name == "stat":
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            total += sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+        else:
+            for child in stat.read_text().split():
+                try:
+                    fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                total += sum(int(x) for x in fields[11:13]) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def percentile(values: Sequence[float], p: float) -> float:

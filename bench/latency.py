@@ -36,7 +36,7 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
-from _common import POSTGRES_URL, machine, percentile, postgres_schema, record
+from _common import POSTGRES_URL, machine, percentile, postgres_schema, process_cpu, record
 
 from itinera.storage import schema as t
 
@@ -58,6 +58,7 @@ class Run:
     answers: list[float] = field(default_factory=list)  # seconds until the 202
     failures: list[str] = field(default_factory=list)
     connections: set[asyncio.StreamWriter] = field(default_factory=set)  # the receiver's, open
+    cpu: float = 0.0  # CPU seconds of itinera serve and its dispatchers while the load ran
 
 
 # -- the loopback receiver -----------------------------------------------------------------------
@@ -260,7 +261,10 @@ def report(run: Run, args: argparse.Namespace, backend: str) -> list[str]:
                  f"{len(latencies):,} delivered"
                  f"{f', {missing:,} not within {args.drain:.0f} s' if missing else ''}, "
                  f"{run.repeats} twice; ")
-              + f"{len(run.failures)} failed requests"]
+              + f"{len(run.failures)} failed requests",
+              f"- CPU of `itinera serve` and its dispatcher: {1000 * run.cpu / len(run.sent):.2f} ms "
+              f"per event (all {len(run.sent):,} sent, warm-up included; load stretches it less "
+              f"than latency)"]
     return lines
 
 
@@ -329,7 +333,9 @@ def _one_run(database: str, backend: str, log: Path,
     try:
         base = f"http://127.0.0.1:{port}"
         setup(base, key, f"http://127.0.0.1:{hook_port}/hook", args.accounts)
+        cpu = process_cpu(process.pid)
         run = asyncio.run(measure(base, key, hook_port, database, args))
+        run.cpu = process_cpu(process.pid) - cpu
     finally:
         stop_server(process, log)
     for failure in run.failures[:5]:
