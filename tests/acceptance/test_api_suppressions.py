@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from api_support import open_api
+from users_support import make_user, signed_in_as
 
+from itinera.api.auth import COOKIE, csrf_token
 from itinera.channels import tracking
 from itinera.runtime.clock import ManualClock
 from itinera.storage import schema as t
@@ -90,3 +92,47 @@ def test_a_scanners_click_redirects_but_is_no_event(database_url: str) -> None:
         assert rates["n"].as_json() == {"delivered": 1, "clicked": 0, "opened": 0,
                                         "click_rate": 0.0, "open_rate": 0.0, "bot_hits": 2}
         assert api.client.get(path[:-2] + "xx", follow_redirects=False).status_code == 404
+
+
+def test_the_ui_lists_and_lifts_suppressions_and_shows_email_rates(database_url: str) -> None:
+    with open_api(database_url) as api:
+        auth = {"Authorization": f"Bearer {api.key}"}
+        api.client.post("/api/webhooks/postmark", headers=auth, json={
+            "RecordType": "Bounce", "Type": "HardBounce", "Email": "gone@acme.test"})
+        make_user(api, "viewer", "viewer")
+        make_user(api, "ops", "admin")
+        viewer = signed_in_as(api, "viewer")
+        page = viewer.get("/ui/suppressions")
+        assert page.status_code == 200 and "gone@acme.test" in page.text
+        assert "/ui/suppressions/lift" not in page.text  # a viewer sees no Lift button
+        ops = signed_in_as(api, "ops")
+        token = csrf_token(ops.cookies[COOKIE])
+        refused = viewer.post("/ui/suppressions/lift", data={
+            "csrf": csrf_token(viewer.cookies[COOKIE]), "address": "gone@acme.test"},
+            follow_redirects=False)
+        assert refused.status_code == 403
+        lifted = ops.post("/ui/suppressions/lift", data={"csrf": token,
+                                                          "address": "gone@acme.test"},
+                          follow_redirects=False)
+        assert lifted.status_code == 303
+        assert "gone@acme.test" not in ops.get("/ui/suppressions").text.split("</h1>")[1] \
+            .split("<tbody>")[1]
+
+        api.setup_onboarding()
+        with api.service.intake.engine.begin() as connection:
+            connection.execute(t.effects.insert().values(
+                id=9, key="k9", channel="email", status="delivered", journey="onboarding",
+                node="kickoff", person="p1", at=START, payload={"to": "p1@acme.test"},
+                attempts=1, delivered_at=START))
+            hits.record_hit(connection, {
+                "id": "click:9:0:1", "effect": 9, "kind": "click", "journey": "onboarding",
+                "node": "kickoff", "template": "w", "person": "p1", "link": 0,
+                "url": "https://vendor.test/", "at": START + timedelta(minutes=1), "bot": False,
+                "bot_reason": None})
+        report = api.get("/api/journeys/onboarding/report")
+        assert report["emails"] == [{"node": "kickoff", "delivered": 1, "clicked": 1,
+                                     "opened": 0, "click_rate": 1.0, "open_rate": 0.0,
+                                     "bot_hits": 0}]
+        journey = ops.get("/ui/journeys/onboarding")
+        assert journey.status_code == 200
+        assert 'data-click-rate="1.0"' in journey.text and "100.0% clicked" in journey.text

@@ -16,7 +16,7 @@ Definitions (docs/analytics.md says more):
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from itinera.analytics.experiments import Comparison, compare
 from itinera.analytics.queries import Cohort, DayRow, SkipRow
 from itinera.definitions import NODE_KINDS
 from itinera.definitions._graph import node_targets
+from itinera.storage.tracking import node_rates
 
 __all__ = [
     "DayRow",
@@ -203,6 +204,21 @@ class ExperimentReport:
 
 
 @dataclass(frozen=True)
+class EmailRow:
+    """A node's emails (all of the journey's, whatever the cohort): how many were delivered,
+    clicked and opened by people (distinct emails; tracked links and the open pixel), the
+    rates over delivered, and the hits flagged as bots' (not counted)."""
+
+    node: str
+    delivered: int
+    clicked: int
+    opened: int
+    click_rate: float | None
+    open_rate: float | None
+    bot_hits: int
+
+
+@dataclass(frozen=True)
 class JourneyReport:
     """Everything :func:`journey_report` computes for a journey's cohort of enrollments.
 
@@ -225,6 +241,7 @@ class JourneyReport:
     days: list[DayRow]
     experiments: list[ExperimentReport]
     skips: list[SkipRow]
+    emails: list[EmailRow] = field(default_factory=list)  # per node, in funnel order
 
 
 def _kinds(definitions: dict[int, dict[str, Any]]) -> dict[str, str]:
@@ -319,4 +336,13 @@ def journey_report(conn: sa.Connection, journey_id: str, *, version: int | None 
         median_seconds_to_goal=queries.median_seconds_to_goal(conn, cohort) if has_goal else None,
         nodes=nodes, days=queries.daily_counts(conn, cohort),
         experiments=_experiments(conn, cohort, definitions, has_goal),
-        skips=queries.skip_counts(conn, cohort))
+        skips=queries.skip_counts(conn, cohort), emails=_emails(conn, journey_id, list(counts)))
+
+
+def _emails(conn: sa.Connection, journey_id: str, order: list[str]) -> list[EmailRow]:
+    rates = node_rates(conn, journey_id)
+    ranked = {node: i for i, node in enumerate(order)}
+    return [EmailRow(node, r.delivered, r.clicked, r.opened, r.click_rate, r.open_rate,
+                     r.bot_hits)
+            for node, r in sorted(rates.items(), key=lambda i: (ranked.get(i[0], len(ranked)),
+                                                                 i[0]))]

@@ -124,6 +124,11 @@ def csv_rows(report: JourneyReport) -> Iterator[tuple[str, str, str, str, str]]:
                 yield "experiment", experiment.name, variant.name, metric, _cell(value)
     for skip in report.skips:
         yield "skip", skip.node, skip.channel, skip.reason, str(skip.count)
+    for row in report.emails:
+        for metric, value in (("delivered", row.delivered), ("clicked", row.clicked),
+                              ("opened", row.opened), ("click_rate", row.click_rate),
+                              ("open_rate", row.open_rate), ("bot_hits", row.bot_hits)):
+            yield "email", row.node, "", metric, _cell(value)
 
 
 # -- tables --------------------------------------------------------------------------------
@@ -174,6 +179,15 @@ def _print_tables(console: Console, report: JourneyReport) -> None:
             skips.add_row(k.node, k.channel, k.reason, str(k.count))
         console.print()
         console.print(skips)
+    if report.emails:
+        emails = Table("node", "delivered", "clicked", "click rate", "opened", "open rate",
+                       "bots", title="Emails (tracked clicks and opens)", title_justify="left",
+                       box=None, pad_edge=False)
+        for e in report.emails:
+            emails.add_row(e.node, str(e.delivered), str(e.clicked), _percent(e.click_rate),
+                           str(e.opened), _percent(e.open_rate), str(e.bot_hits))
+        console.print()
+        console.print(emails)
     if report.days:
         days = Table("day (UTC)", "enrolled", "goal", "completed", "exited", "unenrolled",
                      title="Per day", title_justify="left", box=None, pad_edge=False)

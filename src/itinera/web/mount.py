@@ -17,6 +17,7 @@ from itinera.web import (
     routes_journeys,
     routes_login,
     routes_studio,
+    routes_suppressions,
     routes_tasks,
     routes_templates,
     routes_versions,
@@ -42,6 +43,7 @@ def install_ui(app: FastAPI) -> None:
         app.include_router(module.router)
     app.include_router(segments_router)  # the studio's segment editor
     app.include_router(draft_tests_router)  # the studio's Test panel
+    app.include_router(routes_suppressions.router)  # bounced and complained addresses
 
     @app.get("/", include_in_schema=False)
     def home() -> Response:  # a browser opening the service's address lands on the UI

@@ -23,6 +23,7 @@ from itinera.api.context import ID_MAX, Ctx
 from itinera.api.problems import ApiProblem
 from itinera.errors import DefinitionError
 from itinera.storage import queries
+from itinera.storage.tracking import node_rates
 from itinera.web import charts, reads
 from itinera.web.auth import CsrfForm, UiUser, ui_user
 from itinera.web.graph import ENTRY, layout
@@ -87,7 +88,8 @@ def _live(connection: sa.Connection, journey: dict[str, Any]) -> dict[str, Any]:
     # The entry shows how many of this version's enrollments set off from it.
     enrolled = counts[definition["start"]].entered if definition.get("start") in counts else 0
     return {"summary": summary, "counts": counts, "graph": layout(nodes, edges), "entry": ENTRY,
-            "entry_count": enrolled}
+            "entry_count": enrolled,
+            "email_rates": node_rates(connection, journey["id"])}  # tracked clicks and opens
 
 
 @router.get("/{journey_id}")
