@@ -233,3 +233,40 @@ def test_template_preview_for_a_chosen_person(site: Site) -> None:
     expect(preview).to_contain_text("Bodea-Product X for leaders")
     expect(preview).to_contain_text("as Decision Maker")
     _shot(page, "template-preview.png", full=False)
+
+
+def test_people_sign_in_with_a_password_and_see_what_their_role_allows(site: Site) -> None:
+    """An admin (signed in with the admin key) makes an editor on the Users page; the editor
+    signs in with name and password, may edit but not run journeys, and signs out everywhere."""
+    admin = site.page()
+    admin.get_by_role("link", name="Users & keys").click()
+    expect(admin).to_have_url(f"{site.base}/ui/admin/users")
+    admin.fill("#new-name", "edna")
+    admin.select_option("#new-role", "editor")
+    admin.fill("#new-password", "edna's long password")
+    admin.click("#new-user button[type=submit]")
+    expect(admin.locator('tr[data-user="edna"]')).to_contain_text("active")
+
+    page = site.browser.new_page(viewport={"width": 1360, "height": 900})
+    page.goto(f"{site.base}/ui/journeys/bodea-x")  # sent to sign in, then back here
+    page.fill("#name", "edna")
+    page.fill("#password", "edna's long password")
+    page.click("#password-form button[type=submit]")
+    expect(page).to_have_url(f"{site.base}/ui/journeys/bodea-x")
+    expect(page.locator(".whoami")).to_contain_text("edna (editor)")
+    expect(page.locator('button[data-command="edit"]')).to_be_visible()
+    expect(page.locator('button[data-command="pause"]')).to_have_count(0)  # approvers run them
+    expect(page.get_by_role("link", name="Users & keys")).to_have_count(0)
+
+    other = site.browser.new_page()
+    other.goto(f"{site.base}/ui/login")
+    other.fill("#name", "edna")
+    other.fill("#password", "edna's long password")
+    other.click("#password-form button[type=submit]")
+    expect(other).to_have_url(f"{site.base}/ui/journeys")
+    page.get_by_role("button", name="Sign out everywhere").click()
+    expect(page).to_have_url(f"{site.base}/ui/login")
+    other.goto(f"{site.base}/ui/tasks")
+    expect(other).to_have_url(f"{site.base}/ui/login?next=/ui/tasks")  # signed out there too
+    for opened in (admin, page, other):
+        opened.close()
