@@ -74,11 +74,12 @@ def test_the_studio_reads_and_writes_with_the_session_and_its_token(api: Api) ->
     exported = client.get(f"/ui/studio/api/drafts/{draft_id}/export")
     assert exported.status_code == 200 and exported.text == text
 
-    words = client.post("/ui/studio/api/words", json={"condition": {"account.health": {"gte": 70}}})
+    # The forms' pick-lists, words and schema: the API's, read with the same session.
+    words = client.post("/api/conditions/words", json={"condition": {"account.health": {"gte": 70}}},
+                        headers={"X-CSRF-Token": csrf})
     assert words.status_code == 200 and "70" in words.json()["words"]
-    schema = client.get("/ui/studio/api/schema").json()
-    assert "ConditionOperators" in schema["$defs"]
-    assert isinstance(client.get("/ui/studio/api/catalog").json()["segments"], list)
+    assert "ConditionOperators" in client.get("/api/schema/journey").json()["$defs"]
+    assert isinstance(client.get("/api/workspace/catalog").json()["segments"], list)
 
 
 def test_without_a_session_or_with_a_read_only_one(api: Api) -> None:

@@ -16,18 +16,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import RedirectResponse
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from itinera.api.context import Ctx
 from itinera.api.problems import ApiProblem
 from itinera.api.routes_drafts import DraftEdits, DraftText
-from itinera.conditions.parse import Scope
-from itinera.definitions import journey_schema
 from itinera.web import studio_drafts
 from itinera.web.auth import EditForm, UiAccess, UiUser, ui_user
 from itinera.web.pages import render
-from itinera.web.words import describe
 
 __all__ = ["router"]
 
@@ -53,12 +49,6 @@ async def _csrf_header(request: Request, user: Annotated[UiUser, Depends(_writer
 Writer = Annotated[UiUser, Depends(_csrf_header)]
 
 
-class WordsBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    condition: Any = None
-    scope: str = Field(default="account", pattern="^(account|person|event|group)$")
-
-
 # Pages ------------------------------------------------------------------------------------------
 
 @router.get("")
@@ -80,23 +70,6 @@ def edit_journey(request: Request, context: Ctx, user: EditForm, journey_id: str
 
 
 # The JSON the studio's script reads and writes (before /{draft_id}, which would match "api").
-
-@router.get("/api/schema")
-def schema(user: User) -> dict[str, Any]:
-    return journey_schema()
-
-
-@router.get("/api/catalog")
-def catalog(context: Ctx, user: User) -> dict[str, Any]:
-    with context.read() as connection:
-        return studio_drafts.catalog(connection)
-
-
-@router.post("/api/words")
-def words(body: WordsBody, user: User) -> dict[str, str]:
-    """A condition in words, as the journey page says it (the language's own parser)."""
-    return {"words": describe(body.condition, Scope(body.scope))}
-
 
 @router.get("/api/drafts/{draft_id}")
 def get_draft(context: Ctx, user: User, draft_id: str) -> dict[str, Any]:
