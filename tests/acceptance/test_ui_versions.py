@@ -66,11 +66,15 @@ def test_preview_publish_with_a_move_then_diff_and_roll_back(api: Api) -> None:
         "move": ["first=", "ask=ask"]}, follow_redirects=False)
     assert published.status_code == 303, published.text
     assert _store_counts(api) == {(1, "first"): 3, (2, "ask"): 2}
+    # The account's timeline tells the move.
+    timeline = client.get("/ui/accounts/a3").text
+    assert "moved to version 2 at ask" in timeline and "ask (version 1)" in timeline
 
     versions = client.get("/ui/journeys/nurture/versions")
     assert versions.status_code == 200
     assert 'data-version="2"' in versions.text and 'data-rollback="1"' in versions.text
-    assert "tests (key)" in versions.text  # who published, from the audit log
+    # Who published: the key the test signs in with.
+    assert re.search(r'data-version="2".*?<td class="small muted">[^<]*tests', versions.text, re.S)
 
     diff = client.get("/ui/journeys/nurture/diff", params={"a": 1, "b": 2})
     assert diff.status_code == 200

@@ -194,6 +194,12 @@ def _history(enrollment: Mapping[str, Any], history: Sequence[Mapping[str, Any]]
         elif event == "resumed":
             items.append(TimelineItem(at, "decision", f"{node}: heard → {entry.get('next')}",
                                       facts=_listened(entry, definition, view), **common))
+        elif event == "moved":  # a publish moved it to a new version
+            source, target = entry.get("from") or {}, entry.get("to") or {}
+            facts = [Fact("from", f"{source.get('node')} (version {source.get('version')})"),
+                     Fact("due", instant_words(entry.get("due")) if entry.get("due") else "—")]
+            items.append(TimelineItem(at, "decision", f"moved to version {target.get('version')} "
+                                      f"at {target.get('node')}", facts=facts, **common))
         elif event == "path_ended":
             items.append(TimelineItem(at, "decision", f"{node}: the path ends",
                                       facts=[Fact("why", str(entry.get("why")))], **common))
