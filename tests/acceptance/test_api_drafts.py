@@ -207,3 +207,18 @@ def test_a_text_over_the_drafts_limit_is_refused_and_nothing_stored(api: Api) ->
     refused = _call(api, "POST", "/api/drafts", {"kind": "journey", "from": "text", "text": big})
     assert refused.status_code == 422 and refused.json()["errors"][0]["place"] == "text"
     assert api.get("/api/drafts") == []
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLES.glob("*.journey.yaml")), ids=lambda p: p.name)
+def test_every_example_round_trips_through_a_draft(api: Api, example: Path) -> None:
+    text = example.read_text()
+    draft = _call(api, "POST", "/api/drafts", {"kind": "journey", "from": "text",
+                                               "text": text}).json()
+    assert _call(api, "GET", f"/api/drafts/{draft['id']}/export").text == text
+    # An edit of the name changes that line only; every comment and other line stays.
+    edited = _call(api, "POST", f"/api/drafts/{draft['id']}/edits", {"revision": 1, "edits": [
+        {"op": "set", "path": ["name"], "value": "Renamed"}]}).json()
+    before, after = text.splitlines(), edited["text"].splitlines()
+    assert len(before) == len(after)
+    assert [(a, b) for a, b in zip(before, after, strict=True) if a != b] == [
+        (next(line for line in before if line.startswith("name:")), "name: Renamed")]
