@@ -61,8 +61,12 @@ _DESCRIPTION = """Account-journey orchestration, live.
 * **Results**: enrollments with their history, tasks, rejected messages, and deliveries: every
   effect with its delivery state, dead letters included (`?status=dead`), which can be retried.
 
-Authenticate with an API key (`itinera keys create NAME`): HTTP Basic with the key as the user
-name and an empty password, or `Authorization: Bearer <key>`. Errors are
+Authenticate with an API key (`itinera keys create NAME --scope ...`): HTTP Basic with the key as
+the user name and an empty password, or `Authorization: Bearer <key>`. The UI's pages call the
+API with their session cookie instead (writes carry `X-CSRF-Token`). Each operation needs a
+permission held by roles of users and scopes of keys; a 403 names the role and the scope needed
+(docs/security.md); `GET /api/me` says what the caller holds. Ingest keys are rate-limited (429
+with `Retry-After`). Errors are
 `application/problem+json` (RFC 9457); validation errors list `errors: [{place, message}]`.
 """
 
