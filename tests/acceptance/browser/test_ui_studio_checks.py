@@ -178,3 +178,12 @@ def test_a_template_edited_and_sent_as_a_test_arrives(site: Site) -> None:
     page.get_by_role("button", name="Send test").click()
     expect(page.locator("#test-email-outcome")).to_contain_text("Not sent")
     assert len(site.mail.received) == 1
+    # Kept as the template's draft (the page reopens on it), then published.
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.locator("#template-note")).to_contain_text("Draft saved")
+    expect(page.locator("#edit-subject")).to_have_value(
+        "Hello {{ person.first_name }} at {{ account.name }}")
+    page.get_by_role("button", name="Publish").click()
+    expect(page.locator("#template-note")).to_contain_text("Published")
+    expect(page.locator("#preview")).to_contain_text("Hello Ada at Account 04")  # as stored now
+    expect(page.locator("#publish-template")).to_have_count(0)
