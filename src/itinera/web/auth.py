@@ -58,7 +58,7 @@ class UiUser:
 
     @property
     def what(self) -> str:
-        """``ana (editor)``, ``API key ci (scope write)``: for the top bar."""
+        """The role (``editor``) or ``API key, scope write``: beside the name in the top bar."""
         return f"{self.role}" if self.is_user else f"API key, scope {self.scope}"
 
     def may(self, permission: str) -> bool:
