@@ -117,7 +117,7 @@ def test_the_cli_records_its_operator(database_url: str, tmp_path: Path) -> None
         ("enable", "journey"), ("publish", "journey"), ("workspace_apply", "workspace"),
         ("segment_edit", "segment"), ("template_edit", "template"), ("key_revoke", "key"),
         ("key_create", "key")]
-    assert found[-1]["after"] == {"name": "website", "scope": "ingest"}
+    assert found[-1]["after"] == {"name": "website", "scope": "ingest", "rate_limit": None}
 
     code, out = _cli("audit", "--object", "journey:onboarding", "--kind", "enable",
                      "--since", "1d", *db)

@@ -28,6 +28,7 @@ from itinera.api import (
     routes_ingest,
     routes_journeys,
     routes_me,
+    routes_reviews,
     routes_scenarios,
     routes_segment,
     routes_tracking,
@@ -103,7 +104,7 @@ def create_app(service: Service, unsubscribe_secret: str | None = None,
                    routes_deliveries, routes_unsubscribe, routes_accounts, routes_checks,
                    routes_impact, routes_scenarios, routes_audit,
                    routes_drafts, routes_versions, routes_catalog,  # the studio's
-                   routes_tracking):
+                   routes_tracking, routes_reviews):
         app.include_router(module.router)
     app.include_router(routes_draft_checks.router)  # the studio's tests of a draft
     app.include_router(routes_me.router)  # who the caller is (users)

@@ -19,7 +19,7 @@ from itinera.definitions.roundtrip import Edit, EditError, apply_edits
 from itinera.domain.actor import Actor
 from itinera.errors import DefinitionError, Problem
 from itinera.runtime import drafts as meaning
-from itinera.storage import audit
+from itinera.storage import audit, reviews
 from itinera.storage import drafts as store
 from itinera.storage.drafts import DraftRow, StaleRevision, TooManyDrafts
 
@@ -228,6 +228,12 @@ def publish(context: ApiContext, actor: Actor, draft_id: str, revision: int | No
         raise invalid([Problem("moves", "only a journey's publish moves enrollments")])
     with context.read() as connection:
         examined = meaning.examine(connection, row.kind, row.text, row.object_id)
+        if not examined.problems and row.object_id is not None and row.kind in (
+                "template", "journey"):  # the approval workflow's gate, when it is on
+            examined.problems.extend(
+                {"place": p.place, "message": p.message, "line": None, "column": None}
+                for p in reviews.publish_problems(connection, row.kind, row.object_id,
+                                                  examined.model))
     if examined.problems:
         raise DraftRefused(examined.problems)
     entry = meaning.publish_entry(row.kind, examined.model, row.text, actor.label)

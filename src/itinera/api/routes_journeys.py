@@ -23,7 +23,7 @@ from itinera.api.routes_impact import MoveQuery, MovesMatching, moves_of
 from itinera.api.schemas import Accepted, JourneyDetail, JourneyOut, ProblemOut, Validation, journey_body
 from itinera.errors import Problem
 from itinera.runtime.checks import LIFECYCLE, Refs
-from itinera.storage import queries
+from itinera.storage import queries, reviews
 
 __all__ = ["router"]
 
@@ -40,7 +40,9 @@ _ACCEPTED: dict[int | str, dict[str, Any]] = {
 def _check(context: Ctx, journey: Any) -> None:
     problems: list[Problem] = []
     with context.read() as connection:
-        Refs(connection).check_journey(journey, "", problems)
+        journey_id = Refs(connection).check_journey(journey, "", problems)
+        if journey_id is not None:  # under the approval workflow: approved, or say its state
+            problems.extend(reviews.publish_problems(connection, "journey", journey_id, journey))
     if problems:
         raise invalid(problems, "the journey")
 

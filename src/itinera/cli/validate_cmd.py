@@ -3,7 +3,10 @@
 ``validate`` prints ``ok <file>`` on standard output for each valid file and each problem on
 standard error as one plain line, ``<file>: <place>: <problem>`` (a syntax error as
 ``<file>:<line>: <problem>``), so editors and CI can grep them. Exit status 0 when every file is
-valid, 2 when any is not (as ``itinera simulate`` does for an invalid scenario).
+valid, 2 when any is not (as ``itinera simulate`` does for an invalid scenario). Under the
+workspace's approval workflow (``--workspace`` with ``approval:``), a valid journey file prints
+``needs approval <file>: <place>: ...`` lines instead of ``ok``: what must be approved in the
+store before it is published or its templates are sent.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from itinera.definitions.loader import load_workspace, read_document
 from itinera.definitions.scenario import WorkspaceData
 from itinera.definitions.schema import SCHEMAS
 from itinera.definitions.validate import validate_journey, validate_scenario
+from itinera.domain.approval import template_refs
 from itinera.errors import DefinitionError, Problem
 
 __all__ = ["register"]
@@ -100,11 +104,40 @@ def validate(
             invalid += 1
             for line in lines:
                 errors.print(line, markup=False)
-        else:
+            continue
+        reviews = _reviews_needed(path, data, workspace)
+        for line in reviews:
+            typer.echo(f"needs approval {line}")
+        if not reviews:
             typer.echo(f"ok {path}")
     if invalid:
         errors.print(f"{invalid} of {len(files)} file(s) invalid", style="bold red", markup=False)
         raise typer.Exit(INVALID)
+
+
+def _reviews_needed(path: Path, data: WorkspaceData | None, workspace: Path | None) -> list[str]:
+    """Under the workspace's approval workflow, what a valid journey file still needs before
+    it is published or sends: its own approved review (``approval.journeys``), and one for
+    each template it sends (``approval.templates``). Reviews live in the store, so a file
+    check cannot tell whether they exist: it says what is needed instead of "ok"."""
+    approval = data.approval if data is not None else None
+    if approval is None or not (approval.templates or approval.journeys):
+        return []
+    raw = plain(read_document(path))
+    if not isinstance(raw, dict) or is_scenario(raw) or is_workspace(raw):
+        return []
+    lines = []
+    if approval.journeys:
+        lines.append(f"{path}: journey {raw.get('id')!r} needs an approved review before it is "
+                     f"published (approval.journeys is on in {workspace})")
+    if approval.templates:
+        seen: dict[str, str] = {}
+        for place, template in template_refs(raw.get("nodes"), "nodes"):
+            seen.setdefault(template, place)
+        lines.extend(f"{path}: {place}: template {template!r} needs an approved review of its "
+                     f"content before it is sent (approval.templates is on in {workspace})"
+                     for template, place in seen.items())
+    return lines
 
 
 def schema(

@@ -120,6 +120,16 @@ class TrackingData(Model):
     opens: bool = False
 
 
+class ApprovalData(Model):
+    """The approval workflow (``approval:``): which content needs an approved review before it
+    is sent or published, and whether its approver must be someone else (four eyes). Under
+    it, a template's ``approved`` in the file is ignored."""
+
+    templates: bool = False
+    journeys: bool = False
+    four_eyes: bool = False
+
+
 class FrequencyCap(Model):
     """At most ``max`` deliveries to one person within any ``per`` (e.g. 3 per 7d)."""
 
@@ -178,6 +188,7 @@ class WorkspaceData(Model):
     frequency_caps: dict[Literal["email"], FrequencyCap] = Field(default_factory=dict)
     quiet_hours: dict[Literal["email"], QuietHoursData] = Field(default_factory=dict)
     tracking: dict[Literal["email"], TrackingData] = Field(default_factory=dict)
+    approval: ApprovalData | None = None
 
 
 class ScenarioData(WorkspaceData):

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 __all__ = ["KINDS", "ApprovalSettings", "ReviewState", "content_hash", "content_of",
-           "review_state"]
+           "review_state", "template_refs"]
 
 KINDS = ("template", "journey")
 ReviewState = Literal["approved", "pending", "rejected", "draft", "not_required"]
@@ -70,3 +70,20 @@ def review_state(required: bool, states: Iterable[str]) -> ReviewState:
         return "pending"
     decided = [s for s in seen if s in ("approved", "rejected")]
     return "rejected" if decided else "draft"
+
+
+def template_refs(value: Any, place: str) -> Iterator[tuple[str, str]]:
+    """(place, template id) of every ``send_email`` inside ``value`` (a raw journey's nodes),
+    places written as validation writes them (``nodes.send.do[0].send_email.template``)."""
+    def join(at: str, key: str | int) -> str:
+        return f"{at}[{key}]" if isinstance(key, int) else f"{at}.{key}" if at else key
+
+    if isinstance(value, Mapping):
+        email = value.get("send_email")
+        if isinstance(email, Mapping) and isinstance(email.get("template"), str):
+            yield join(join(place, "send_email"), "template"), email["template"]
+        for key, item in value.items():
+            yield from template_refs(item, join(place, str(key)))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from template_refs(item, join(place, i))

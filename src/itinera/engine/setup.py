@@ -6,10 +6,12 @@ way is not an entry (scenarios' ``data``; a live bulk import of a starting world
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, time
 
 from itinera.definitions.models import Journey
 from itinera.definitions.scenario import QuietHoursData, ScenarioData, WorkspaceData
+from itinera.domain.approval import ApprovalSettings, content_hash
 from itinera.domain.model import CSM, Account, BuyingGroup, Member, Person, Template
 from itinera.domain.quiet_hours import WEEKDAYS, QuietHours, zone
 from itinera.engine.catalog import CompiledJourney, JourneyState, Workspace
@@ -17,7 +19,7 @@ from itinera.engine.engine import Engine
 from itinera.storage.store import Store
 from itinera.timeutil import parse_duration, parse_instant
 
-__all__ = ["configure", "load_workspace", "load_world", "quiet_hours"]
+__all__ = ["configure", "load_workspace", "load_world", "quiet_hours", "settle_approvals"]
 
 
 def configure(engine: Engine, data: WorkspaceData) -> None:
@@ -54,6 +56,9 @@ def configure(engine: Engine, data: WorkspaceData) -> None:
         for segment in data.segments:
             store.put_config("segment", segment.id, segment.when)
         workspace.set_segments(store.config("segment"))
+        if data.approval is not None:
+            store.put_config("approval", "settings", data.approval.model_dump(mode="json"))
+        settle_approvals(workspace, store)
 
 
 def load_world(engine: Engine, data: ScenarioData, now: datetime) -> None:
@@ -117,7 +122,27 @@ def load_workspace(store: Store) -> Workspace:
         for jid, body in store.config("journey_state"):
             workspace.states[jid] = JourneyState(body["status"], body["version"],
                                                  body["enabled_seq"])
+        settle_approvals(workspace, store)
     return workspace
+
+
+def settle_approvals(workspace: Workspace, store: Store) -> None:
+    """Whether each template is approved: under the approval workflow (``approval.templates``)
+    when an approved review holds its very content (any change needs a new approval);
+    otherwise as its file says (``approved``, true by default)."""
+    body = next((b for _, b in store.config("approval")), None)
+    if not ApprovalSettings.from_body(body).templates:
+        bodies = dict(store.config("template"))
+        for tid, template in workspace.templates.items():
+            workspace.templates[tid] = replace(
+                template, approved=bool(bodies.get(tid, {}).get("approved", True)))
+        return
+    approved = store.approved_contents("template")
+    for tid, template in workspace.templates.items():
+        content = {"subject": template.subject, "preheader": template.preheader,
+                   "text": template.text, "html": template.html}
+        workspace.templates[tid] = replace(
+            template, approved=(tid, content_hash("template", content)) in approved)
 
 
 def quiet_hours(data: QuietHoursData) -> QuietHours:

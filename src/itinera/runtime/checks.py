@@ -24,7 +24,7 @@ from itinera.engine.commands import PUBLISH_EXTRAS
 from itinera.engine.moves import plan_moves
 from itinera.errors import Problem
 from itinera.jsonvalues import value_problems
-from itinera.storage import queries
+from itinera.storage import queries, reviews
 from itinera.timeutil import parse_instant
 
 __all__ = ["LIFECYCLE", "Refs", "check_instant", "input_problems"]
@@ -166,7 +166,9 @@ def input_problems(refs: Refs, entries: list[Any], place: str = "") -> list[Prob
             refs.people |= {p["id"] for p in payload.get("people", [])}
         elif kind == "publish":
             journey_id = refs.check_journey(payload, here, out)
-            if journey_id is not None:
+            if journey_id is not None:  # the approval workflow's gate, when it is on
+                out.extend(reviews.publish_problems(refs.connection, "journey", journey_id,
+                                                    payload, here))
                 entry = entries[i]
                 if entry.get("moves") or entry.get("move_matching"):
                     refs.check_moves(payload, entry.get("moves"),

@@ -349,11 +349,14 @@ def workspace_document(conn: sa.Connection) -> dict[str, Any]:
     what :func:`workspace_data` gives, with scoring rules, frequency caps and quiet hours."""
     data: dict[str, Any] = workspace_data(conn)
     rows = conn.execute(sa.select(t.config.c.kind, t.config.c.id, t.config.c.body).where(
-        t.config.c.kind.in_(["scoring", "frequency_cap", "quiet_hours", "tracking"]))
+        t.config.c.kind.in_(["scoring", "frequency_cap", "quiet_hours", "tracking",
+                             "approval"]))
         .order_by(t.config.c.seq))
     for r in rows:
         if r.kind == "scoring":
             data["scoring"] = dict(r.body)
+        elif r.kind == "approval":  # the approval workflow's setting
+            data["approval"] = dict(r.body)
         else:
             name = {"frequency_cap": "frequency_caps"}.get(r.kind, r.kind)
             data.setdefault(name, {})[r.id] = dict(r.body)

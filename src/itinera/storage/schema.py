@@ -371,7 +371,7 @@ reviews = Table(
     Column("object_id", String, nullable=False),
     Column("content_hash", String, nullable=False),
     Column("content", Json, nullable=False),  # what the approver approves
-    Column("draft_id", Integer),  # the draft it was submitted from, if any
+    Column("draft_id", String),  # the draft it was submitted from, if any (migration 0012)
     Column("state", String, nullable=False),  # pending | approved | rejected | superseded
     Column("note", Text),  # the submitter's
     Column("submitted_by", Json, nullable=False),  # {kind, id, name}

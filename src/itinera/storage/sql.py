@@ -90,6 +90,12 @@ class SqlStore(TimerRows):
                           .order_by(t.journeys.c.id, t.journeys.c.version))
         return [(r.id, r.version, r.definition) for r in rows]
 
+    def approved_contents(self, kind: str) -> set[tuple[str, str]]:
+        """(object id, content hash) of the approved reviews of ``kind`` (approval workflow)."""
+        rows = self._exec(sa.select(t.reviews.c.object_id, t.reviews.c.content_hash).where(
+            t.reviews.c.kind == kind, t.reviews.c.state == "approved"))
+        return {(r.object_id, r.content_hash) for r in rows}
+
     # -- accounts, people, groups, segments, events -----------------------------------------
     _account = staticmethod(account_from_row)
 

@@ -85,6 +85,8 @@ class Store(Protocol):
 
     def journey_versions(self) -> list[tuple[str, int, dict[str, Any]]]: ...
 
+    def approved_contents(self, kind: str) -> set[tuple[str, str]]: ...  # (id, content hash)
+
     def next_value(self, key: str) -> int: ...
 
     # the world
