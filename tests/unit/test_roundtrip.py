@@ -194,3 +194,37 @@ def test_dump_yaml_writes_a_definition_in_block_style() -> None:
     text = dump_yaml(data)
     assert parse_document(text, "r") == data
     assert "nodes:\n  value-recap:\n    do:\n      - set:\n" in text
+
+
+def test_rename_node_follows_timeouts_variants_and_people_splits() -> None:
+    text = """\
+id: j
+entry: {segments: [s]}
+start: pick
+nodes:
+  pick:
+    experiment:
+      name: e
+      variants:
+        - {name: a, weight: 1, next: listen}
+        - {name: b, weight: 1, next: people}
+  listen:
+    wait_for: {events: [x], timeout: 1d}
+    next: done
+    on_timeout: listen-again
+  listen-again: {wait: 1d, next: done}
+  people:
+    split_people:
+      - when: {person.title: CEO}
+        next: done
+      - else: listen-again
+  done: {end: true}
+"""
+    out = edit(text, {"op": "rename_node", "from": "listen-again", "to": "retry"},
+               {"op": "rename_node", "from": "listen", "to": "wait-x"})
+    nodes = parse_document(out, "j")["nodes"]
+    assert list(nodes) == ["pick", "wait-x", "retry", "people", "done"]
+    assert nodes["pick"]["experiment"]["variants"][0]["next"] == "wait-x"
+    assert nodes["wait-x"]["on_timeout"] == "retry"
+    assert nodes["people"]["split_people"][1]["else"] == "retry"
+    assert "        - {name: a, weight: 1, next: wait-x}\n" in out  # flow style kept
