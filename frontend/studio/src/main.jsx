@@ -109,7 +109,7 @@ function Studio({ api, boot }) {
     const watcher = new MutationObserver(read);
     watcher.observe(host, { childList: true, subtree: true, attributes: true });
     return () => watcher.disconnect();
-  }, []);
+  }, [draft !== null]); // the panel exists once the draft is shown
 
   if (!draft) return <div class="studio-loading">{error ? <p class="flash error">{error}</p> : "Loading the draft…"}</div>;
   const model = draft.model && typeof draft.model === "object" ? draft.model : null;
@@ -136,7 +136,10 @@ function Studio({ api, boot }) {
           <label class="button">Import<input type="file" accept=".yaml,.yml" hidden aria-label="Import a journey file"
                                              onChange={(e) => e.currentTarget.files[0] && importFile(e.currentTarget.files[0])} /></label>
           <a class="button" href={`${boot.base}/drafts/${draft.id}/export`} download>Export</a>
-          <button type="button" onClick={() => setShowTests(!showTests)} aria-pressed={showTests}>Test</button>
+          <button type="button" aria-pressed={showTests} onClick={() => {
+            setShowTests(!showTests);
+            if (!showTests) setTimeout(loadTests, 0);
+          }}>Test</button>
           {problems.length
             ? <button type="button" class="primary" disabled title="Fix the problems first" data-publish="disabled">Publish</button>
             : <a class="button primary" href={`/ui/drafts/${draft.id}/publish`} data-publish="enabled">Publish</a>}
@@ -173,10 +176,10 @@ function Studio({ api, boot }) {
               </ul>
             ) : <p class="muted small">None: the draft validates.</p>}
           </div>
-          <div class="card tests" hidden={!showTests}>
+          <div class="card tests" id="studio-test-panel" hidden={!showTests}>
             <h2>Test</h2>
             <div id="studio-tests" hx-get={`/ui/drafts/${draft.id}/tests`} hx-trigger="studio-tests" hx-swap="innerHTML" />
-            <button type="button" class="small" onClick={() => loadTests()}>Run the tests</button>
+            <button type="button" class="small" onClick={() => loadTests()}>Reload the test panel</button>
           </div>
         </aside>
       </div>

@@ -49,6 +49,7 @@ def shot(page: Page, name: str) -> None:
 @dataclass
 class StudioSite:
     service: Service
+    clock: ManualClock
     base: str
     key: str
     browser: Browser
@@ -187,7 +188,7 @@ def open_studio_site(database: Path) -> Iterator[StudioSite]:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM)
                 try:
-                    yield StudioSite(service, f"http://127.0.0.1:{port}", key, browser)
+                    yield StudioSite(service, clock, f"http://127.0.0.1:{port}", key, browser)
                 finally:
                     browser.close()
         finally:

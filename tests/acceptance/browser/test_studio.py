@@ -6,6 +6,7 @@ node and field (and Publish refused while it remains)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,24 @@ def test_the_condition_builder_changes_only_what_changed(site: StudioSite, tmp_p
     assert "# healthy enough" in text and "# paying" in text and "75" in text, text
     # A new clause in words too, and the graph's edge says the branch in brief.
     expect(studio.page.locator("g.edge[data-edge-label='#1']")).to_contain_text("health ≥ 75")
+
+
+def test_the_test_panel_backtests_and_the_counts_show_on_the_graph(site: StudioSite) -> None:
+    # History to replay: an hour later, two accounts start a renewal (the draft's entry event).
+    site.clock.advance(timedelta(hours=1))
+    site.service.submit([{"upsert_account": {"id": f"acme-{n}", "attributes": {"name": f"Acme {n}"}}}
+                         for n in (1, 2)])
+    site.service.submit([{"event": {"id": f"start-{n}", "type": "renewal.started", "account": f"acme-{n}"}}
+                         for n in (1, 2)])
+    site.clock.advance(timedelta(hours=1))
+    studio = site.new_studio()
+    wait = studio.add("__entry__", "wait")
+    studio.select("__entry__")
+    studio.fill(studio.form.get_by_label("or on the event"), "renewal.started")
+    studio.page.get_by_role("button", name="Test", exact=True).click()
+    panel = studio.page.locator("#studio-tests")
+    expect(panel.locator("#run-backtest")).to_be_visible(timeout=15_000)
+    panel.locator("#run-backtest button[type=submit]").click()
+    expect(panel.locator("[data-node-counts]")).to_have_count(1, timeout=60_000)
+    expect(panel).to_contain_text("2 enrollments")
+    expect(studio.node(wait).locator("[data-count='backtest']")).to_have_text("2")
