@@ -99,7 +99,7 @@ def _work(service: Service) -> None:
         pass
 
 
-def _dsn(to: str, status: str) -> bytes:
+def postfix_dsn(to: str, status: str) -> bytes:
     """A delivery status notification as Postfix writes one (RFC 3464)."""
     return (
         "From: MAILER-DAEMON@mx.acme.test (Mail Delivery System)\r\n"
@@ -183,7 +183,7 @@ def test_a_tracked_click_wakes_the_journey_and_a_bounce_suppresses_the_next_emai
                                   hostname="127.0.0.1", port=receiver_port)
             receiver.start()
             try:
-                dsn = _dsn("pat@acme.test", "5.1.1")
+                dsn = postfix_dsn("pat@acme.test", "5.1.1")
                 with smtplib.SMTP("127.0.0.1", receiver_port, timeout=30) as client_smtp:
                     client_smtp.sendmail("", [sent.mail_from], dsn)
             finally:
@@ -215,7 +215,7 @@ def test_the_bounce_receiver_refuses_nothing_and_records_only_reports(
         plain["Subject"] = "out of office"
         plain.set_content("I am away")
         assert receiver.take(["bounces+1-00000000000000000000@vendor.test"], plain.as_bytes()) == []
-        found = receiver.take(["bounces@vendor.test"], _dsn("a@b.test", "4.2.2"))
+        found = receiver.take(["bounces@vendor.test"], postfix_dsn("a@b.test", "4.2.2"))
         assert [(b.address, b.kind, b.effect) for b in found] == [("a@b.test", "soft", None)]
         with service.store.engine.connect() as connection:
             assert suppressions.list_suppressions(connection) == []  # soft: counted only

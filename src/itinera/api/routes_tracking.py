@@ -52,7 +52,8 @@ def _tracked(request: Request, token: str, kind: str) -> Tracked:
 def click(request: Request, context: Ctx, token: Token) -> RedirectResponse:
     """Record a click of a tracked link, and redirect to its target."""
     tracked = _tracked(request, token, "click")
-    assert tracked.url is not None
+    if tracked.url is None or not tracked.url.lower().startswith(("http://", "https://")):
+        raise ApiProblem(404, "unknown-link", "this link is not valid")  # only ours are signed
     engagement.record(context.service, tracked, request.headers.get("user-agent"))
     return RedirectResponse(tracked.url, status_code=302, headers=_NO_STORE)
 

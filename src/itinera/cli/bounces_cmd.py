@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
+import sqlalchemy as sa
 import typer
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,7 +25,19 @@ from itinera.errors import ItineraError
 from itinera.runtime.bounces import MAX_MESSAGE, BounceReceiver
 from itinera.storage.sql import SqlStore
 
-__all__ = ["bounces", "register"]
+__all__ = ["bounces", "register", "start_receiver"]
+
+
+def start_receiver(engine: sa.Engine, secret: str, host: str, port: int,
+                   now: Callable[[], datetime]) -> Any:
+    """The bounce receiver listening on ``host:port`` (an aiosmtpd controller, started: the
+    caller stops it)."""
+    from aiosmtpd.controller import Controller  # only the receiving commands need it
+
+    controller = Controller(BounceReceiver(engine, secret, now), hostname=host, port=port,
+                            data_size_limit=MAX_MESSAGE)
+    controller.start()
+    return controller
 
 
 def bounces(
@@ -34,8 +48,6 @@ def bounces(
     port: Annotated[int, typer.Option(help="Port to listen on (25 for an MX).")] = 2525,
 ) -> None:
     """Receive bounces and complaints over SMTP; hard bounces and complaints suppress."""
-    from aiosmtpd.controller import Controller  # only this command needs it
-
     errors = Console(stderr=True, emoji=False, highlight=False, soft_wrap=True)
     secret = os.environ.get("ITINERA_UNSUBSCRIBE_SECRET", "")
     if not secret:
@@ -47,11 +59,9 @@ def bounces(
     except (SQLAlchemyError, ValueError, ItineraError) as error:
         errors.print(f"cannot use the database {database}: {error}", markup=False)
         raise typer.Exit(2) from None
-    receiver = BounceReceiver(store.engine, secret, lambda: datetime.now(UTC))
-    controller = Controller(receiver, hostname=host, port=port, data_size_limit=MAX_MESSAGE)
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    controller.start()
+    controller = start_receiver(store.engine, secret, host, port, lambda: datetime.now(UTC))
     errors.print(f"receiving bounces on {host}:{port}", markup=False)
     try:
         stop.wait()

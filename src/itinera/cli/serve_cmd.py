@@ -31,6 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from itinera.api import create_app
 from itinera.api.rate_limits import DEFAULT_RATE
 from itinera.channels import ChannelError, ChannelSettings, build_channels
+from itinera.cli.bounces_cmd import start_receiver
 from itinera.cli.db_cmd import DEFAULT_DATABASE
 from itinera.errors import ItineraError
 from itinera.runtime.dispatcher import Dispatcher
@@ -102,6 +103,10 @@ def serve(
         help="Requests per second an ingest key may make on /v1 and the bulk ingestion routes, "
              "unless it has a rate of its own (each process counts its own; 0: unlimited).")
     ] = DEFAULT_RATE,
+    bounce_port: Annotated[int | None, typer.Option(
+        "--bounce-port", min=1, max=65535,
+        help="Also receive bounces and complaints over SMTP on this port of --host, as "
+             "`itinera bounces` does (docs/runtime.md).")] = None,
 ) -> None:
     """Serve the REST API (Segment-compatible tracking, bulk ingestion, journeys, enrollments,
     tasks) with a worker applying what it receives."""
@@ -133,6 +138,14 @@ def serve(
                      smtp=None if sandbox else settings.smtp,  # templates' test emails
                      ingest_rate=ingest_rate or None)
     app.router.lifespan_context = with_worker(service, interval, dispatcher)
+    receiver = None
+    if bounce_port is not None:
+        if secret is None:
+            errors.print("--bounce-port needs ITINERA_UNSUBSCRIBE_SECRET (it signs the return "
+                         "paths)", markup=False)
+            raise typer.Exit(2)
+        receiver = start_receiver(service.intake.engine, secret, host, bounce_port,
+                                  service.clock.now)
     # Uvicorn stops gracefully on SIGINT / SIGTERM, then raises the signal again for the
     # handler it found: by then the worker has stopped, so that handler just lets us finish.
     previous = signal.signal(signal.SIGTERM, lambda *_: None)
@@ -147,6 +160,8 @@ def serve(
     finally:
         signal.signal(signal.SIGTERM, previous)
         delivering.stop()
+        if receiver is not None:
+            receiver.stop()
         service.close()
     _leave_unfinished_requests(errors)
 

@@ -130,8 +130,9 @@ def _dsn_bounce(block: Message, effect: int | None, effect_address: str | None) 
 def from_postmark(body: dict[str, Any]) -> Bounce | None:
     """The bounce a Postmark webhook tells of; None for other record types (opens, clicks,
     deliveries, auto-responders); ValueError when it has no address."""
-    record = body.get("RecordType")
-    kind_name = body.get("Type")
+    record, kind_name = body.get("RecordType"), body.get("Type")
+    if not isinstance(record, str) or not isinstance(kind_name, (str, type(None))):
+        return None
     if record == "SpamComplaint" or kind_name == "SpamComplaint":
         kind = "complaint"
     elif record == "Bounce" and kind_name in _POSTMARK_HARD:
