@@ -64,7 +64,7 @@ def _time_limit(connection: sa.Connection, seconds: float) -> Iterator[None]:
     """Cancel the statements run inside after ``seconds``: PostgreSQL's statement_timeout (in
     this transaction only), SQLite's progress handler."""
     if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(seconds * 1000)}")
+        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {max(1, int(seconds * 1000))}")
         try:
             yield
         except sa.exc.OperationalError as error:
@@ -74,7 +74,7 @@ def _time_limit(connection: sa.Connection, seconds: float) -> Iterator[None]:
         return
     raw: Any = connection.connection.dbapi_connection
     deadline = time.monotonic() + seconds
-    raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+    raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 1_000)
     try:
         yield
     except sa.exc.OperationalError as error:
