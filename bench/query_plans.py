@@ -5,12 +5,13 @@
 
 The queries, exactly as the store sends them (compiled by SQLAlchemy with their parameters): an
 account's events (``events_of``, all and of one type, and the API's latest events), what a
-round loads for its accounts (``load_accounts``), the timers of an account, a frequency cap's
-count, an account's latest effects, and a segment's full rebuild (``fill_segment``'s
-``SELECT``). SQLite: ``EXPLAIN QUERY PLAN``; PostgreSQL: ``EXPLAIN`` (estimates, nothing run).
-The world has no enrollments, timers, effects, buying groups or memberships to speak of: one of
-each per account (per person for effects) replaces them for the plans, in a transaction rolled
-back at the end, and analyzed (a planner reads an empty table at once).
+round takes and loads for its accounts (``take_round``, ``load_accounts``), the timers of an
+account, a frequency cap's count, an account's latest effects, and a segment's full rebuild
+(``fill_segment``'s ``SELECT``). SQLite: ``EXPLAIN QUERY PLAN``; PostgreSQL: ``EXPLAIN``
+(estimates, nothing run). The world has no enrollments, timers, effects, buying groups or
+memberships to speak of: one of each per account (per person for effects) replaces them for the
+plans, in a transaction rolled back at the end, and analyzed (a planner reads an empty table at
+once).
 """
 
 from __future__ import annotations
@@ -26,15 +27,18 @@ from itinera.conditions import parse_condition
 from itinera.conditions.sql import select_accounts
 from itinera.storage import schema as t
 from itinera.storage.engine import create_engine, json_text
+from itinera.storage.inbox import _round_query
 from itinera.storage.rows import account_events
-from itinera.storage.sql import CONDITION_TABLES, _load_queries
+from itinera.storage.sql import CONDITION_TABLES
+from itinera.storage.sql_reads import reads
 from itinera.storage.sql_timers import _timers_of_query
 
 
 def queries(dialect: str) -> list[tuple[str, Any, dict[str, Any]]]:
     ids: Any = ["a4242", "a77"] if dialect == "postgresql" else json_text(["a4242", "a77"])
     events, typed = account_events(False), account_events(True)
-    accounts, people, groups, segments, enrollments = _load_queries(dialect)
+    persons: Any = ["p21210"] if dialect == "postgresql" else json_text(["p21210"])
+    load = reads(dialect)
     rebuild = select_accounts(parse_condition(SEGMENTS["vp_webinar"]), NOW, dialect,
                               CONDITION_TABLES)
     return [
@@ -43,11 +47,13 @@ def queries(dialect: str) -> list[tuple[str, Any, dict[str, Any]]]:
          {"account": "a4242", "type": "webinar.attended"}),
         ("views.events_of (latest 200)", sa.select(events).order_by(events.c.seq.desc())
          .limit(200), {"account": "a4242"}),
-        ("load_accounts: accounts", accounts, {"ids": ids}),
-        ("load_accounts: people", people, {"ids": ids}),
-        ("load_accounts: buying groups", groups, {"ids": ids}),
-        ("load_accounts: segments", segments, {"ids": ids}),
-        ("load_accounts: enrollments", enrollments, {"ids": ids}),
+        ("a lone worker's take (inputs, their events known, the config version)",
+         _round_query(500), {}),
+        ("load_accounts: people (of accounts, and of people's accounts)", load.load_people,
+         {"ids": ids, "persons": persons}),
+        ("load_accounts: accounts with segments and buying groups", load.load_accounts,
+         {"ids": ids}),
+        ("load_accounts: enrollments", load.load_enrollments, {"ids": ids}),
         ("timers of accounts", _timers_of_query(dialect), {"ids": ids}),
         ("deliveries_since (frequency cap)", sa.select(sa.func.count()).select_from(t.effects)
          .where(t.effects.c.person == "p21210", t.effects.c.channel == "email",
