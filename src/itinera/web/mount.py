@@ -14,8 +14,10 @@ from starlette.responses import Response
 from itinera.web import (
     routes_accounts,
     routes_admin,
+    routes_audit,
     routes_journeys,
     routes_login,
+    routes_reviews,
     routes_studio,
     routes_suppressions,
     routes_tasks,
@@ -44,6 +46,8 @@ def install_ui(app: FastAPI) -> None:
     app.include_router(segments_router)  # the studio's segment editor
     app.include_router(draft_tests_router)  # the studio's Test panel
     app.include_router(routes_suppressions.router)  # bounced and complained addresses
+    app.include_router(routes_reviews.router)  # the approval workflow's queue and panel
+    app.include_router(routes_audit.router)  # the audit log
 
     @app.get("/", include_in_schema=False)
     def home() -> Response:  # a browser opening the service's address lands on the UI
