@@ -22,6 +22,14 @@ function summary(node) {
   }
 }
 
+/** Enter or Space on a focused node or "+": what a click does (the graph works from the keyboard). */
+function pressed(ev, action) {
+  if (ev.key !== "Enter" && ev.key !== " ") return;
+  ev.preventDefault();
+  ev.stopPropagation();
+  action();
+}
+
 export function layoutGraph(model) {
   const { nodes, edges } = graphOf(model);
   const g = new Graph({ multigraph: true });
@@ -88,7 +96,7 @@ export function GraphView({ model, problems, selected, onSelect, onAdd, counts, 
               <g class="add" transform={`translate(${mid.x} ${mid.y + (edge.label ? 18 : 0)})`} role="button" tabIndex={0}
                  aria-label={`Add a node between ${edge.from === ENTRY ? "entry" : edge.from} and ${edge.to}`}
                  data-add-from={edge.from} data-add-to={edge.to} data-add-label={edge.label || ""}
-                 onClick={(ev) => { ev.stopPropagation(); onAdd(edge); }}>
+                 onClick={(ev) => { ev.stopPropagation(); onAdd(edge); }} onKeyDown={(ev) => pressed(ev, () => onAdd(edge))}>
                 <circle r="9" /><text y="4" text-anchor="middle">+</text>
               </g>
             )}
@@ -101,7 +109,7 @@ export function GraphView({ model, problems, selected, onSelect, onAdd, counts, 
           <g class="add open-end" key={ghost} transform={`translate(${n.x} ${n.y})`} role="button" tabIndex={0}
              aria-label={`Add a node after ${edge.from === ENTRY ? "entry" : edge.from}${edge.label ? ` (${edge.label})` : ""}`}
              data-add-from={edge.from} data-add-to="" data-add-label={edge.label || ""}
-             onClick={(ev) => { ev.stopPropagation(); onAdd(edge); }}>
+             onClick={(ev) => { ev.stopPropagation(); onAdd(edge); }} onKeyDown={(ev) => pressed(ev, () => onAdd(edge))}>
             <circle r="12" /><text y="5" text-anchor="middle">+</text>
           </g>
         );
@@ -125,7 +133,8 @@ export function GraphView({ model, problems, selected, onSelect, onAdd, counts, 
         return (
           <g key={id} class={`node kind-${kind}${selected === id ? " selected" : ""}${troubled.has(id) ? " troubled" : ""}`}
              data-node={id} data-kind={kind} transform={`translate(${n.x - W / 2} ${n.y - H / 2})`}
-             onClick={(ev) => { ev.stopPropagation(); onSelect(id); }}>
+             tabIndex={0} role="button" aria-label={`Node ${id}`}
+             onClick={(ev) => { ev.stopPropagation(); onSelect(id); }} onKeyDown={(ev) => pressed(ev, () => onSelect(id))}>
             <rect width={W} height={H} rx="8" />
             <rect class="band" width="6" height={H} rx="3" />
             <text x="14" y="20" class="title">{(node && node.name) || id}</text>
