@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 from api_support import open_api
 from users_support import make_user, signed_in_as
 
 from itinera.api.auth import COOKIE, csrf_token
 from itinera.channels import tracking
+from itinera.runtime import engagement
 from itinera.runtime.clock import ManualClock
 from itinera.storage import schema as t
 from itinera.storage import tracking as hits
@@ -136,3 +138,19 @@ def test_the_ui_lists_and_lifts_suppressions_and_shows_email_rates(database_url:
         journey = ops.get("/ui/journeys/onboarding")
         assert journey.status_code == 200
         assert 'data-click-rate="1.0"' in journey.text and "100.0% clicked" in journey.text
+
+
+def test_a_click_the_database_cannot_record_still_redirects(database_url: str,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing(*_: object) -> None:
+        raise sa.exc.OperationalError("INSERT", {}, Exception("database is locked"))
+
+    with open_api(database_url) as api:
+        api.client.app.state.unsubscribe_secret = "s"  # type: ignore[attr-defined]
+        monkeypatch.setattr(engagement, "_record", failing)
+        path = tracking.click_url("", "s", 5, 0, "https://vendor.test/")
+        answer = api.client.get(path, follow_redirects=False)
+        assert answer.status_code == 302 and answer.headers["location"] == "https://vendor.test/"
+        raced = sa.exc.IntegrityError("INSERT", {}, Exception("duplicate key"))
+        monkeypatch.setattr(engagement, "_record", lambda *_: (_ for _ in ()).throw(raced))
+        assert engagement.record(api.service, tracking.Tracked("open", 5), None) is None

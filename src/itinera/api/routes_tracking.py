@@ -15,14 +15,16 @@
 from __future__ import annotations
 
 import base64
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 
 from itinera.api.auth import INGEST, READ, WRITE, actor_of
 from itinera.api.body import ApiRoute
-from itinera.api.context import Ctx
+from itinera.api.context import ApiContext, Ctx
 from itinera.api.problems import ApiProblem
 from itinera.channels.tracking import Tracked, verify
 from itinera.runtime import bounces, engagement
@@ -31,6 +33,7 @@ from itinera.storage import suppressions
 __all__ = ["router"]
 
 router = APIRouter(route_class=ApiRoute, tags=["tracking"])
+log = logging.getLogger("itinera.tracking")
 
 # The smallest transparent GIF (43 bytes).
 _PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -48,13 +51,21 @@ def _tracked(request: Request, token: str, kind: str) -> Tracked:
     return tracked
 
 
+def _record(context: ApiContext, tracked: Tracked, request: Request) -> None:
+    """Record the hit; a database failure loses it (logged) but never the reader's redirect."""
+    try:
+        engagement.record(context.service, tracked, request.headers.get("user-agent"))
+    except SQLAlchemyError:
+        log.exception("could not record a tracked %s of email %d", tracked.kind, tracked.effect)
+
+
 @router.get("/t/c/{token}", status_code=302, responses=_UNKNOWN, openapi_extra={"security": []})
 def click(request: Request, context: Ctx, token: Token) -> RedirectResponse:
     """Record a click of a tracked link, and redirect to its target."""
     tracked = _tracked(request, token, "click")
     if tracked.url is None or not tracked.url.lower().startswith(("http://", "https://")):
         raise ApiProblem(404, "unknown-link", "this link is not valid")  # only ours are signed
-    engagement.record(context.service, tracked, request.headers.get("user-agent"))
+    _record(context, tracked, request)
     return RedirectResponse(tracked.url, status_code=302, headers=_NO_STORE)
 
 
@@ -62,7 +73,7 @@ def click(request: Request, context: Ctx, token: Token) -> RedirectResponse:
 def opened(request: Request, context: Ctx, token: Token) -> Response:
     """Record an open of an email (its pixel was fetched): a transparent 1×1 GIF."""
     tracked = _tracked(request, token, "open")
-    engagement.record(context.service, tracked, request.headers.get("user-agent"))
+    _record(context, tracked, request)
     return Response(_PIXEL, media_type="image/gif", headers=_NO_STORE)
 
 

@@ -24,6 +24,8 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
+
 from itinera.channels.tracking import Tracked
 from itinera.runtime.service import Service
 from itinera.storage import tracking
@@ -60,7 +62,15 @@ def bot_reason(user_agent: str | None, at: datetime, delivered_at: datetime | No
 
 def record(service: Service, tracked: Tracked, user_agent: str | None) -> str | None:
     """Record a verified hit; returns the event's id when a person's hit was received, None
-    when nothing was (unknown email, unsubscribed person, repeat, bot)."""
+    when nothing was (unknown email, unsubscribed person, repeat, bot). A repeat that raced
+    this one (two requests of one double click) is a repeat too."""
+    try:
+        return _record(service, tracked, user_agent)
+    except sa.exc.IntegrityError:  # the same hit stored meanwhile by a parallel request
+        return None
+
+
+def _record(service: Service, tracked: Tracked, user_agent: str | None) -> str | None:
     now = service.clock.now()
     hit_id = (f"click:{tracked.effect}:{tracked.link}:{int(now.timestamp())}"
               if tracked.kind == "click" else f"open:{tracked.effect}:{int(now.timestamp())}")
