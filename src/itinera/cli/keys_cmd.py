@@ -52,8 +52,7 @@ def create(name: Annotated[str, typer.Argument(help="Who or what the key is for.
         id, key = keys.create_api_key(connection, name, datetime.now(UTC), scope.value,
                                       rate_limit=rate_limit)
         audit.record(connection, cli_actor(), "key_create", ("key", id),
-                     after={"name": name, "scope": scope.value,
-                            **({"rate_limit": rate_limit} if rate_limit else {})})
+                     after={"name": name, "scope": scope.value, "rate_limit": rate_limit})
         return id, key
 
     id, key = in_transaction(database, create_key, create=True)  # before the first `serve`

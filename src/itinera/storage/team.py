@@ -61,8 +61,7 @@ def create_key(conn: sa.Connection, actor: Actor, name: str, scope: str, now: da
     """A new key (see ``keys.create_api_key``): (id, key)."""
     id, key = keys.create_api_key(conn, name, now, scope, rate_limit=rate_limit)
     audit.record(conn, actor, "key_create", ("key", id),
-                 after={"name": name, "scope": scope,
-                        **({"rate_limit": rate_limit} if rate_limit else {})}, at=now)
+                 after={"name": name, "scope": scope, "rate_limit": rate_limit}, at=now)
     return id, key
 
 
