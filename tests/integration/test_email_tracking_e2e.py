@@ -26,6 +26,7 @@ from aiosmtpd.controller import Controller
 from itinera.api import create_app
 from itinera.channels import EmailChannel, SmtpSettings, UnsubscribeSettings
 from itinera.channels.settings import BounceSettings, TrackingSettings
+from itinera.channels.tracking import verp_address
 from itinera.runtime import Service
 from itinera.runtime.bounces import BounceReceiver
 from itinera.runtime.clock import ManualClock
@@ -215,10 +216,36 @@ def test_the_bounce_receiver_refuses_nothing_and_records_only_reports(
         plain["Subject"] = "out of office"
         plain.set_content("I am away")
         assert receiver.take(["bounces+1-00000000000000000000@vendor.test"], plain.as_bytes()) == []
-        found = receiver.take(["bounces@vendor.test"], postfix_dsn("a@b.test", "4.2.2"))
-        assert [(b.address, b.kind, b.effect) for b in found] == [("a@b.test", "soft", None)]
+        # Not signed by us: anyone can write a report naming anyone; nothing is recorded.
+        assert receiver.take(["bounces@vendor.test"], postfix_dsn("a@b.test", "5.1.1")) == []
         with service.store.engine.connect() as connection:
-            assert suppressions.list_suppressions(connection) == []  # soft: counted only
-            assert suppressions.bounce_counts(connection, ["a@b.test"]) == {"a@b.test": {"soft": 1}}
+            assert suppressions.list_suppressions(connection) == []
+            assert suppressions.bounce_counts(connection, ["a@b.test"]) == {}
+    finally:
+        service.close()
+
+
+def test_a_signed_return_path_vouches_only_for_the_address_its_email_went_to(
+        database_url: str) -> None:
+    """The bounce port is open to anyone: a report naming someone else than the email its
+    signed return path names suppresses no one, and a report on our email does."""
+    service = Service(database_url, ManualClock(START))
+    try:
+        with service.store.engine.begin() as connection:
+            effect = 7001
+            connection.execute(sa.insert(t.effects).values(
+                id=effect, key="k1", channel="email", status="delivered", at=START, journey="j",
+                node="n", account="acme", person="ada", attempts=1,
+                payload={"to": "ada@acme.test", "subject": "Hi"}))
+        verp = verp_address("bounces@vendor.test", SECRET, effect)
+        receiver = BounceReceiver(service.store.engine, SECRET, lambda: START)
+        assert receiver.take([verp], postfix_dsn("ceo@victim.test", "5.1.1")) == []
+        with service.store.engine.connect() as connection:
+            assert suppressions.list_suppressions(connection) == []
+        [bounce] = receiver.take([verp], postfix_dsn("ada@acme.test", "5.1.1"))
+        assert (bounce.address, bounce.kind, bounce.effect) == ("ada@acme.test", "hard", effect)
+        with service.store.engine.connect() as connection:
+            assert [s["address"] for s in suppressions.list_suppressions(connection)] == [
+                "ada@acme.test"]
     finally:
         service.close()

@@ -176,8 +176,9 @@ def _effect_address(connection: sa.Connection, effect: int) -> str | None:
 class BounceReceiver:
     """An aiosmtpd handler for mail to the return path: each report's bounces recorded.
 
-    Any recipient is taken (at most 10 a message); a message that is no report, or whose
-    return path is not one of ours, is accepted and dropped (bouncing a bounce loops)."""
+    Any recipient is taken (at most 10 a message); a message that is no report, whose return
+    path is not one of ours, or that tells of another address than the one our email went to,
+    is accepted and dropped (bouncing a bounce loops)."""
 
     def __init__(self, engine: sa.Engine, secret: str, now: Callable[[], datetime]) -> None:
         self.engine, self.secret, self.now = engine, secret, now
@@ -201,12 +202,25 @@ class BounceReceiver:
         return "250 OK"
 
     def take(self, recipients: list[str], content: bytes) -> list[Bounce]:
-        """Record the bounces of one message sent to ``recipients``; what was recorded."""
+        """Record the bounces of one message sent to ``recipients``; what was recorded.
+
+        Only a signed return path (VERP) is believed, and only for the address its email went
+        to: the port is open to anyone, and a report's own recipient fields are whatever its
+        sender wrote, so without this anyone could suppress any address."""
         effects = [e for r in recipients if (e := verify_return_path(r, self.secret)) is not None]
-        effect = effects[0] if effects else None
+        if not effects:
+            return []
+        effect = effects[0]
         with self.engine.begin() as connection:
-            address = _effect_address(connection, effect) if effect is not None else None
-            found = parse_report(content, effect=effect, effect_address=address)
+            address = _effect_address(connection, effect)
+            if address is None:
+                return []
+            try:
+                found = [bounce for bounce in parse_report(content, effect=effect,
+                                                           effect_address=address)
+                         if bounce.address.lower() == address and bounce.effect == effect]
+            except RecursionError:  # MIME nested past Python's limit: no report of ours
+                return []
             for bounce in found:
                 receive(connection, bounce, self.now())
         return found
