@@ -17,12 +17,10 @@ from api_support import Api, open_api
 
 from acceptance.test_cli_backtest import START, record
 from acceptance.test_scenarios_kept import _bundle
-from itinera.domain.actor import Actor
 from itinera.runtime import ManualClock
 from itinera.storage.engine import create_engine
 from itinera.studio.draft_backtest import backtest_draft, journal_size
 from itinera.studio.runs import Runs
-from itinera.web import studio_drafts
 
 DRAFT: dict[str, Any] = {
     "id": "welcome-back", "entry": {"event": {"type": "login"}}, "start": "hello",
@@ -90,16 +88,6 @@ def _stored_draft(api: Api, text: str, kind: str = "journey") -> str:
     return str(response.json()["id"])
 
 
-def _draft(api: Api, text: str) -> str:
-    """A journey draft of ``text``, made as the studio makes it (in memory until it keeps them
-    in the drafts store)."""
-    draft = studio_drafts.create(api.client.app.state.itinera,  # type: ignore[attr-defined]
-                                 Actor("key", "tests", "tests"), "journey", None, "new")
-    return str(studio_drafts.put_text(api.client.app.state.itinera,  # type: ignore[attr-defined]
-                                      Actor("key", "tests", "tests"), draft["id"], text,
-                                      draft["revision"])["id"])
-
-
 def _ok(response: Any) -> Any:
     assert response.status_code == 200, response.text
     return response.json()
@@ -139,7 +127,7 @@ def test_a_drafts_backtest_and_scenarios_over_the_api(database_url: str) -> None
 def test_the_studios_test_panel_runs_both_and_gives_the_graph_its_counts(database_url: str) -> None:
     record(database_url)
     with open_api(database_url, ManualClock(START + timedelta(days=8))) as api:
-        draft = _draft(api, json.dumps(DRAFT))
+        draft = _stored_draft(api, json.dumps(DRAFT))
         client = api.client
         assert client.post("/ui/login", data={"key": api.key},
                            follow_redirects=False).status_code == 303
