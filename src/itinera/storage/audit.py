@@ -34,8 +34,9 @@ __all__ = ["KINDS", "MAX_VALUE", "Filters", "entries", "record", "record_inputs"
 
 KINDS = ("publish", "enable", "pause", "resume", "disable", "submit", "approve", "reject",
          "workspace_apply", "template_edit", "segment_edit", "key_create", "key_revoke",
-         "user_create", "user_disable", "user_role", "user_password_reset", "task_reassign",
-         "task_complete", "draft_create", "draft_change", "draft_delete", "rollback", "move")
+         "user_create", "user_disable", "user_enable", "user_role", "user_password_reset",
+         "task_reassign", "task_complete", "draft_create", "draft_change", "draft_delete",
+         "rollback", "move", "suppression_lift")
 """The kinds recorded so far; another matching ``[a-z][a-z_]*`` is accepted."""
 MAX_VALUE = 16_384
 _KIND = re.compile(r"[a-z][a-z_]{0,39}")
