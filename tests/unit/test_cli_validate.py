@@ -115,7 +115,7 @@ def test_schema_prints_json(app: typer.Typer, args: list[str], expected: object)
 
 
 def test_schema_rejects_unknown_kind(app: typer.Typer) -> None:
-    assert CliRunner().invoke(app, ["schema", "segment"]).exit_code == 2
+    assert CliRunner().invoke(app, ["schema", "nonsense"]).exit_code == 2
 
 
 def test_line_numbers_are_not_read_as_emoji_codes(app: typer.Typer, tmp_path: Path) -> None:
