@@ -17,9 +17,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from itinera.domain.approval import content_hash
 from itinera.domain.model import CSM, Account, BuyingGroup, Person, Template
 from itinera.errors import StoreError
-from itinera.storage import queries
+from itinera.storage import queries, reviews
 from itinera.storage import schema as t
 from itinera.storage.rows import account_events, account_from_row, group_from_row, person_from_row
 from itinera.timeutil import as_utc, format_instant
@@ -164,9 +165,14 @@ def _config(conn: sa.Connection, kind: str) -> list[tuple[str, dict[str, Any]]]:
 
 
 def templates(conn: sa.Connection) -> list[Template]:
+    """The workspace's templates; ``approved`` as the engine decides it (under the approval
+    workflow, an approved review of the template's content; otherwise the file's flag)."""
+    reviewed = reviews.settings(conn).templates
+    approved = reviews.approved_templates(conn) if reviewed else set()
     return [Template(id=id, subject=body.get("subject", ""), text=body.get("text", ""),
                      html=body.get("html"), preheader=body.get("preheader"),
-                     approved=bool(body.get("approved", True)))
+                     approved=(id, content_hash("template", body)) in approved if reviewed
+                     else bool(body.get("approved", True)))
             for id, body in _config(conn, "template")]
 
 

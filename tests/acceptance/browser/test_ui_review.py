@@ -134,6 +134,9 @@ def _decide(page: Page, button: str, comment: str) -> None:
 
 def test_draft_submit_reject_fix_approve_send_and_audit(site: Site) -> None:
     editor, approver = site.page("edna"), site.page("abe")
+    editor.get_by_role("link", name="Templates", exact=True).click()
+    # Under the workflow the file's approval does not count: no review, not approved.
+    expect(editor.get_by_label("Template")).to_contain_text("welcome (not approved)")
 
     _edit(editor, "Welcome to Acme")
     _submit(editor, "First cut")
@@ -151,6 +154,7 @@ def test_draft_submit_reject_fix_approve_send_and_audit(site: Site) -> None:
     expect(approver.locator("#review-state")).to_have_text("approved")
     approver.get_by_role("button", name="Publish").click()
     expect(approver.locator("#template-note")).to_contain_text("Published")
+    expect(approver.get_by_label("Template")).not_to_contain_text("not approved")
 
     # The journey sends the approved content.
     site.service.submit([{"event": {"id": "e1", "type": "signed_up", "account": "acme"}}])
