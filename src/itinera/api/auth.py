@@ -83,7 +83,9 @@ PERMISSIONS: dict[str, Permission] = {
     # Publishing and running journeys: enable, pause, resume, disable, roll back, move
     # enrollments; retrying deliveries; raw inputs.
     "publish": Permission(("approver", "admin"), ("write", "admin")),
-    "approve": Permission(("approver", "admin"), ("write", "admin")),  # content under review
+    # Content under review: a person's judgement, so no key but admin's — a `write` key (CI,
+    # scripts) approving would also let one person submit as a user and approve as a key.
+    "approve": Permission(("approver", "admin"), ("admin",)),
     "admin": Permission(("admin",), ("admin",)),  # users, keys, workspace settings
 }
 """The one table of who may do what (docs/security.md shows it)."""
