@@ -22,7 +22,16 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 def test_bounces_suppress_and_a_lift_is_audited(database_url: str) -> None:
     with open_api(database_url) as api:
-        auth = {"Authorization": f"Bearer {api.key}"}
+        # The website's public ingest key cannot suppress anyone; a bounces key can.
+        _, site = api.new_key("website", "ingest")
+        _, postmark = api.new_key("postmark", "bounces")
+        spoofed = api.client.post("/api/webhooks/postmark", json={
+            "RecordType": "SpamComplaint", "Type": "SpamComplaint", "Email": "ceo@victim.test"},
+            headers={"Authorization": f"Bearer {site}"})
+        assert spoofed.status_code == 403 and "bounces" in spoofed.json()["detail"]
+        assert api.client.get("/api/suppressions",
+                              headers={"Authorization": f"Bearer {postmark}"}).status_code == 403
+        auth = {"Authorization": f"Bearer {postmark}"}
         hard = api.client.post("/api/webhooks/postmark", headers=auth, json={
             "RecordType": "Bounce", "Type": "HardBounce", "Email": "Gone@Acme.test",
             "Description": "Unknown user"})
@@ -48,10 +57,13 @@ def test_bounces_suppress_and_a_lift_is_audited(database_url: str) -> None:
         refused = api.client.delete("/api/suppressions/gone@acme.test",
                                     headers={"Authorization": f"Bearer {reader}"})
         assert refused.status_code == 403
-        lifted = api.client.delete("/api/suppressions/GONE@acme.test", headers=auth)
+        admin = {"Authorization": f"Bearer {api.key}"}
+        assert api.client.delete("/api/suppressions/gone@acme.test",
+                                 headers=auth).status_code == 403  # a bounces key only suppresses
+        lifted = api.client.delete("/api/suppressions/GONE@acme.test", headers=admin)
         assert lifted.status_code == 200 and lifted.json()["lifted"]["reason"] == "hard_bounce"
         assert api.client.delete("/api/suppressions/gone@acme.test",
-                                 headers=auth).status_code == 404
+                                 headers=admin).status_code == 404
         with api.service.intake.engine.connect() as connection:
             entry = connection.execute(sa.select(t.audit).where(
                 t.audit.c.kind == "suppression_lift")).one()

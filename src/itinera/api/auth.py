@@ -37,6 +37,7 @@ __all__ = [
     "ADMIN",
     "ALIASES",
     "APPROVE",
+    "BOUNCES",
     "CHALLENGE",
     "COOKIE",
     "CSRF_HEADER",
@@ -77,6 +78,9 @@ class Permission:
 PERMISSIONS: dict[str, Permission] = {
     # Segment's /v1 and the bulk ingestion writes: a website's key; people do not ingest.
     "ingest": Permission(("admin",), ("ingest", "write", "admin")),
+    # An email service's bounce and complaint webhooks: they suppress addresses, so a key of
+    # their own (scope bounces), never the website's public ingest key.
+    "bounces": Permission(("admin",), ("bounces", "admin")),
     "read": Permission(("viewer", "editor", "approver", "admin"), ("read", "write", "admin")),
     # Drafts of journeys, segments and templates; tests, previews, validation; tasks.
     "edit": Permission(("editor", "approver", "admin"), ("write", "admin")),
@@ -234,6 +238,7 @@ def require_scope(permission: str) -> Any:
 
 
 INGEST = [require_scope("ingest")]
+BOUNCES = [require_scope("bounces")]
 READ = [require_scope("read")]
 EDIT = [require_scope("edit")]
 PUBLISH = [require_scope("publish")]

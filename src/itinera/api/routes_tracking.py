@@ -7,9 +7,10 @@
   fetch images for the reader, or block them).
 - ``GET /api/suppressions`` (``READ``), ``DELETE /api/suppressions/{address}`` (``WRITE``,
   audited): the addresses no email goes to.
-- ``POST /api/webhooks/postmark`` (``INGEST``): Postmark's bounce and spam-complaint webhooks,
-  authenticated with an ingest key as HTTP Basic user name (Postmark's webhook settings take
-  Basic credentials).
+- ``POST /api/webhooks/postmark`` (``BOUNCES``): Postmark's bounce and spam-complaint webhooks,
+  authenticated with a key of scope ``bounces`` as HTTP Basic user name (Postmark's webhook
+  settings take Basic credentials); never the website's public ingest key, as a webhook
+  suppresses addresses.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 
-from itinera.api.auth import INGEST, READ, WRITE, actor_of
+from itinera.api.auth import BOUNCES, READ, WRITE, actor_of
 from itinera.api.body import ApiRoute
 from itinera.api.context import ApiContext, Ctx
 from itinera.api.problems import ApiProblem
@@ -112,7 +113,7 @@ def lift_suppression(request: Request, context: Ctx, address: Address) -> dict[s
     return {"lifted": before}
 
 
-@router.post("/api/webhooks/postmark", dependencies=INGEST)
+@router.post("/api/webhooks/postmark", dependencies=BOUNCES)
 def postmark(request: Request, context: Ctx, body: dict[str, Any]) -> dict[str, Any]:
     """A Postmark bounce or spam-complaint webhook (``RecordType`` ``Bounce`` or
     ``SpamComplaint``): hard bounces and complaints suppress the address."""

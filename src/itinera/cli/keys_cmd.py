@@ -1,7 +1,7 @@
 """``itinera keys``: the API keys of a live service.
 
 ``create NAME --scope SCOPE`` prints the new key on standard output, once: the store keeps only
-its sha256, so it cannot be shown again. The scope (``ingest``, ``read``, ``write``, ``admin``;
+its sha256, so it cannot be shown again. The scope (``ingest``, ``bounces``, ``read``, ``write``, ``admin``;
 docs/security.md) says what the key may do; without ``--scope`` it is ``admin``, the only kind
 of key there was before scopes, so scripts that make keys keep working: give a key embedded in
 a website ``--scope ingest``. ``list`` shows every key's id, name, scope and state, never the key;
@@ -27,6 +27,7 @@ __all__ = ["register"]
 
 class Scope(StrEnum):
     ingest = "ingest"
+    bounces = "bounces"
     read = "read"
     write = "write"
     admin = "admin"

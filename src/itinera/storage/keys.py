@@ -35,9 +35,11 @@ __all__ = [
     "revoke_api_key",
 ]
 
-SCOPES = ("ingest", "read", "write", "admin")
+SCOPES = ("ingest", "bounces", "read", "write", "admin")
 """From the narrowest: ``ingest`` (tracking and bulk ingestion writes, safe to embed in a
-browser), ``read`` (every read), ``write`` (read, ingest and running journeys), ``admin``."""
+browser), ``bounces`` (an email service's bounce and complaint webhooks only: they suppress
+addresses, so never the public ingest key), ``read`` (every read), ``write`` (read, ingest and
+running journeys), ``admin``."""
 SESSION_LIFETIME = timedelta(hours=12)
 _KEY_PREFIX = "itk"
 
