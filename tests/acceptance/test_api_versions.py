@@ -116,3 +116,13 @@ def test_catalog_words_and_schemas(api: Api) -> None:
     segment = api.get("/api/schema/segment")
     assert set(segment["properties"]) >= {"id", "when"}
     assert _call(api, "GET", "/api/schema/nope").status_code == 422
+
+
+def test_who_published_is_the_caller_never_the_body(api: Api) -> None:
+    """Raw inputs may not name another publisher nor a text beside the definition."""
+    assert api.post("/api/inputs", [{"configure": WORKSPACE}]).status_code == 200
+    assert api.post("/api/inputs", [{"publish": ONBOARDING, "by": "user:ceo",
+                                     "source": "# not what was published\n"}]).status_code == 200
+    [version] = api.get("/api/journeys/onboarding/versions")
+    assert version["published_by"] == "key:tests"
+    assert api.get("/api/journeys/onboarding/versions/1")["source"] is None

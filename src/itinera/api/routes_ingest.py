@@ -137,8 +137,13 @@ def add_inputs(request: Request, context: Ctx, records: Records,
         check_scope(caller, "admin")
     if len(records) > MAX_BATCH:
         raise invalid([Problem("", f"at most {MAX_BATCH} inputs per batch, got {len(records)}")])
+    actor = actor_of(request)
+    # Who published is who calls, never what the body says; and a source text the caller
+    # wrote beside the definition is not kept (the version's text is rebuilt from it).
+    records = [{**{k: v for k, v in r.items() if k not in ("by", "source")}, "by": actor.label}
+               if isinstance(r, dict) and "publish" in r else r for r in records]
     return _store(context, records, [], wait,  # receiving checks them (Service.submit)
-                  actor_of(request))
+                  actor)
 
 
 @router.get("/rejected", dependencies=READ, response_model=RejectedPage, tags=["ingestion"])
