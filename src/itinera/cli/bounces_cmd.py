@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from itinera.cli.db_cmd import DEFAULT_DATABASE
 from itinera.errors import ItineraError
 from itinera.runtime.bounces import MAX_MESSAGE, BounceReceiver
+from itinera.storage.engine import shown_url
 from itinera.storage.sql import SqlStore
 
 __all__ = ["bounces", "register", "start_receiver"]
@@ -57,7 +58,7 @@ def bounces(
     try:
         store = SqlStore(database, create=False, exclusive=False)
     except (SQLAlchemyError, ValueError, ItineraError) as error:
-        errors.print(f"cannot use the database {database}: {error}", markup=False)
+        errors.print(f"cannot use the database {shown_url(database)}: {error}", markup=False)
         raise typer.Exit(2) from None
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -24,6 +24,7 @@ from itinera.cli.db_cmd import DEFAULT_DATABASE
 from itinera.errors import ItineraError
 from itinera.runtime.clock import SystemClock
 from itinera.runtime.dispatcher import Dispatcher, RetryPolicy
+from itinera.storage.engine import shown_url
 from itinera.storage.sql import SqlStore
 
 __all__ = ["DEFAULT_LEASE", "LeaseOption", "dispatch", "register"]
@@ -53,7 +54,7 @@ def dispatch(
     try:
         store = SqlStore(database, create=False, exclusive=False)
     except (SQLAlchemyError, ValueError, ItineraError) as error:
-        errors.print(f"cannot use the database {database}: {error}", markup=False)
+        errors.print(f"cannot use the database {shown_url(database)}: {error}", markup=False)
         raise typer.Exit(2) from None
     try:  # channels from ITINERA_SMTP_*, ITINERA_WEBHOOK_*, ITINERA_UNSUBSCRIBE_*
         channels = build_channels(ChannelSettings.from_env())

@@ -34,6 +34,7 @@ from itinera.runtime.csv_import import ColumnSpec, ColumnType, CsvSource, Import
 from itinera.runtime.importer import FileSummary, apply_inbox, import_sources
 from itinera.runtime.service import Service
 from itinera.runtime.worker_lock import WorkerLockError
+from itinera.storage.engine import shown_url
 
 __all__ = ["import_files", "register"]
 
@@ -108,7 +109,8 @@ def import_files(
         raise fail([Problem("", f"--apply: {error}; import without --apply and the running "
                                 "worker applies the rows")], UNUSABLE) from None
     except (SQLAlchemyError, ValueError) as error:
-        raise fail([Problem("", f"cannot use the database {database}: {error}")], UNUSABLE) from None
+        raise fail([Problem("", f"cannot use the database {shown_url(database)}: {error}")],
+                   UNUSABLE) from None
     try:
         with _RichProgress(errors, quiet) as progress:
             summaries = import_sources(service, sources, batch=batch, dry_run=dry_run, progress=progress)
@@ -126,7 +128,8 @@ def import_files(
     except DefinitionError as error:
         raise fail([*error.problems, Problem("", "nothing was stored")]) from None
     except SQLAlchemyError as error:
-        raise fail([Problem("", f"cannot use the database {database}: {error}")], UNUSABLE) from None
+        raise fail([Problem("", f"cannot use the database {shown_url(database)}: {error}")],
+                   UNUSABLE) from None
     finally:
         service.close()
 

@@ -35,6 +35,7 @@ from itinera.runtime.checks import LIFECYCLE, Refs
 from itinera.runtime.handoff import hand_over
 from itinera.runtime.impact import Impact, impact, parse_moves
 from itinera.storage import queries
+from itinera.storage.engine import shown_url
 from itinera.timeutil import format_instant
 
 __all__ = ["register"]
@@ -69,7 +70,7 @@ def _hand_over(database: str, entries: list[dict[str, Any]], place: str, wait: f
         stderr().print("nothing was stored", markup=False)
         raise typer.Exit(2) from None
     except (ItineraError, SQLAlchemyError, ValueError) as error:
-        stderr().print(f"cannot use the database {database}: {error}", markup=False)
+        stderr().print(f"cannot use the database {shown_url(database)}: {error}", markup=False)
         raise typer.Exit(2) from None
     if done.applied:
         stderr().print(f"applied by {done.by}", markup=False)

@@ -38,6 +38,7 @@ from itinera.runtime.dispatcher import Dispatcher
 from itinera.runtime.service import Service
 from itinera.runtime.worker import run_worker
 from itinera.storage import keys
+from itinera.storage.engine import shown_url
 from itinera.storage.sql import SqlStore
 
 __all__ = ["GRACE", "register", "serve", "unconfigured", "with_worker"]
@@ -116,7 +117,7 @@ def serve(
         with service.intake.engine.connect() as connection:
             has_keys = bool(keys.api_keys(connection))
     except (SQLAlchemyError, ValueError, ItineraError) as error:
-        errors.print(f"cannot use the database {database}: {error}", markup=False)
+        errors.print(f"cannot use the database {shown_url(database)}: {error}", markup=False)
         raise typer.Exit(2) from None
     if not has_keys:
         errors.print("no API key yet: create one with `itinera keys create NAME`", markup=False)

@@ -23,6 +23,7 @@ from itinera.errors import ItineraError
 from itinera.runtime.dispatcher import Dispatcher, RetryPolicy
 from itinera.runtime.service import Service
 from itinera.runtime.worker import run_worker
+from itinera.storage.engine import shown_url
 from itinera.storage.sql import SqlStore
 
 __all__ = ["register", "worker"]
@@ -46,7 +47,7 @@ def worker(
     try:
         service = Service(database, sandbox=sandbox, shared=True)
     except (SQLAlchemyError, ValueError, ItineraError) as error:
-        errors.print(f"cannot work on {database}: {error}", markup=False)
+        errors.print(f"cannot work on {shown_url(database)}: {error}", markup=False)
         raise typer.Exit(2) from None
     try:
         dispatcher = None

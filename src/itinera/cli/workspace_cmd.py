@@ -24,6 +24,7 @@ from itinera.definitions.scenario import WorkspaceData
 from itinera.errors import DefinitionError, ItineraError
 from itinera.runtime.handoff import hand_over
 from itinera.storage import queries
+from itinera.storage.engine import shown_url
 
 __all__ = ["register"]
 
@@ -59,7 +60,7 @@ def apply(
             stderr().print(str(problem), markup=False)
         raise typer.Exit(2) from None
     except (ItineraError, SQLAlchemyError, ValueError) as error:
-        stderr().print(f"cannot use the database {database}: {error}", markup=False)
+        stderr().print(f"cannot use the database {shown_url(database)}: {error}", markup=False)
         raise typer.Exit(2) from None
     counts = ", ".join(f"{k.replace('_', ' ')} {len(v)}" for k, v in payload.items()
                        if isinstance(v, list | dict) and v)

@@ -8,6 +8,7 @@ orjson; SQLite begins writers with ``BEGIN IMMEDIATE`` in WAL mode, queued on a 
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime
@@ -20,9 +21,17 @@ from sqlalchemy.pool import StaticPool
 from itinera.errors import StoreError
 from itinera.storage.sqlite_writers import QueuedWriterConnection
 
-__all__ = ["READER", "create_engine", "database_url", "json_text", "remembering"]
+__all__ = ["READER", "create_engine", "database_url", "json_text", "remembering", "shown_url"]
 
 READER = "itinera_reader"  # execution option of a connection that only reads
+
+
+def shown_url(url: str) -> str:
+    """``url`` fit for a message or a log line: its password, if any, as ``***``."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except (sa.exc.ArgumentError, ValueError):  # not a URL SQLAlchemy reads: mask what looks like one
+        return re.sub(r"(://[^:/@\s]*):[^@\s]*@", r"\1:***@", url)
 
 
 def database_url(url: str) -> str:
@@ -30,8 +39,8 @@ def database_url(url: str) -> str:
     Raises :class:`StoreError` for a malformed URL or a backend Itinera does not run on."""
     try:
         parsed = sa.engine.make_url(url)
-    except sa.exc.ArgumentError:
-        raise StoreError(f"{url!r} is not a database URL: write sqlite:///file.db or "
+    except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is no number
+        raise StoreError(f"{shown_url(url)!r} is not a database URL: write sqlite:///file.db or "
                          "postgresql+psycopg://user@host/database") from None
     if parsed.drivername in ("postgres", "postgresql"):
         parsed = parsed.set(drivername="postgresql+psycopg")
