@@ -222,3 +222,21 @@ def test_every_example_round_trips_through_a_draft(api: Api, example: Path) -> N
     assert len(before) == len(after)
     assert [(a, b) for a, b in zip(before, after, strict=True) if a != b] == [
         (next(line for line in before if line.startswith("name:")), "name: Renamed")]
+
+
+def test_a_form_of_one_kind_never_overwrites_a_draft_of_another(api: Api) -> None:
+    """The template and segment editors save through ``replace_text(kind=...)``: a journey
+    draft's id posted to them is refused, and the journey draft is unchanged."""
+    from itinera.api import drafts
+    from itinera.api.problems import ApiProblem
+    from itinera.domain.actor import Actor
+
+    made = _call(api, "POST", "/api/drafts", {"kind": "journey", "from": "new"})
+    assert made.status_code == 201, made.text
+    journey = made.json()
+    with pytest.raises(ApiProblem) as refused:
+        drafts.replace_text(api.client.app.state.itinera, Actor("key", "t", "tests"),  # type: ignore[attr-defined]
+                            journey["id"], journey["revision"], "id: welcome\nsubject: Hi\n",
+                            kind="template")
+    assert refused.value.status == 409 and "is a journey draft" in str(refused.value.detail)
+    assert _call(api, "GET", f"/api/drafts/{journey['id']}").json()["text"] == journey["text"]

@@ -172,9 +172,14 @@ def _save(context: ApiContext, actor: Actor, row: DraftRow, revision: int,
 
 
 def replace_text(context: ApiContext, actor: Actor, draft_id: str, revision: int,
-                 text: str) -> dict[str, Any]:
-    """Replace the draft's text (the YAML view's save); 409 when ``revision`` is stale."""
-    return _save(context, actor, _row(context, draft_id), revision, text)
+                 text: str, kind: str | None = None) -> dict[str, Any]:
+    """Replace the draft's text (the YAML view's save); 409 when ``revision`` is stale, or
+    when the draft is not of ``kind`` (a form of one kind never overwrites another's draft)."""
+    row = _row(context, draft_id)
+    if kind is not None and row.kind != kind:
+        raise ApiProblem(409, "conflict", f"draft {draft_id} is a {row.kind} draft, not a "
+                                          f"{kind} draft")
+    return _save(context, actor, row, revision, text)
 
 
 def edit(context: ApiContext, actor: Actor, draft_id: str, revision: int,

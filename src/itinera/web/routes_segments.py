@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
+from itinera.api import drafts as draft_api
 from itinera.api.auth import actor_of
 from itinera.api.context import ApiContext, Ctx
 from itinera.api.problems import ApiProblem
@@ -96,18 +97,13 @@ def save_draft(request: Request, context: Ctx, user: EditForm,
     if segment_id is None:
         return render(request, "_segment_preview.html", user, check={  # 200: htmx shows it
             "problems": [Problem("id", "a segment draft needs its 'id'")]})
-    by, now = actor_of(request).label, context.now()
-    try:
-        with context.write() as connection:
-            if draft:
-                drafts.update_draft(connection, draft, revision=revision, text=text,
-                                    object_id=segment_id, by=by, now=now)
-            else:
-                drafts.create_draft(connection, kind="segment", object_id=segment_id, text=text,
-                                    base_version=None, by=by, now=now)
-    except drafts.StaleRevision:
-        raise ApiProblem(409, "conflict", "the draft changed since this page was opened: "
-                                          "reload it") from None
+    # Through the drafts API's functions: audited in the draft's transaction, 409 when stale
+    # or when the draft is of another kind.
+    actor = actor_of(request)
+    if draft:
+        draft_api.replace_text(context, actor, draft, revision, text, kind="segment")
+    else:
+        draft_api.create(context, actor, "segment", segment_id, "text", text)
     return _again(request, segment_id, "draft saved")
 
 

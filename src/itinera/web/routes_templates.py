@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.responses import Response
 
+from itinera.api import drafts as draft_api
 from itinera.api.auth import actor_of
 from itinera.api.context import Ctx
 from itinera.api.problems import ApiProblem
@@ -149,18 +150,13 @@ def save_draft(request: Request, context: Ctx, user: EditForm,
     entry |= {"text": text}
     entry |= {"html": html} if html else {}
     body = yaml.safe_dump(entry, sort_keys=False, allow_unicode=True)
-    by, now = actor_of(request).label, context.now()
-    try:
-        with context.write() as connection:
-            if draft:
-                drafts.update_draft(connection, draft, revision=revision, text=body,
-                                    object_id=template, by=by, now=now)
-            else:
-                drafts.create_draft(connection, kind="template", object_id=template, text=body,
-                                    base_version=None, by=by, now=now)
-    except drafts.StaleRevision:
-        raise ApiProblem(409, "conflict", "the draft changed since this page was opened: "
-                                          "reload it") from None
+    # Through the drafts API's functions: audited in the draft's transaction, 409 when stale
+    # or when the draft is of another kind.
+    actor = actor_of(request)
+    if draft:
+        draft_api.replace_text(context, actor, draft, revision, body, kind="template")
+    else:
+        draft_api.create(context, actor, "template", template, "text", body)
     return _back(request, template, person, "draft saved")
 
 

@@ -174,4 +174,8 @@ def test_draft_submit_reject_fix_approve_send_and_audit(site: Site) -> None:
         ("reject", "user:abe"), ("submit", "user:edna")]
     approver.get_by_label("Who").fill("user:edna")
     approver.get_by_role("button", name="Filter").click()
-    expect(approver.locator("#audit tbody tr")).to_have_count(2)
+    # Hers: the draft she made and changed, and her two submissions.
+    expect(approver.locator("#audit tbody tr")).to_have_count(4)
+    assert sorted(row.get_attribute("data-kind") or "" for row in
+                  approver.locator("#audit tbody tr").all()) == [
+        "draft_change", "draft_create", "submit", "submit"]
