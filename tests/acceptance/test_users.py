@@ -193,3 +193,18 @@ def test_forgotten_failures_leave_no_rows(api: Api) -> None:
         sign_in.record_failure(connection, "ana", "10.0.0.2", later)
         ids = set(connection.exec_driver_sql("SELECT id FROM sign_in_failures").scalars())
     assert ids == {"name:ana", "address:10.0.0.2"}
+
+
+def test_parallel_guesses_get_no_more_than_the_free_attempts(api: Api) -> None:
+    """Each attempt takes its count before its password is checked: 20 guesses at once for
+    one name get the free ones and the one that sets the lock checked (401); the rest are
+    refused (429) — before, all 20 were checked."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    make_user(api, "victim", "editor")
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(lambda _: TestClient(api.client.app).post(
+            "/ui/sign-in", data={"name": "victim", "password": "wrong password!"},
+            follow_redirects=False).status_code, range(20)))
+    checked = sign_in.FREE_BY_NAME + 1
+    assert sorted(codes) == [401] * checked + [429] * (20 - checked)

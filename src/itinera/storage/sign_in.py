@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from itinera.storage import schema as t
 
 __all__ = ["FIRST_LOCK", "FORGET_AFTER", "FREE_BY_ADDRESS", "FREE_BY_NAME", "LONGEST_LOCK",
-           "locked_for", "record_failure", "record_success"]
+           "count_attempt", "locked_for", "record_failure", "record_success"]
 
 FREE_BY_NAME = 5
 FREE_BY_ADDRESS = 20
@@ -54,11 +54,13 @@ def locked_for(conn: sa.Connection, name: str | None, address: str | None,
 
 
 def record_failure(conn: sa.Connection, name: str | None, address: str | None,
-                   now: datetime) -> None:
+                   now: datetime) -> timedelta | None:
     """Count a failed sign-in against the name and the address, locking either once it has
-    failed more than its free attempts."""
+    failed more than its free attempts. Past them, one attempt a lock window is checked: the
+    one that sets the lock; one that finds a lock set meanwhile gets it back (refused)."""
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     table = t.sign_in_failures
+    refused: timedelta | None = None
     # What is forgotten goes, so guessing many names leaves no lasting rows (an address is
     # locked after its free failures anyway, which bounds how fast rows come).
     conn.execute(sa.delete(table).where(table.c.last_at < now - FORGET_AFTER,
@@ -72,13 +74,37 @@ def record_failure(conn: sa.Connection, name: str | None, address: str | None,
             failures=sa.case((table.c.last_at < now - FORGET_AFTER, 1),
                              else_=table.c.failures + 1),
             last_at=now))
-        failures = conn.execute(sa.select(table.c.failures).where(table.c.id == id)).scalar_one()
+        failures, until = conn.execute(sa.select(table.c.failures, table.c.locked_until)
+                                       .where(table.c.id == id)).one()
         if failures > free:
+            if until is not None and _aware(until) > now:
+                # Locked since this attempt looked (a parallel one took the window): refused.
+                held = _aware(until) - now
+                refused = held if refused is None else max(refused, held)
+                continue
             lock = min(LONGEST_LOCK, FIRST_LOCK * 2 ** min(failures - free - 1, 20))
             conn.execute(sa.update(table).where(table.c.id == id).values(locked_until=now + lock))
+    return refused
 
 
-def record_success(conn: sa.Connection, name: str) -> None:
-    """A good sign-in: the name's failures are forgotten."""
-    [(id, _)] = _ids(name, None)
-    conn.execute(sa.delete(t.sign_in_failures).where(t.sign_in_failures.c.id == id))
+def count_attempt(conn: sa.Connection, name: str | None, address: str | None,
+                  now: datetime) -> timedelta | None:
+    """Before any password is checked, in the sign-in's own write transaction: the lock that
+    refuses this attempt, else None with the attempt counted as a failure (a good one is taken
+    back by :func:`record_success`). Counting first is what holds under concurrency: parallel
+    guesses each take a count (the update locks the row), so past the free attempts only one a
+    lock window is checked, however many come at once."""
+    return locked_for(conn, name, address, now) or record_failure(conn, name, address, now)
+
+
+def record_success(conn: sa.Connection, name: str | None, address: str | None = None) -> None:
+    """A good sign-in: the name's failures are forgotten, and the address's count taken by
+    :func:`count_attempt` for this attempt is given back (its earlier failures stay)."""
+    table = t.sign_in_failures
+    if name is not None:
+        [(id, _)] = _ids(name, None)
+        conn.execute(sa.delete(table).where(table.c.id == id))
+    if address is not None:
+        [(id, _)] = _ids(None, address)
+        conn.execute(sa.update(table).where(table.c.id == id, table.c.failures > 0)
+                     .values(failures=table.c.failures - 1))

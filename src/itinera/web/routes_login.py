@@ -58,18 +58,19 @@ def login(request: Request, context: Ctx, name: Annotated[str, Form()] = "",
     by_key = bool(key.strip()) and not name.strip()
     named = None if by_key else name.strip()[:_FIELD_MAX]
     headers: dict[str, str] = {}
-    with context.read() as connection:
-        wait = sign_in.locked_for(connection, named, address, now)
-        found: users.User | keys.ApiKey | None = None
-        if wait is None and len(password) <= _FIELD_MAX and len(key) <= _FIELD_MAX:
+    # The attempt is counted (or refused) before anything is checked, in a transaction of its
+    # own: parallel guesses each take a count, so no more than the free ones are checked.
+    with context.write() as connection:
+        wait = sign_in.count_attempt(connection, named, address, now)
+    found: users.User | keys.ApiKey | None = None
+    if wait is None and len(password) <= _FIELD_MAX and len(key) <= _FIELD_MAX:
+        with context.read() as connection:
             found = (keys.find_api_key(connection, key.strip()) if by_key
                      else users.check_password(connection, named or "", password))
     if wait is not None:
         error, status = _locked(wait), 429
         headers["Retry-After"] = str(math.ceil(wait.total_seconds()))
     elif found is None:
-        with context.write() as connection:
-            sign_in.record_failure(connection, named, address, now)
         error = ("That key is unknown or revoked." if by_key
                  else "That name and password do not match an active user.")
         status = 401
@@ -78,8 +79,8 @@ def login(request: Request, context: Ctx, name: Annotated[str, Form()] = "",
                          "the UI needs the scope 'read' (or 'write', 'admin')."), 403
     else:
         with context.write() as connection:
+            sign_in.record_success(connection, named, address)
             if isinstance(found, users.User):
-                sign_in.record_success(connection, found.name)
                 session = users.create_user_session(connection, found.id, now)
             else:
                 session = keys.create_session(connection, found.id, now)
