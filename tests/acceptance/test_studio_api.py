@@ -111,3 +111,19 @@ def test_the_built_assets_are_in_the_package() -> None:
     # The bundle holds the code editor, its JSON Schema support and the graph's layout.
     bundle = (STATIC / "studio.js").read_text()
     assert "cm-editor" in bundle and "rankdir" in bundle
+
+
+def test_the_studio_shows_the_drafts_review_state(api: Api) -> None:
+    """Under the approval workflow the studio loads the draft's review panel: its state, the
+    reviewers' comments and Submit for review (a new draft: not submitted yet)."""
+    assert api.post("/api/inputs", [{"configure": {"approval": {"journeys": True}}}]
+                    ).status_code == 200
+    client = _signed_in(api)
+    draft_id, _ = _new_draft(client)
+    page = client.get(f"/ui/studio/{draft_id}").text
+    panel = re.search(r'hx-get="(/ui/reviews/panel\?[^"]+)"', page)
+    assert panel, page
+    fragment = client.get(panel.group(1).replace("&amp;", "&"))
+    assert fragment.status_code == 200, fragment.text
+    assert 'data-state="draft"' in fragment.text and "Submit for review" in fragment.text
+    assert f'name="draft_id" value="{draft_id}"' in fragment.text
