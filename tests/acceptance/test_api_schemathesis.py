@@ -58,4 +58,5 @@ def test_generated_requests_get_no_server_error(api: Api) -> None:
     assert wrong == {}
     # Journeys' conditions use `not`, which schemathesis cannot generate; the hostile journeys
     # of test_api_hostile.py cover these.
-    assert unsupported <= {"POST /api/journeys", "POST /api/journeys/validate"}
+    assert unsupported <= {"POST /api/journeys", "POST /api/journeys/validate",
+                           "POST /api/journeys/{journey_id}/impact"}

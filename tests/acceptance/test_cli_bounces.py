@@ -9,13 +9,16 @@ import smtplib
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from integration.smtp_server import free_port
 from integration.test_email_tracking_e2e import postfix_dsn
+from itinera.channels.tracking import verp_address
 from itinera.runtime import Service
+from itinera.storage import schema as t
 from itinera.storage import suppressions
 
 ITINERA = str(Path(sys.executable).with_name("itinera"))
@@ -23,6 +26,14 @@ ITINERA = str(Path(sys.executable).with_name("itinera"))
 
 def test_the_bounces_command_suppresses_a_hard_bounce(database_url: str) -> None:
     Service(database_url).close()  # the schema
+    engine = sa.create_engine(database_url)
+    with engine.begin() as connection:  # the email that bounced, which its return path names
+        connection.execute(sa.insert(t.effects).values(
+            id=7001, key="k1", channel="email", status="delivered", journey="j", node="n",
+            account="acme", person="gone", attempts=1, at=datetime(2026, 3, 2, tzinfo=UTC),
+            payload={"to": "gone@acme.test", "subject": "Hi"}))
+    engine.dispose()
+    verp = verp_address("bounces@vendor.test", "s", 7001)
     port = free_port()
     env = {**os.environ, "ITINERA_UNSUBSCRIBE_SECRET": "s"}
     process = subprocess.Popen([ITINERA, "bounces", "--database", database_url, "--port",
@@ -32,7 +43,7 @@ def test_the_bounces_command_suppresses_a_hard_bounce(database_url: str) -> None
         while True:
             try:
                 with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
-                    client.sendmail("", ["bounces@vendor.test"], postfix_dsn("gone@acme.test", "5.1.1"))
+                    client.sendmail("", [verp], postfix_dsn("gone@acme.test", "5.1.1"))
                 break
             except OSError:
                 assert time.monotonic() < deadline, "itinera bounces did not start"
