@@ -155,6 +155,31 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@contextmanager
+def served_in_chromium(app: Any, service: Service) -> Iterator[tuple[str, Browser]]:
+    """``app`` served on a free loopback port with ``service``'s worker, and Debian's chromium:
+    (the base URL, the browser); both stopped at the end. The browser tests' one set-up."""
+    app.router.lifespan_context = with_worker(service, 0.05)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM)
+            try:
+                yield f"http://127.0.0.1:{port}", browser
+            finally:
+                browser.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+
+
 def _world_inputs() -> list[dict[str, Any]]:
     loaded = load_scenario(EXAMPLE)
     data = loaded.scenario.data
@@ -174,25 +199,7 @@ def open_studio_site(database: Path) -> Iterator[StudioSite]:
             pass
         with service.intake.engine.begin() as connection:
             _, key = keys.create_api_key(connection, "studio-tests", START)
-        app = create_app(service)
-        app.router.lifespan_context = with_worker(service, 0.05)
-        port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 120
-        while not server.started:
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.05)
-        try:
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM)
-                try:
-                    yield StudioSite(service, clock, f"http://127.0.0.1:{port}", key, browser)
-                finally:
-                    browser.close()
-        finally:
-            server.should_exit = True
-            thread.join(timeout=20)
+        with served_in_chromium(create_app(service), service) as (base, browser):
+            yield StudioSite(service, clock, base, key, browser)
     finally:
         service.close()

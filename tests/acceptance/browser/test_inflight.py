@@ -5,8 +5,6 @@ the moved ones go on on the new version; then a rollback through the same previe
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,12 +15,10 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-import uvicorn
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-from studio_site import CHROMIUM, Studio, shot
+from playwright.sync_api import Browser, Page, expect
+from studio_site import Studio, served_in_chromium, shot
 
 from itinera.api import create_app
-from itinera.cli.serve_cmd import with_worker
 from itinera.runtime import ManualClock, Service
 from itinera.storage import keys
 from itinera.storage import schema as t
@@ -78,12 +74,6 @@ class Site:
             time.sleep(0.1)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     database: Path = tmp_path_factory.mktemp("inflight") / "inflight.db"
@@ -100,27 +90,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         clock.set(START + timedelta(days=1))
         with service.intake.engine.begin() as connection:
             _, key = keys.create_api_key(connection, "inflight-tests", START)
-        app = create_app(service)
-        app.router.lifespan_context = with_worker(service, 0.05)
-        port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                               log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 120
-        while not server.started:
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.05)
-        try:
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM)
-                try:
-                    yield Site(service, clock, f"http://127.0.0.1:{port}", key, browser)
-                finally:
-                    browser.close()
-        finally:
-            server.should_exit = True
-            thread.join(timeout=20)
+        with served_in_chromium(create_app(service), service) as (base, browser):
+            yield Site(service, clock, base, key, browser)
     finally:
         service.close()
 

@@ -6,7 +6,6 @@ the journey sends it; the audit log shows each step with who did it."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,16 +13,14 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-import uvicorn
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
+from studio_site import served_in_chromium
 
 from itinera.api import create_app
-from itinera.cli.serve_cmd import with_worker
 from itinera.runtime import ManualClock, Service
 from itinera.storage import schema as t
 from itinera.storage import users
 
-CHROMIUM = "/usr/bin/chromium"  # Debian's; Playwright's own browsers are never downloaded
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
 PASSWORDS = {"edna": "edna's long password", "abe": "abe's long password"}
 WELCOME = {"id": "welcome", "subject": "Welcome", "text": "Hi {{ person.first_name }}"}
@@ -48,14 +45,6 @@ class Site:
         return page
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     database = tmp_path_factory.mktemp("review") / "store.db"
@@ -75,27 +64,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         with service.intake.engine.begin() as connection:
             users.create_user(connection, "edna", PASSWORDS["edna"], "editor", NOW)
             users.create_user(connection, "abe", PASSWORDS["abe"], "approver", NOW)
-        app = create_app(service)
-        app.router.lifespan_context = with_worker(service, 0.05)
-        port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                               log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 120
-        while not server.started:
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.05)
-        try:
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM)
-                try:
-                    yield Site(f"http://127.0.0.1:{port}", browser, service)
-                finally:
-                    browser.close()
-        finally:
-            server.should_exit = True
-            thread.join(timeout=20)
+        with served_in_chromium(create_app(service), service) as (base, browser):
+            yield Site(base, browser, service)
     finally:
         service.close()
 

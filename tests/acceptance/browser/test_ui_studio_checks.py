@@ -6,9 +6,7 @@ email that arrives at an SMTP server on loopback (aiosmtpd), marked as a test.""
 from __future__ import annotations
 
 import os
-import socket
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,17 +14,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
+from studio_site import served_in_chromium
 
 from integration.smtp_server import Collector, start
 from itinera.api import create_app
 from itinera.channels.settings import SmtpSettings
-from itinera.cli.serve_cmd import with_worker
 from itinera.runtime import ManualClock, Service
 from itinera.storage import keys
 
-CHROMIUM = "/usr/bin/chromium"  # Debian's; Playwright's own browsers are never downloaded
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
 SCREENSHOTS = (DOCS_SCREENSHOTS if os.environ.get("ITINERA_SCREENSHOTS")
                else Path(tempfile.gettempdir()) / "itinera-screenshots")
@@ -62,12 +58,6 @@ class Site:
         return page
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     database = tmp_path_factory.mktemp("studio-checks") / "store.db"
@@ -83,27 +73,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         for smtp_port in start(collector):
             smtp = SmtpSettings(host="127.0.0.1", port=smtp_port, starttls=False,
                                 from_address="studio@vendor.test", timeout=5)
-            app = create_app(service, smtp=smtp)
-            app.router.lifespan_context = with_worker(service, 0.05)
-            port = _free_port()
-            server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                                   log_level="warning"))
-            thread = threading.Thread(target=server.run, daemon=True)
-            thread.start()
-            deadline = time.monotonic() + 120
-            while not server.started:
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.05)
-            try:
-                with sync_playwright() as playwright:
-                    browser = playwright.chromium.launch(executable_path=CHROMIUM)
-                    try:
-                        yield Site(f"http://127.0.0.1:{port}", key, browser, collector)
-                    finally:
-                        browser.close()
-            finally:
-                server.should_exit = True
-                thread.join(timeout=20)
+            with served_in_chromium(create_app(service, smtp=smtp), service) as (base, browser):
+                yield Site(base, key, browser, collector)
     finally:
         service.close()
 
