@@ -7,7 +7,6 @@ it (``POST /api/drafts/{id}/publish``: into the workspace, the draft removed).""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -21,7 +20,6 @@ from itinera.api import drafts as draft_api
 from itinera.api.auth import actor_of
 from itinera.api.context import ApiContext, Ctx
 from itinera.api.problems import ApiProblem
-from itinera.api.routes_drafts import publish_draft
 from itinera.definitions.loader import parse_document
 from itinera.errors import DefinitionError, Problem
 from itinera.storage import drafts, queries
@@ -115,13 +113,13 @@ def publish(request: Request, context: Ctx, user: PublishForm,
         row = drafts.get_draft(connection, draft)
     if row is None:
         raise ApiProblem(404, "not-found", f"no draft {draft!r}")
-    answer = publish_draft(context, request, draft, None, wait=True)
-    if answer.status_code >= 400:
-        problems = json.loads(bytes(answer.body)).get("errors", [])
+    try:
+        draft_api.publish(context, actor_of(request), draft, wait=True)
+    except draft_api.DraftRefused as refused:
         return render(request, "segment.html", user, status_code=422, section="segments",
                       segment=None, segment_id=row.object_id or "", text=row.text, draft=row,
                       saved="", check={"problems": [Problem(p["place"], p["message"])
-                                                    for p in problems]})
+                                                    for p in refused.problems]})
     return RedirectResponse("/ui/segments", status_code=303)
 
 

@@ -9,7 +9,6 @@ recorded), both as htmx fragments. What is edited is kept as the template's draf
 
 from __future__ import annotations
 
-import json
 from html import escape
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -24,7 +23,6 @@ from itinera.api import drafts as draft_api
 from itinera.api.auth import actor_of
 from itinera.api.context import Ctx
 from itinera.api.problems import ApiProblem
-from itinera.api.routes_drafts import publish_draft
 from itinera.definitions.loader import parse_document
 from itinera.domain.model import Person, Template
 from itinera.errors import DefinitionError
@@ -170,10 +168,10 @@ def publish(request: Request, context: Ctx, user: PublishForm,
         row = drafts.get_draft(connection, draft)
     if row is None:
         raise ApiProblem(404, "not-found", f"no draft {draft!r}")
-    answer = publish_draft(context, request, draft, None, wait=True)
-    if answer.status_code >= 400:
-        errors = json.loads(bytes(answer.body)).get("errors", [])
+    try:
+        draft_api.publish(context, actor_of(request), draft, wait=True)
+    except draft_api.DraftRefused as refused:
         said = "; ".join(f"{e['place']}: {e['message']}" if e["place"] else e["message"]
-                         for e in errors) or json.loads(bytes(answer.body)).get("detail", "")
+                         for e in refused.problems) or refused.detail
         return _back(request, row.object_id or "", person, f"not published: {said}")
     return _back(request, row.object_id or "", person, "published")
